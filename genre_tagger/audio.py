@@ -1,0 +1,181 @@
+"""Decode only the parts of an audio file that the model needs.
+
+soundfile (libsndfile) reads wav/flac/ogg/opus/mp3/aiff with exact seeking; PyAV
+(bundled FFmpeg, no system ffmpeg) reads m4a/aac/alac/wma and anything soundfile
+refuses. Every window comes back mono, float32, at the front-end's sample rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import AudioTooShortError, DecodeError, SilentAudioError
+
+SOUNDFILE_EXTS = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc"}
+AUDIO_EXTS = SOUNDFILE_EXTS | {".m4a", ".mp4", ".m4b", ".aac", ".alac", ".wma", ".asf"}
+SILENCE_PEAK = 1e-4  # every window quieter than this (about -80 dBFS) counts as silence
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    duration: float  # seconds
+    sample_rate: int
+    channels: int
+    backend: str
+
+
+def _resample(y: np.ndarray, sr: int, target: int) -> np.ndarray:
+    if sr == target:
+        return y.astype(np.float32, copy=False)
+    import soxr
+
+    return soxr.resample(y, sr, target, quality="HQ").astype(np.float32, copy=False)
+
+
+def _read_soundfile(path: Path, starts: list[float], length: float, target_sr: int) -> tuple[AudioInfo, list[np.ndarray]]:
+    import soundfile as sf
+
+    with sf.SoundFile(str(path)) as f:
+        sr, n_total = f.samplerate, f.frames
+        if n_total <= 0 or sr <= 0:
+            raise ValueError("no audio frames")
+        info = AudioInfo(n_total / sr, sr, f.channels, "soundfile")
+        out = []
+        for s in _fit(starts, length, info.duration):
+            f.seek(min(int(round(s * sr)), n_total - 1))
+            data = f.read(int(round(length * sr)) + 1, dtype="float32", always_2d=True)
+            out.append(_resample(data.mean(axis=1), sr, target_sr))
+    return info, out
+
+
+def _av_duration(container, stream) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000
+    return 0.0
+
+
+def _read_av(path: Path, starts: list[float], length: float, target_sr: int) -> tuple[AudioInfo, list[np.ndarray]]:
+    import av
+
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            raise ValueError("no audio stream")
+        stream = container.streams.audio[0]
+        duration = _av_duration(container, stream)
+        sr = stream.codec_context.sample_rate or stream.rate
+        info = AudioInfo(duration, int(sr or 0), stream.codec_context.channels or 0, "pyav")
+        need = int(round(length * target_sr)) + 1
+        out = []
+        for s in _fit(starts, length, duration if duration > 0 else float("inf")):
+            if s > 0:
+                container.seek(int(s / stream.time_base), stream=stream, backward=True, any_frame=False)
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=target_sr)
+            chunks: list[np.ndarray] = []
+            got, first_t = 0, None
+            for frame in container.decode(stream):
+                t = float(frame.pts * frame.time_base) if frame.pts is not None else None
+                for rf in resampler.resample(frame):
+                    arr = rf.to_ndarray().reshape(-1)
+                    if first_t is None:
+                        first_t = t if t is not None else s
+                        skip = int(round(max(0.0, s - first_t) * target_sr))
+                        arr = arr[skip:]
+                    chunks.append(arr)
+                    got += len(arr)
+                if got >= need:
+                    break
+            y = np.concatenate(chunks)[:need] if chunks else np.zeros(0, np.float32)
+            out.append(y.astype(np.float32, copy=False))
+        if duration <= 0 and out:
+            info = AudioInfo(len(out[0]) / target_sr, info.sample_rate, info.channels, "pyav")
+    return info, out
+
+
+def _fit(starts: list[float], length: float, duration: float) -> list[float]:
+    return [max(0.0, min(s, duration - length)) for s in starts]
+
+
+def probe(path: str | Path) -> AudioInfo:
+    """Duration and format of ``path`` without decoding it."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in SOUNDFILE_EXTS:
+            try:
+                import soundfile as sf
+
+                i = sf.info(str(path))
+                if i.frames > 0:
+                    return AudioInfo(i.frames / i.samplerate, i.samplerate, i.channels, "soundfile")
+            except Exception:  # noqa: BLE001 - fall through to PyAV
+                pass
+        import av
+
+        with av.open(str(path)) as c:
+            if not c.streams.audio:
+                raise DecodeError(path, "no audio stream")
+            st = c.streams.audio[0]
+            return AudioInfo(_av_duration(c, st), st.codec_context.sample_rate or 0, st.codec_context.channels or 0, "pyav")
+    except DecodeError:
+        raise
+    except PermissionError as e:
+        raise DecodeError(path, f"cannot read file ({e.strerror})") from e
+    except Exception as e:  # noqa: BLE001
+        raise DecodeError(path, f"cannot decode audio ({_short(e)})") from e
+
+
+def _short(e: Exception) -> str:
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return msg[:160]
+
+
+def read_windows(
+    path: str | Path,
+    starts_for: Callable[[float], list[float]],
+    length: float,
+    target_sr: int,
+    min_seconds: float,
+) -> tuple[AudioInfo, list[np.ndarray]]:
+    """Decode windows of ``length`` s at the starts that ``starts_for(duration)`` returns.
+
+    Raises :class:`DecodeError` (or a subclass) with the path on any failure: not audio,
+    unsupported/DRM codec, unreadable, shorter than ``min_seconds``, or silent.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DecodeError(path, "no such file")
+    try:
+        if path.stat().st_size == 0:
+            raise DecodeError(path, "empty file (0 bytes)")
+    except OSError as e:
+        raise DecodeError(path, f"cannot read file ({e.strerror})") from e
+    info = probe(path)
+    if info.duration and info.duration < min_seconds:
+        raise AudioTooShortError(path, f"audio too short ({info.duration:.2f} s < {min_seconds:.2f} s)")
+    starts = starts_for(info.duration)
+    errors = []
+    readers = [_read_soundfile, _read_av] if info.backend == "soundfile" else [_read_av]
+    for reader in readers:
+        try:
+            info2, windows = reader(path, starts, length, target_sr)
+            break
+        except PermissionError as e:
+            raise DecodeError(path, f"cannot read file ({e.strerror})") from e
+        except Exception as e:  # noqa: BLE001 - try the next decoder
+            errors.append(_short(e))
+    else:
+        raise DecodeError(path, "cannot decode audio (" + "; ".join(errors) + ")")
+    windows = [w for w in windows if len(w) > 0]
+    if not windows:
+        raise DecodeError(path, "no audio could be decoded")
+    got = max(len(w) for w in windows) / target_sr
+    if got < min(min_seconds, length) - 0.05:
+        raise AudioTooShortError(path, f"audio too short ({got:.2f} s decoded, need {min_seconds:.2f} s)")
+    if max(float(np.max(np.abs(w))) for w in windows) < SILENCE_PEAK:
+        raise SilentAudioError(path, "audio is silent")
+    return info2 if info2.duration > 0 else info, windows

@@ -1,0 +1,1 @@
+"""The bundled model files (installed as ``genre_tagger.models``)."""

@@ -1,0 +1,25 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def musicnn_weights() -> Path:
+    """The musicnn checkpoints, fetched from PyPI's musicnn wheel into .cache/ once."""
+    from training.weights import musicnn_dir
+
+    return musicnn_dir(ROOT / ".cache")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path_factory, monkeypatch):
+    """Journal, cache and settings of the app go to a temporary folder in every test."""
+    d = tmp_path_factory.mktemp("appdata")
+    monkeypatch.setenv("GENRE_TAGGER_DATA_DIR", str(d))
+    return d

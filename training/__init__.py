@@ -1,0 +1,1 @@
+"""Training code for genre-tagger (needs the ``train`` extra: torch, scikit-learn ...)."""
