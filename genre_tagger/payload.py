@@ -1,0 +1,177 @@
+"""Digest of a file's audio payload, ignoring every byte that belongs to tags.
+
+Used to verify a tag write before it replaces the original (and by the tests): the
+audio must stay byte-for-byte identical.
+
+- MP3: everything between a leading ID3v2 tag and trailing APEv2 / ID3v1 tags.
+- FLAC: the audio frames after the metadata blocks.
+- Ogg (Vorbis, Opus): the bodies of the audio pages (granule position > 0); header
+  pages are rewritten when comments change, and later pages may be renumbered.
+- MP4/M4A: the contents of every ``mdat`` box.
+- WAV / AIFF: the ``data`` / ``SSND`` chunk contents.
+- ASF/WMA: the Data Object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from pathlib import Path
+
+_CHUNK = 1 << 20
+
+
+def _hash_range(f, start: int, end: int, h) -> None:
+    f.seek(start)
+    left = end - start
+    while left > 0:
+        b = f.read(min(_CHUNK, left))
+        if not b:
+            break
+        h.update(b)
+        left -= len(b)
+
+
+def _mp3(f, size: int, h) -> None:
+    start = 0
+    f.seek(0)
+    head = f.read(10)
+    while head[:3] == b"ID3" and len(head) == 10:  # possibly several stacked ID3v2 tags
+        sz = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
+        start += 10 + sz + (10 if head[5] & 0x10 else 0)
+        f.seek(start)
+        head = f.read(10)
+    end = size
+    f.seek(max(0, end - 128))
+    if f.read(3) == b"TAG":
+        end -= 128
+    f.seek(max(0, end - 32))
+    footer = f.read(32)
+    if footer[:8] == b"APETAGEX":
+        (tag_size,) = struct.unpack_from("<I", footer, 12)
+        (flags,) = struct.unpack_from("<I", footer, 20)
+        end -= tag_size + (32 if flags & 0x80000000 else 0)
+    _hash_range(f, start, end, h)
+
+
+def _flac(f, size: int, h) -> None:
+    f.seek(0)
+    pos = 0
+    if f.read(4) != b"fLaC":
+        f.seek(0)  # an ID3v2 tag before fLaC
+        head = f.read(10)
+        if head[:3] != b"ID3":
+            raise ValueError("not a FLAC file")
+        pos = 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9])
+        f.seek(pos)
+        if f.read(4) != b"fLaC":
+            raise ValueError("not a FLAC file")
+    pos += 4
+    while True:
+        f.seek(pos)
+        hdr = f.read(4)
+        last, length = hdr[0] & 0x80, int.from_bytes(hdr[1:4], "big")
+        pos += 4 + length
+        if last:
+            break
+    _hash_range(f, pos, size, h)
+
+
+def _ogg(f, size: int, h) -> None:
+    pos = 0
+    while pos < size:
+        f.seek(pos)
+        hdr = f.read(27)
+        if len(hdr) < 27 or hdr[:4] != b"OggS":
+            raise ValueError("bad Ogg page")
+        granule = struct.unpack_from("<q", hdr, 6)[0]
+        nseg = hdr[26]
+        lacing = f.read(nseg)
+        body = sum(lacing)
+        if granule > 0:
+            h.update(f.read(body))
+        pos += 27 + nseg + body
+
+
+def _boxes(f, start: int, end: int):
+    pos = start
+    while pos + 8 <= end:
+        f.seek(pos)
+        hdr = f.read(8)
+        size, kind = struct.unpack(">I4s", hdr)
+        head = 8
+        if size == 1:
+            size = struct.unpack(">Q", f.read(8))[0]
+            head = 16
+        elif size == 0:
+            size = end - pos
+        if size < head:
+            raise ValueError("bad MP4 box")
+        yield kind, pos + head, pos + size
+        pos += size
+
+
+def _mp4(f, size: int, h) -> None:
+    found = False
+    for kind, body, end in _boxes(f, 0, size):
+        if kind == b"mdat":
+            _hash_range(f, body, end, h)
+            found = True
+    if not found:
+        raise ValueError("no mdat box")
+
+
+def _riff(f, size: int, h, big_endian: bool, data_id: bytes) -> None:
+    fmt = ">I" if big_endian else "<I"
+    pos = 12
+    found = False
+    while pos + 8 <= size:
+        f.seek(pos)
+        cid = f.read(4)
+        (n,) = struct.unpack(fmt, f.read(4))
+        if cid == data_id:
+            _hash_range(f, pos + 8, min(size, pos + 8 + n), h)
+            found = True
+        pos += 8 + n + (n & 1)
+    if not found:
+        raise ValueError(f"no {data_id!r} chunk")
+
+
+_ASF_DATA = bytes.fromhex("3626b2758e66cf11a6d900aa0062ce6c")
+
+
+def _asf(f, size: int, h) -> None:
+    f.seek(16)
+    (header_size,) = struct.unpack("<Q", f.read(8))
+    f.seek(header_size)
+    guid = f.read(16)
+    (data_size,) = struct.unpack("<Q", f.read(8))
+    if guid != _ASF_DATA:
+        raise ValueError("no ASF data object")
+    _hash_range(f, header_size, header_size + data_size, h)
+
+
+def payload_digest(path: str | Path) -> str:
+    """sha256 of the audio payload of ``path`` (raises ValueError for unknown layouts)."""
+    path = Path(path)
+    h = hashlib.sha256()
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        magic = f.read(12)
+        if magic[:4] == b"fLaC" or (magic[:3] == b"ID3" and path.suffix.lower() == ".flac"):
+            _flac(f, size, h)
+        elif magic[:4] == b"OggS":
+            _ogg(f, size, h)
+        elif magic[:4] == b"RIFF" and magic[8:12] == b"WAVE":
+            _riff(f, size, h, False, b"data")
+        elif magic[:4] == b"FORM" and magic[8:12] in (b"AIFF", b"AIFC"):
+            _riff(f, size, h, True, b"SSND")
+        elif magic[4:8] == b"ftyp":
+            _mp4(f, size, h)
+        elif magic[:16].startswith(bytes.fromhex("3026b2758e66cf11")):
+            _asf(f, size, h)
+        elif magic[:3] == b"ID3" or (magic[0] == 0xFF and magic[1] & 0xE0 == 0xE0):
+            _mp3(f, size, h)
+        else:
+            raise ValueError("unknown audio container")
+    return h.hexdigest()

@@ -1,0 +1,67 @@
+"""What to write into a track, given the model's prediction and the tags it has."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# statuses of a scanned file (also the JSON/CSV report's vocabulary)
+TAGGED = "tagged"  # genre written
+WOULD_TAG = "would-tag"  # --dry-run: would have been written
+KEPT = "kept"  # has a genre and --overwrite is off
+LOW_CONFIDENCE = "skipped-low-confidence"
+UNCHANGED = "unchanged"  # already holds exactly what would be written
+ERROR = "error"
+STATUSES = (TAGGED, WOULD_TAG, KEPT, LOW_CONFIDENCE, UNCHANGED, ERROR)
+
+
+@dataclass(frozen=True)
+class WritePolicy:
+    overwrite: bool = False  # replace existing genres (default: only fill in empty ones)
+    min_confidence: float = 0.0  # skip tracks whose best genre is below this
+    max_genres: int = 1  # write up to N genres whose probability >= min_confidence
+    dry_run: bool = False
+    mapping: dict[str, str] = field(default_factory=dict)  # display name -> user's name (Hip-Hop -> Rap)
+
+    def __post_init__(self) -> None:
+        if self.max_genres < 1:
+            raise ValueError("max_genres must be >= 1")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ValueError("min_confidence must be between 0 and 1")
+
+
+def parse_mapping(items: list[str]) -> dict[str, str]:
+    """``["Hip-Hop=Rap", ...]`` -> ``{"hip-hop": "Rap"}`` (keys case-insensitive)."""
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"genre mapping {item!r} is not NAME=NEW")
+        k, v = item.split("=", 1)
+        if not k.strip() or not v.strip():
+            raise ValueError(f"genre mapping {item!r} is not NAME=NEW")
+        out[k.strip().lower()] = v.strip()
+    return out
+
+
+def display_genres(top: list[tuple[str, float]], display: dict[str, str], mapping: dict[str, str]) -> list[tuple[str, float]]:
+    """Model ids -> conventional display names -> the user's names."""
+    out = []
+    for gid, p in top:
+        name = display.get(gid, gid)
+        name = mapping.get(name.lower(), mapping.get(gid.lower(), name))
+        out.append((name, p))
+    return out
+
+
+def decide(top: list[tuple[str, float]], existing: list[str], policy: WritePolicy) -> tuple[str, list[str]]:
+    """``top``: (display name, probability) best first. Returns (status, genres to write)."""
+    if not top or top[0][1] < policy.min_confidence:
+        return LOW_CONFIDENCE, []
+    chosen: list[str] = []
+    for name, p in top[: policy.max_genres]:
+        if p >= policy.min_confidence and name not in chosen:
+            chosen.append(name)
+    if existing and not policy.overwrite:
+        return KEPT, []
+    if existing == chosen:
+        return UNCHANGED, chosen
+    return (WOULD_TAG if policy.dry_run else TAGGED), chosen

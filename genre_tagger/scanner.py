@@ -1,0 +1,253 @@
+"""The headless scan: find files, classify (cached, in parallel), decide, write, journal.
+
+The scanner yields one :class:`FileResult` per file as results arrive; the CLI and the
+GUI render them. Per-file problems become ``status == "error"`` results with a
+one-line reason; the scan always goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import GenreTaggerError, TagError
+from .journal import Journal
+from .library import iter_audio_files
+from .model import Classifier, ModelInfo, load_info
+from .policy import ERROR, TAGGED, WritePolicy, decide, display_genres
+from .tags import TagOptions, read_tags, write_genres
+
+
+@dataclass
+class ScanOptions:
+    policy: WritePolicy = field(default_factory=WritePolicy)
+    tag_options: TagOptions = field(default_factory=TagOptions)
+    model: str | Path | None = None  # metadata JSON / ONNX; None = the bundled model
+    workers: int = 0  # processes for decoding + inference; 0 = one per CPU core
+    use_cache: bool = True
+
+
+@dataclass
+class FileResult:
+    path: Path
+    status: str
+    genres: list[str] = field(default_factory=list)  # written (or would be)
+    previous: list[str] = field(default_factory=list)
+    top: list[tuple[str, float]] = field(default_factory=list)  # display names, all genres
+    tags: list[tuple[str, float]] = field(default_factory=list)  # the taggers' extra genre-like tags
+    artist: str = ""
+    title: str = ""
+    album: str = ""
+    duration: float = 0.0
+    error: str = ""
+    cached: bool = False
+
+
+# ---------------------------------------------------------------------------
+# worker process: one Classifier per process, reused for every file
+
+_WORKER: Classifier | None = None
+
+
+def _init_worker(model: str | None, threads: int) -> None:
+    global _WORKER
+    _WORKER = Classifier(model, threads=threads)
+
+
+def _classify(path: str) -> dict:
+    """Runs in a worker: decode + front-end + ONNX. Never raises for bad files."""
+    assert _WORKER is not None
+    try:
+        patches, duration = _WORKER.patches_for_file(path)
+        g, t = _WORKER.predict_patches(patches)
+        return {"ok": True, "genre_probs": g.tolist(), "tag_probs": None if t is None else t.tolist(), "duration": duration}
+    except GenreTaggerError as e:
+        return {"ok": False, "error": e.reason}
+    except Exception as e:  # noqa: BLE001 - a worker must report, not die
+        return {"ok": False, "error": f"unexpected error: {type(e).__name__}: {e}"}
+
+
+class InlinePool:
+    """Same interface as the process pool, in this process (workers=1, tests, GUI fallback)."""
+
+    def __init__(self, model: str | None):
+        _init_worker(model, 0)
+
+    def submit(self, fn, *args) -> Future:
+        f: Future = Future()
+        f.set_result(fn(*args))
+        return f
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
+
+
+def _summarise(info: ModelInfo, raw: dict) -> dict:
+    """Per-window outputs -> the cached result: aggregated genre and tag probabilities."""
+    from .windows import aggregate
+
+    g = aggregate(np.array(raw["genre_probs"]), info.windows.aggregation)
+    res = {"genres": {gid: round(float(p), 6) for gid, p in zip(info.genres, g)}, "duration": raw["duration"]}
+    if raw.get("tag_probs") is not None and info.tags:
+        t = np.array(raw["tag_probs"]).mean(axis=0)
+        res["tags"] = {info.tags[i]: round(float(t[i]), 6) for i in range(len(t)) if info.tags[i] in info.extra_genres}
+    return res
+
+
+class Scanner:
+    def __init__(self, options: ScanOptions, journal: Journal | None = None):
+        self.options = options
+        self.info = load_info(options.model)
+        self.journal = journal or Journal()
+        self.cancelled = threading.Event()
+        self.run_id: int | None = None
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+    # -- per file --------------------------------------------------------------
+    def _finish(self, path: Path, summary: dict, cached: bool) -> FileResult:
+        info, opts = self.info, self.options
+        res = FileResult(path=path, status=ERROR, cached=cached, duration=float(summary.get("duration", 0.0)))
+        probs = sorted(summary["genres"].items(), key=lambda kv: -kv[1])
+        res.top = display_genres(probs, info.display, opts.policy.mapping)
+        extra = sorted(summary.get("tags", {}).items(), key=lambda kv: -kv[1])
+        res.tags = [(info.extra_genres.get(k, k), p) for k, p in extra]
+        try:
+            tags = read_tags(path, opts.tag_options)
+        except TagError as e:
+            res.error = e.reason
+            return res
+        res.artist, res.title, res.album = tags.artist, tags.title, tags.album
+        res.previous = tags.genres
+        if tags.duration:
+            res.duration = tags.duration
+        status, genres = decide(res.top, tags.genres, opts.policy)
+        res.status, res.genres = status, genres
+        if status == TAGGED:
+            try:
+                st_before = path.stat()
+                write_genres(path, genres, opts.tag_options)
+            except TagError as e:
+                res.status, res.error, res.genres = ERROR, e.reason, []
+                return res
+            if self.run_id is None:
+                self.run_id = self.journal.start_run(self.command, info.model_id)
+            self.journal.record(self.run_id, path, tags.genres, genres)
+            if opts.use_cache:  # the audio is verified unchanged: keep the cache entry valid
+                st = path.stat()
+                if st.st_size != st_before.st_size or st.st_mtime_ns != st_before.st_mtime_ns:
+                    self.journal.cache_put(path, st.st_size, st.st_mtime_ns, info.model_id, summary)
+        return res
+
+    def _error(self, path: Path, reason: str) -> FileResult:
+        return FileResult(path=path, status=ERROR, error=reason)
+
+    # -- the scan ----------------------------------------------------------------
+    command: str = "scan"
+
+    def scan(self, roots: Iterable[str | Path], on_total: Callable[[int], None] | None = None) -> Iterator[FileResult]:
+        """Yield one result per audio file under ``roots``; call ``on_total`` once the count is known."""
+        errors: list[FileResult] = []
+        files = list(iter_audio_files(roots, on_error=lambda p, why: errors.append(self._error(p, why))))
+        if on_total:
+            on_total(len(files) + len(errors))
+        yield from errors
+        model_id = self.info.model_id
+        todo: list[tuple[Path, int, int]] = []
+        cache = self.journal.cache_get_many(model_id) if self.options.use_cache else {}
+        for p in files:
+            if self.cancelled.is_set():
+                return
+            try:
+                st = p.stat()
+            except OSError as e:
+                yield self._error(p, f"cannot read file ({e.strerror})")
+                continue
+            hit = cache.get(os.path.abspath(p))
+            if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
+                yield self._finish(p, hit[2], cached=True)
+            else:
+                todo.append((p, st.st_size, st.st_mtime_ns))
+        if todo:
+            yield from self._classify_all(todo)
+        if self.run_id is not None:
+            self.journal.finish_run(self.run_id)
+
+    def _pool(self, n: int):
+        model = str(self.info.path)
+        if n <= 1:
+            return InlinePool(model)
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn" if os.name == "nt" else "forkserver")
+        return ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker, initargs=(model, 1))
+
+    def _classify_all(self, todo: list[tuple[Path, int, int]]) -> Iterator[FileResult]:
+        n = self.options.workers or os.cpu_count() or 1
+        n = max(1, min(n, len(todo)))
+        pool = self._pool(n)
+        pending: dict[Future, tuple[Path, int, int]] = {}
+        queue = list(reversed(todo))
+        try:
+            while queue or pending:
+                while queue and len(pending) < 2 * n and not self.cancelled.is_set():
+                    item = queue.pop()
+                    pending[pool.submit(_classify, str(item[0]))] = item
+                if not pending:
+                    break
+                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    path, size, mtime = pending.pop(fut)
+                    try:
+                        raw = fut.result()
+                    except Exception as e:  # noqa: BLE001 - a crashed worker
+                        yield self._error(path, f"classification failed ({type(e).__name__})")
+                        continue
+                    if not raw["ok"]:
+                        yield self._error(path, raw["error"])
+                        continue
+                    summary = _summarise(self.info, raw)
+                    if self.options.use_cache:
+                        self.journal.cache_put(path, size, mtime, self.info.model_id, summary)
+                    yield self._finish(path, summary, cached=False)
+                if self.cancelled.is_set():
+                    queue.clear()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def undo(journal: Journal, run_id: int | None = None, options: TagOptions = TagOptions()) -> tuple[int, list[FileResult]]:
+    """Restore the genres a run changed. Files changed since (genre no longer what the
+    run wrote) are left alone and reported. Returns (undo run id, results)."""
+    run_id = run_id if run_id is not None else journal.last_undoable()
+    if run_id is None:
+        raise LookupError("nothing to undo")
+    run = journal.get_run(run_id)
+    if run is None:
+        raise LookupError(f"no run {run_id}")
+    if run.undone_by is not None:
+        raise LookupError(f"run {run_id} was already undone by run {run.undone_by}")
+    new_run = journal.start_run(f"undo {run_id}", undo_of=run_id)
+    results = []
+    for path_s, before, after in journal.changes(run_id):
+        path = Path(path_s)
+        try:
+            current = read_tags(path, options).genres
+            if current != after:
+                results.append(FileResult(path, ERROR, previous=current, error=f"genre changed since run {run_id} ({current}); left as is"))
+                continue
+            write_genres(path, before, options)
+            journal.record(new_run, path, after, before)
+            results.append(FileResult(path, TAGGED, genres=before, previous=after))
+        except TagError as e:
+            results.append(FileResult(path, ERROR, error=e.reason))
+    journal.mark_undone(run_id, new_run)
+    journal.finish_run(new_run)
+    return new_run, results

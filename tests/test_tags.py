@@ -1,0 +1,167 @@
+"""Shared round-trip tests for every format: genre written and read back, audio payload
+byte-identical, every other tag unchanged, and crash safety."""
+
+import os
+import shutil
+
+import pytest
+
+from genre_tagger.errors import TagError
+from genre_tagger.payload import payload_digest
+from genre_tagger.synth import EXTENSION, FORMATS, write_audio
+from genre_tagger.tags import TagOptions, _open, _snapshot, read_tags, write_genres
+
+
+@pytest.fixture(scope="module")
+def originals(tmp_path_factory):
+    d = tmp_path_factory.mktemp("orig")
+    return {f: write_audio(d / f"x.{EXTENSION.get(f, f)}" if f != "alac" else d / "alac.m4a", f, seconds=2.0) for f in FORMATS}
+
+
+def _with_other_tags(path, id3_version=4):
+    """Give the file artist/title/album and an unrelated tag, as a real library has."""
+    import mutagen
+    from mutagen.id3 import COMM, TALB, TIT2, TPE1
+
+    f = mutagen.File(str(path))
+    if f.tags is None:
+        f.add_tags()
+    name = type(f).__name__
+    if name in ("MP3", "WAVE", "AIFF"):
+        f.tags.add(TPE1(encoding=3, text=["Artïst"]))
+        f.tags.add(TIT2(encoding=3, text=["Títle"]))
+        f.tags.add(TALB(encoding=3, text=["Album"]))
+        f.tags.add(COMM(encoding=3, lang="eng", desc="", text=["keep me"]))
+        f.save(v2_version=id3_version)
+        return
+    elif name in ("FLAC", "OggVorbis", "OggOpus"):
+        f["artist"], f["title"], f["album"], f["comment"] = ["Artïst"], ["Títle"], ["Album"], ["keep me"]
+    elif name == "MP4":
+        f.tags["\xa9ART"], f.tags["\xa9nam"], f.tags["\xa9alb"], f.tags["\xa9cmt"] = ["Artïst"], ["Títle"], ["Album"], ["keep me"]
+    elif name == "ASF":
+        f.tags["Author"], f.tags["Title"], f.tags["WM/AlbumTitle"], f.tags["Description"] = ["Artïst"], ["Títle"], ["Album"], ["keep me"]
+    f.save()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("id3_version", [3, 4])
+def test_round_trip_keeps_audio_and_other_tags(fmt, id3_version, originals, tmp_path):
+    if id3_version == 3 and fmt not in ("mp3", "wav", "aiff"):
+        pytest.skip("ID3 version only matters for ID3 formats")
+    path = tmp_path / originals[fmt].name
+    shutil.copy(originals[fmt], path)
+    opts = TagOptions(id3_version=id3_version)
+    write_genres(path, [], opts)  # creates the (empty) tag in the asked ID3 version
+    _with_other_tags(path, id3_version)
+    digest = payload_digest(path)
+    f = _open(path)
+    kind = read_tags(path).kind
+    others = _snapshot(f, kind)
+
+    assert read_tags(path, opts).genres == []
+    assert write_genres(path, ["Rock", "Hip-Hop"], opts) == ["Rock", "Hip-Hop"]
+    t = read_tags(path, opts)
+    assert t.genres == ["Rock", "Hip-Hop"]
+    assert (t.artist, t.title, t.album) == ("Artïst", "Títle", "Album")
+    assert payload_digest(path) == digest
+    assert _snapshot(_open(path), kind) == others
+
+    write_genres(path, ["Jazz"], opts)
+    assert read_tags(path, opts).genres == ["Jazz"]
+    write_genres(path, [], opts)
+    assert read_tags(path, opts).genres == []
+    assert payload_digest(path) == digest
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_existing_id3_version_is_kept(originals, tmp_path):
+    from mutagen.id3 import ID3
+
+    path = tmp_path / "v23.mp3"
+    shutil.copy(originals["mp3"], path)
+    write_genres(path, ["Rock"], TagOptions(id3_version=3))
+    write_genres(path, ["Pop"], TagOptions(id3_version=4))
+    assert ID3(str(path)).version[1] == 3 and read_tags(path).genres == ["Pop"]
+
+
+def test_id3v23_separator_is_configurable(originals, tmp_path):
+    path = tmp_path / "a.mp3"
+    shutil.copy(originals["mp3"], path)
+    opts = TagOptions(id3_version=3, id3v23_separator=" / ")
+    write_genres(path, ["Rock", "Pop"], opts)
+    from mutagen.id3 import ID3
+
+    assert ID3(str(path)).version[1] == 3
+    assert ID3(str(path))["TCON"].text == ["Rock / Pop"]
+    assert read_tags(path, opts).genres == ["Rock", "Pop"]
+
+
+def test_read_only_file_is_refused_and_untouched(originals, tmp_path):
+    path = tmp_path / "ro.flac"
+    shutil.copy(originals["flac"], path)
+    os.chmod(path, 0o444)
+    before = path.read_bytes()
+    with pytest.raises(TagError, match="read-only"):
+        write_genres(path, ["Rock"])
+    assert path.read_bytes() == before
+
+
+def test_failed_write_leaves_original_and_no_temp(originals, tmp_path, monkeypatch):
+    path = tmp_path / "crash.ogg"
+    shutil.copy(originals["ogg"], path)
+    before = path.read_bytes()
+    import genre_tagger.tags as tags_mod
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(tags_mod, "_save", boom)  # crash in the middle of the write
+    with pytest.raises(TagError, match="disk full"):
+        write_genres(path, ["Rock"])
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["crash.ogg"]
+
+
+def test_payload_change_is_detected_and_not_written(originals, tmp_path, monkeypatch):
+    path = tmp_path / "p.wav"
+    shutil.copy(originals["wav"], path)
+    before = path.read_bytes()
+    import genre_tagger.tags as tags_mod
+
+    real = tags_mod.payload_digest
+    calls = []
+
+    def fake(p):
+        calls.append(p)
+        return real(p) if len(calls) == 1 else "different"
+
+    monkeypatch.setattr(tags_mod, "payload_digest", fake)
+    with pytest.raises(TagError, match="audio data would change"):
+        write_genres(path, ["Rock"])
+    assert path.read_bytes() == before
+
+
+def test_symlink_is_written_through(originals, tmp_path):
+    real = tmp_path / "real.flac"
+    shutil.copy(originals["flac"], real)
+    link = tmp_path / "link.flac"
+    link.symlink_to(real)
+    write_genres(link, ["Blues"])
+    assert link.is_symlink() and read_tags(real).genres == ["Blues"]
+
+
+def test_keep_mtime(originals, tmp_path):
+    path = tmp_path / "m.mp3"
+    shutil.copy(originals["mp3"], path)
+    os.utime(path, (1_000_000_000, 1_000_000_000))
+    write_genres(path, ["Rock"], TagOptions(keep_mtime=True))
+    assert int(path.stat().st_mtime) == 1_000_000_000
+    write_genres(path, ["Pop"])
+    assert int(path.stat().st_mtime) != 1_000_000_000
+
+
+def test_not_audio_is_a_tag_error(tmp_path):
+    p = tmp_path / "x.mp3"
+    p.write_bytes(os.urandom(2000))
+    with pytest.raises(TagError):
+        read_tags(p)
