@@ -129,6 +129,35 @@ def probe(path: str | Path) -> AudioInfo:
         raise DecodeError(path, f"cannot decode audio ({_short(e)})") from e
 
 
+_ASF_ENCRYPTION = (
+    bytes.fromhex("fbb31122 23bd d211 b4b7 00a0c955fc6e".replace(" ", "")),  # Content Encryption Object
+    bytes.fromhex("14e68a29 2226 174c b935 dae07ee9289c".replace(" ", "")),  # Extended Content Encryption
+)
+
+
+def check_drm(path: Path) -> None:
+    """Raise DecodeError for DRM-protected (encrypted) MP4 or ASF audio."""
+    ext = path.suffix.lower()
+    if ext in (".m4a", ".mp4", ".m4b", ".m4p", ".aac", ".alac"):
+        try:
+            from mutagen.mp4 import MP4
+
+            codec = MP4(str(path)).info.codec
+        except Exception:  # noqa: BLE001 - not readable as MP4: the decoder will say why
+            return
+        if codec in ("drms", "drmi", "enca", "p608"):
+            raise DecodeError(path, f"DRM-protected audio ({codec}); cannot be decoded")
+    elif ext in (".wma", ".asf"):
+        with open(path, "rb") as f:
+            head = f.read(24)
+            if len(head) < 24:
+                return
+            size = int.from_bytes(head[16:24], "little")
+            header = head + f.read(min(size, 1 << 20) - 24)
+        if any(g in header for g in _ASF_ENCRYPTION):
+            raise DecodeError(path, "DRM-protected audio (encrypted WMA); cannot be decoded")
+
+
 def _short(e: Exception) -> str:
     msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return msg[:160]
@@ -154,6 +183,7 @@ def read_windows(
             raise DecodeError(path, "empty file (0 bytes)")
     except OSError as e:
         raise DecodeError(path, f"cannot read file ({e.strerror})") from e
+    check_drm(path)
     info = probe(path)
     if info.duration and info.duration < min_seconds:
         raise AudioTooShortError(path, f"audio too short ({info.duration:.2f} s < {min_seconds:.2f} s)")

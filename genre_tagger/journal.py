@@ -27,13 +27,13 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE TABLE IF NOT EXISTS changes (
   run_id INTEGER NOT NULL REFERENCES runs(id),
-  path TEXT NOT NULL,
+  path BLOB NOT NULL,
   before TEXT NOT NULL,
   after TEXT NOT NULL,
   PRIMARY KEY (run_id, path)
 );
 CREATE TABLE IF NOT EXISTS cache (
-  path TEXT NOT NULL,
+  path BLOB NOT NULL,
   size INTEGER NOT NULL,
   mtime_ns INTEGER NOT NULL,
   model TEXT NOT NULL,
@@ -64,8 +64,9 @@ class Run:
     undo_of: int | None
 
 
-def _pathkey(p: str | Path) -> str:
-    return os.fsdecode(os.path.abspath(os.fsencode(p) if not isinstance(p, bytes) else p))
+def pathkey(p: str | Path) -> bytes:
+    """The absolute path as bytes: exact for every file name, UTF-8 or not."""
+    return os.path.abspath(os.fsencode(p))
 
 
 class Journal:
@@ -98,7 +99,7 @@ class Journal:
         """Record one file's change; call right after the write succeeded."""
         self.db.execute(
             "INSERT OR REPLACE INTO changes (run_id, path, before, after) VALUES (?, ?, ?, ?)",
-            (run_id, _pathkey(path), json.dumps(before), json.dumps(after)),
+            (run_id, pathkey(path), json.dumps(before), json.dumps(after)),
         )
         self.db.commit()
 
@@ -120,7 +121,7 @@ class Journal:
 
     def changes(self, run_id: int) -> list[tuple[str, list[str], list[str]]]:
         rows = self.db.execute("SELECT path, before, after FROM changes WHERE run_id = ? ORDER BY path", (run_id,))
-        return [(p, json.loads(b), json.loads(a)) for p, b, a in rows]
+        return [(os.fsdecode(p), json.loads(b), json.loads(a)) for p, b, a in rows]
 
     def get_run(self, run_id: int) -> Run | None:
         return next((r for r in self.runs(10**9) if r.id == run_id), None)
@@ -133,18 +134,18 @@ class Journal:
     def cache_get(self, path: str | Path, size: int, mtime_ns: int, model: str) -> dict | None:
         row = self.db.execute(
             "SELECT result FROM cache WHERE path = ? AND model = ? AND size = ? AND mtime_ns = ?",
-            (_pathkey(path), model, size, mtime_ns),
+            (pathkey(path), model, size, mtime_ns),
         ).fetchone()
         return None if row is None else json.loads(row[0])
 
-    def cache_get_many(self, model: str) -> dict[str, tuple[int, int, dict]]:
+    def cache_get_many(self, model: str) -> dict[bytes, tuple[int, int, dict]]:
         rows = self.db.execute("SELECT path, size, mtime_ns, result FROM cache WHERE model = ?", (model,))
         return {p: (s, m, json.loads(r)) for p, s, m, r in rows}
 
     def cache_put(self, path: str | Path, size: int, mtime_ns: int, model: str, result: dict, commit: bool = True) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO cache (path, size, mtime_ns, model, result) VALUES (?, ?, ?, ?, ?)",
-            (_pathkey(path), size, mtime_ns, model, json.dumps(result)),
+            (pathkey(path), size, mtime_ns, model, json.dumps(result)),
         )
         if commit:
             self.db.commit()

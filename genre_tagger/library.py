@@ -77,6 +77,6 @@ def iter_audio_files(
             stack.extend(reversed(subdirs))
 
 
-def display_path(p: Path) -> str:
-    """A printable form of a path, also for names that are not valid UTF-8."""
-    return os.fsdecode(bytes(p)).encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(p, Path) else str(p)
+def display_path(p: str | Path) -> str:
+    """A printable form of a path; bytes of non-UTF-8 names appear as ``\\xNN``."""
+    return os.fsencode(p).decode("utf-8", "backslashreplace")

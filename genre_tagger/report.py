@@ -9,12 +9,14 @@ import os
 from pathlib import Path
 from typing import IO
 
+from .library import display_path
+
 FIELDS = ["path", "status", "genres", "top", "previous", "error"]
 
 
 def record(r) -> dict:
     return {
-        "path": os.fsdecode(r.path) if not isinstance(r.path, str) else r.path,
+        "path": display_path(r.path),
         "status": r.status,
         "genres": list(r.genres),
         "top": [[g, round(float(p), 4)] for g, p in r.top],

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import GenreTaggerError, TagError
-from .journal import Journal
+from .journal import Journal, pathkey
 from .library import iter_audio_files
 from .model import Classifier, ModelInfo, load_info
 from .policy import ERROR, TAGGED, WritePolicy, decide, display_genres
@@ -55,8 +55,12 @@ class FileResult:
 _WORKER: Classifier | None = None
 
 
-def _init_worker(model: str | None, threads: int) -> None:
+def _init_worker(model: str | None, threads: int, quiet_stderr: bool = False) -> None:
     global _WORKER
+    if quiet_stderr:  # decoders print notes on fd 2; errors are reported through results
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
     _WORKER = Classifier(model, threads=threads)
 
 
@@ -170,7 +174,7 @@ class Scanner:
             except OSError as e:
                 yield self._error(p, f"cannot read file ({e.strerror})")
                 continue
-            hit = cache.get(os.path.abspath(p))
+            hit = cache.get(pathkey(p))
             if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
                 yield self._finish(p, hit[2], cached=True)
             else:
@@ -187,7 +191,7 @@ class Scanner:
         import multiprocessing as mp
 
         ctx = mp.get_context("spawn" if os.name == "nt" else "forkserver")
-        return ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker, initargs=(model, 1))
+        return ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker, initargs=(model, 1, True))
 
     def _classify_all(self, todo: list[tuple[Path, int, int]]) -> Iterator[FileResult]:
         n = self.options.workers or os.cpu_count() or 1
