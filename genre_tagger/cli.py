@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
@@ -93,7 +92,7 @@ def run_scan(args, out, err) -> int:
     from .playlists import write_playlists
     from .policy import ERROR, STATUSES, TAGGED, WOULD_TAG, WritePolicy, parse_mapping
     from .report import record, write_report
-    from .scanner import ScanOptions, Scanner
+    from .scanner import Scanner, ScanOptions
     from .tags import TagOptions
 
     try:

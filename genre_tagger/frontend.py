@@ -49,14 +49,14 @@ class FrontendConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FrontendConfig":
+    def from_dict(cls, d: dict) -> FrontendConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown front-end parameters: {sorted(unknown)}")
         return cls(**d)
 
-    def check(self, other: "FrontendConfig") -> None:
+    def check(self, other: FrontendConfig) -> None:
         """Raise ValueError naming every parameter where ``other`` differs from this one."""
         diffs = [
             f"{f.name}: model has {getattr(other, f.name)!r}, app computes {getattr(self, f.name)!r}"

@@ -255,3 +255,38 @@ def undo(journal: Journal, run_id: int | None = None, options: TagOptions = TagO
     journal.mark_undone(run_id, new_run)
     journal.finish_run(new_run)
     return new_run, results
+
+
+def write_batch(
+    items: list[tuple[Path, list[str]]],
+    journal: Journal,
+    options: TagOptions = TagOptions(),
+    command: str = "write",
+    model_id: str | None = None,
+    cancelled: threading.Event | None = None,
+) -> tuple[int | None, list[FileResult]]:
+    """Write the given genres (one journal run for the batch). Used by the GUI's
+    'write selected / write all' after review. Returns (run id or None, results)."""
+    run_id = None
+    results = []
+    for path, genres in items:
+        if cancelled is not None and cancelled.is_set():
+            break
+        try:
+            before = read_tags(path, options).genres
+            if before == list(genres):
+                from .policy import UNCHANGED
+
+                results.append(FileResult(Path(path), UNCHANGED, genres=list(genres), previous=before))
+                continue
+            write_genres(path, list(genres), options)
+        except TagError as e:
+            results.append(FileResult(Path(path), ERROR, error=e.reason))
+            continue
+        if run_id is None:
+            run_id = journal.start_run(command, model_id)
+        journal.record(run_id, path, before, list(genres))
+        results.append(FileResult(Path(path), TAGGED, genres=list(genres), previous=before))
+    if run_id is not None:
+        journal.finish_run(run_id)
+    return run_id, results

@@ -18,7 +18,7 @@ class WindowSpec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "WindowSpec":
+    def from_dict(cls, d: dict) -> WindowSpec:
         return cls(**d)
 
 

@@ -57,14 +57,17 @@ FEATURE_SETS = {
     "embeddings": ["msd_embedding", "mtt_embedding"],
     "all": ["msd_logits", "mtt_logits", "msd_embedding", "mtt_embedding"],
     "evidence": ["msd_logits", "mtt_logits", "msd_embedding", "mtt_embedding"],
+    "tags-evidence": ["msd_logits", "mtt_logits", "msd_embedding", "mtt_embedding"],
 }
 DIMS = {"msd_logits": 50, "mtt_logits": 50, "msd_embedding": 200, "mtt_embedding": 200}
 
 
 @dataclass(frozen=True)
 class HeadConfig:
-    kind: str = "evidence"  # tags | embeddings | all | evidence
-    weight_decay: float = 1e-3
+    kind: str = "evidence"  # tags | embeddings | all | evidence | tags-evidence
+    optimizer: str = "lbfgs"  # lbfgs (convex fit to convergence) | adam (training loop)
+    c: float = 1.0  # inverse L2 strength (lbfgs), as scikit-learn's C
+    weight_decay: float = 1e-3  # adam
     lr: float = 1e-2
     epochs: int = 300
     patience: int = 30
@@ -86,11 +89,14 @@ def build_mask(kind: str) -> np.ndarray:
     """``[10, n_features]`` 0/1 mask of which weights a head may use."""
     names = feature_names(kind)
     mask = np.ones((len(GENRES), len(names)), np.float32)
-    if kind != "evidence":
+    if kind not in ("evidence", "tags-evidence"):
         return mask
     for gi, g in enumerate(GENRES):
         if g in EVIDENCE:
-            mask[gi] = [1.0 if n in EVIDENCE[g] else 0.0 for n in names]
+            if kind == "evidence":  # only its own tags
+                mask[gi] = [1.0 if n in EVIDENCE[g] else 0.0 for n in names]
+            else:  # any tag logit, no embeddings
+                mask[gi] = [1.0 if n in TAG_NAMES else 0.0 for n in names]
     return mask
 
 
@@ -114,3 +120,40 @@ class GenreHead(nn.Module):
 def stack_features(arrays: dict[str, np.ndarray], kind: str) -> np.ndarray:
     """{block: [..., dim]} -> [..., n_features] in the order of ``feature_names``."""
     return np.concatenate([arrays[b] for b in FEATURE_SETS[kind]], axis=-1).astype(np.float32)
+
+
+def fit_head_lbfgs(
+    head: GenreHead,
+    x: np.ndarray,
+    y: np.ndarray,
+    c: float = 1.0,
+    class_weights: np.ndarray | None = None,
+    max_iter: int = 500,
+) -> dict:
+    """Fit the (masked) multinomial logistic regression to convergence with L-BFGS.
+
+    Objective: weighted mean cross-entropy + ||W||^2 / (2 C n), the same as
+    scikit-learn's ``LogisticRegression(C=c)``, but with the head's mask. Convex, so
+    the result is deterministic and needs no validation split.
+    """
+    xt, yt = torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.int64))
+    w = None if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)
+    n = len(yt)
+    opt = torch.optim.LBFGS(head.linear.parameters(), lr=1.0, max_iter=max_iter, tolerance_grad=1e-6,
+                            tolerance_change=1e-9, history_size=20, line_search_fn="strong_wolfe")  # fmt: skip
+    loss_fn = nn.CrossEntropyLoss(weight=w, reduction="sum")
+    weight_sum = float(w[yt].sum()) if w is not None else float(n)
+
+    def closure():
+        opt.zero_grad()
+        loss = loss_fn(head(xt), yt) / weight_sum + (head.linear.weight * head.mask).pow(2).sum() / (2 * c * n)
+        loss.backward()
+        return loss
+
+    head.train()
+    final = float(opt.step(closure).detach())
+    head.eval()
+    with torch.no_grad():
+        head.linear.weight.mul_(head.mask)
+        acc = float((head(xt).argmax(1) == yt).float().mean())
+    return {"loss": final, "train_acc": acc}

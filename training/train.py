@@ -103,7 +103,7 @@ def fit(
             loss = loss_fn(out, y)
             loss.backward()
             opt.step()
-            tot += float(loss) * len(y)
+            tot += float(loss.detach()) * len(y)
             correct += int((out.argmax(1) == y).sum())
             n += len(y)
         val_loss, val_acc = evaluate_loss(model, val_batches, eval_loss)

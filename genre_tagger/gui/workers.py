@@ -1,0 +1,83 @@
+"""Long work off the GUI thread: QRunnables on the global QThreadPool whose results are
+posted back through signals (in batches, so the event loop never stalls)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, Signal
+
+from ..journal import Journal
+from ..scanner import Scanner, ScanOptions, write_batch
+from ..tags import TagOptions
+
+
+class ScanSignals(QObject):
+    total = Signal(int)
+    results = Signal(list)  # list[FileResult]
+    finished = Signal(bool)  # cancelled?
+    failed = Signal(str)
+
+
+class ScanWorker(QRunnable):
+    """Classify a folder (dry run: nothing is written); post results every ~100 ms."""
+
+    def __init__(self, roots: list[str], options: ScanOptions, scanner_factory=None):
+        super().__init__()
+        self.roots, self.options = roots, options
+        self.signals = ScanSignals()
+        self.cancel_event = threading.Event()
+        self._factory = scanner_factory or (lambda opts: Scanner(opts, Journal()))
+        self.scanner: Scanner | None = None
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+        if self.scanner is not None:
+            self.scanner.cancel()
+
+    def run(self) -> None:
+        try:
+            self.scanner = self._factory(self.options)
+            if self.cancel_event.is_set():
+                self.scanner.cancel()
+            batch, last = [], time.monotonic()
+            for r in self.scanner.scan(self.roots, on_total=self.signals.total.emit):
+                batch.append(r)
+                if time.monotonic() - last > 0.1:
+                    self.signals.results.emit(batch)
+                    batch, last = [], time.monotonic()
+                if self.cancel_event.is_set():
+                    self.scanner.cancel()
+            if batch:
+                self.signals.results.emit(batch)
+            self.signals.finished.emit(self.cancel_event.is_set())
+        except Exception as e:  # noqa: BLE001 - shown in the window, never a crash
+            self.signals.failed.emit(str(e))
+
+
+class WriteSignals(QObject):
+    done = Signal(object, list)  # run id or None, results
+    failed = Signal(str)
+
+
+class WriteWorker(QRunnable):
+    def __init__(self, items: list[tuple[Path, list[str]]], tag_options: TagOptions, model_id: str | None, undo_run: int | None = None, undo: bool = False):
+        super().__init__()
+        self.items, self.tag_options, self.model_id = items, tag_options, model_id
+        self.undo, self.undo_run = undo, undo_run
+        self.signals = WriteSignals()
+
+    def run(self) -> None:
+        try:
+            journal = Journal()
+            if self.undo:
+                from ..scanner import undo
+
+                run_id, results = undo(journal, self.undo_run, self.tag_options)
+            else:
+                run_id, results = write_batch(self.items, journal, self.tag_options, "gui write", self.model_id)
+            self.signals.done.emit(run_id, results)
+        except Exception as e:  # noqa: BLE001
+            self.signals.failed.emit(str(e))
