@@ -28,12 +28,17 @@ sys.path.insert(0, str(ROOT))
 FORMATS = ("mp3", "flac", "ogg", "m4a", "opus", "wav")
 
 
-def make_library(d: Path, n: int, lo: float, hi: float) -> list[Path]:
+def make_library(d: Path, n: int, lo: float, hi: float, distinct: int) -> list[Path]:
+    """``n`` tracks: ``distinct`` generated recordings (cycling through the formats),
+    copied under new names until there are ``n`` (encoding hundreds of 4-minute files
+    would take longer than the benchmark; every copy is still decoded and classified)."""
+    import shutil
+
     import numpy as np
 
     from genre_tagger.synth import EXTENSION, write_audio
 
-    marker = d / f".complete-{n}-{lo}-{hi}"
+    marker = d / f".complete-{n}-{lo}-{hi}-{distinct}"
     files = []
     rng = np.random.default_rng(0)
     for i in range(n):
@@ -43,8 +48,11 @@ def make_library(d: Path, n: int, lo: float, hi: float) -> list[Path]:
         if marker.exists():
             continue
         p.parent.mkdir(parents=True, exist_ok=True)
-        secs = float(rng.uniform(lo, hi)) * 60
-        write_audio(p, fmt, seconds=secs, sr=44100 if fmt != "opus" else 48000, seed=i)
+        if i < distinct:
+            secs = float(rng.uniform(lo, hi)) * 60
+            write_audio(p, fmt, seconds=secs, sr=44100 if fmt != "opus" else 48000, seed=i)
+        else:
+            shutil.copyfile(files[i % distinct], p)  # same format: i and i % distinct share i % len(FORMATS)
     marker.touch()
     return files
 
@@ -120,12 +128,17 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--dir", type=Path, default=ROOT / ".cache" / "bench_library")
     ap.add_argument("--rescan-tracks", type=int, default=1000, help="library size for the rescan goal")
+    ap.add_argument("--generate-only", action="store_true", help="only write the library")
+    ap.add_argument("--distinct", type=int, default=30, help="distinct recordings (a multiple of 6 keeps formats aligned)")
     args = ap.parse_args()
     lo, hi = (float(v) for v in args.minutes.split("-"))
     t0 = time.perf_counter()
-    files = make_library(args.dir, args.tracks, lo, hi)
+    files = make_library(args.dir, args.tracks, lo, hi, args.distinct)
     gen_s = time.perf_counter() - t0
     n = len(files)
+    if args.generate_only:
+        print(f"{n} tracks in {args.dir} ({gen_s:.0f} s)")
+        return
     with tempfile.TemporaryDirectory() as data:
         env = dict(os.environ, GENRE_TAGGER_DATA_DIR=data)
         cmd = [sys.executable, "-m", "genre_tagger", "--scan", str(args.dir), "--dry-run", "-q", "--json", os.devnull]

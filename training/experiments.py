@@ -162,7 +162,8 @@ def run_features(exp: Experiment, model: nn.Module, x: np.ndarray, y: np.ndarray
     return classification_report(y[te], pred, GTZAN_GENRES), {"val_acc": [val_acc], "C": best_c}
 
 
-def run_one(exp: Experiment, split: str, data: Path, cache: Path, img_cfg: ImageConfig, seed: int, out: Path) -> dict:
+def run_one(exp: Experiment, split: str, data: Path, cache: Path, img_cfg: ImageConfig, seed: int, out: Path,
+            resume: bool = False) -> dict:
     torch.manual_seed(seed)
     stems, xu8, y = load_dataset(data / "kaggle" / "images_original", img_cfg, cache)
     x = to_float(xu8, imagenet=exp.model != "choi")
@@ -182,12 +183,20 @@ def run_one(exp: Experiment, split: str, data: Path, cache: Path, img_cfg: Image
         vab = tensor_batches(xt[va], yt[va], 64, False)
         wrapped = _FrozenBN(model)
         hist = {}
+        prior = None
+        if resume and Path(cfg.checkpoint).exists():  # continue from the save-best checkpoint
+            ck = torch.load(cfg.checkpoint, weights_only=False)
+            wrapped.load_state_dict(ck["model"])
+            prior = ck["history"]
+            print(f"resumed from {cfg.checkpoint} (best epoch {prior['best_epoch']})")
         if exp.mode == "warmup_unfreeze":
             _set_trainable(model, exp, "warmup")
             h1 = fit(wrapped, trb, vab, replace(cfg, epochs=5, lr=1e-3, patience=5), log=print)
             hist["warmup"] = h1
         _set_trainable(model, exp, "finetune")
         hist.update(fit(wrapped, trb, vab, cfg, log=print))
+        if prior:
+            hist["resumed_after"] = {k: prior[k] for k in ("epoch", "loss", "acc", "val_loss", "val_acc", "lr")}
         model.eval()
         with torch.no_grad():
             pred = np.concatenate([model(xt[te][i : i + 64]).argmax(1).numpy() for i in range(0, len(te), 64)])
@@ -211,6 +220,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--epochs", type=int, default=0, help="override the epoch budget (smoke runs)")
     ap.add_argument("--force", action="store_true", help="rerun finished experiments")
+    ap.add_argument("--resume", action="store_true", help="start from the experiment's save-best checkpoint")
     args = ap.parse_args()
     names = [n for n in args.only.split(",") if n] or [e.name for e in EXPERIMENTS]
     for split in args.splits.split(","):
@@ -222,7 +232,7 @@ def main() -> None:
                 print(f"skip {n} {split}: done")
                 continue
             print(f"=== {n} on {split} split", flush=True)
-            rep = run_one(exp, split, args.data, args.cache, ImageConfig(), args.seed, args.out)
+            rep = run_one(exp, split, args.data, args.cache, ImageConfig(), args.seed, args.out, args.resume)
             print(f"=== {n} {split}: test acc {rep['accuracy']:.3f} (val {rep['val_acc']:.3f}) in {rep['seconds']} s", flush=True)
 
 

@@ -128,7 +128,10 @@ def main() -> None:
     ap.add_argument("--kinds", default="evidence,tags-evidence,tags,embeddings,all")
     ap.add_argument("--cs", default="0.01,0.1,1", help="inverse L2 strengths (L-BFGS)")
     ap.add_argument("--balanced", default="1,0", help="class-balanced loss: 1, 0 or both")
-    ap.add_argument("--final", default=None, help="KIND:C:BALANCED - train on all clips, save runs/head_final.pt")
+    ap.add_argument("--final", default=None, help="KIND:C:BALANCED - train the final head, save it to --save")
+    ap.add_argument("--train-on", default="all", choices=["all", "filtered"],
+                    help="with --final: all clips, or only the filtered train+valid lists (for a clean test score)")
+    ap.add_argument("--save", type=Path, default=Path("runs/head_final.pt"))
     args = ap.parse_args()
     torch.set_num_threads(2)
     stems, y, arrays = load_gtzan_features(args.data, args.cache)
@@ -136,10 +139,14 @@ def main() -> None:
         kind, c, bal = args.final.split(":")
         cfg = HeadConfig(kind=kind, c=float(c), balanced=bal == "1")
         feats = stack_features(arrays, kind)
-        head = train_head(feats, y, list(range(len(y))), cfg)
-        Path("runs").mkdir(exist_ok=True)
-        torch.save({"head": head.state_dict(), "config": asdict(cfg), "stems": stems}, "runs/head_final.pt")
-        print("saved runs/head_final.pt")
+        train = list(range(len(y)))
+        if args.train_on == "filtered":
+            groups = partition_groups(stems, filtered_split(args.splits or args.data / "splits"))
+            train = [i for i, g in enumerate(groups) if g in ("train", "valid")]
+        head = train_head(feats, y, train, cfg)
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"head": head.state_dict(), "config": asdict(cfg), "stems": [stems[i] for i in train]}, args.save)
+        print(f"saved {args.save} (trained on {len(train)} clips)")
         return
     protos = protocols(stems, y, args.splits or args.data / "splits", 0)
     rows = []
