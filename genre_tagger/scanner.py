@@ -190,7 +190,10 @@ class Scanner:
             return InlinePool(model)
         import multiprocessing as mp
 
-        ctx = mp.get_context("spawn" if os.name == "nt" else "forkserver")
+        import sys
+
+        frozen = getattr(sys, "frozen", False)  # PyInstaller bundle: only spawn works there
+        ctx = mp.get_context("spawn" if os.name == "nt" or frozen else "forkserver")
         return ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker, initargs=(model, 1, True))
 
     def _classify_all(self, todo: list[tuple[Path, int, int]]) -> Iterator[FileResult]:

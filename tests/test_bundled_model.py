@@ -1,0 +1,52 @@
+"""The bundled model as the README's main command uses it, and its packaging."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from genre_tagger import cli
+from genre_tagger.model import Classifier, bundled_model_path, load_info
+from genre_tagger.synth import write_audio
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bundled_metadata_is_consistent():
+    info = load_info()  # checks front-end, input shape and the ONNX sha256
+    assert info.genres == ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"]
+    assert info.display["hiphop"] == "Hip-Hop"
+    assert info.onnx_path.stat().st_size < 20e6
+    assert set(info.extra_genres) <= set(info.tags)
+    assert info.raw["accuracy"]["fault-filtered-test"]["n"] > 0
+    assert bundled_model_path().is_file()
+
+
+def test_bundled_model_classifies_a_file(tmp_path, capsys):
+    f = write_audio(tmp_path / "song.flac", "flac", seconds=12.0)
+    pred = Classifier(threads=1).classify_file(f)
+    assert pred.windows == load_info().windows.count
+    assert abs(sum(p for _, p in pred.genres) - 1.0) < 1e-4
+    code = cli.main(["--scan", str(tmp_path), "--workers", "1", "-q"])
+    assert code == 0
+
+
+def test_wheel_ships_the_model(tmp_path):
+    pytest.importorskip("setuptools")
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT),
+                        "-w", str(tmp_path)], capture_output=True, text=True)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    (whl,) = tmp_path.glob("genre_tagger-*.whl")
+    names = zipfile.ZipFile(whl).namelist()
+    assert "genre_tagger/models/genre-musicnn.onnx" in names and "genre_tagger/models/genre-musicnn.json" in names
+    assert "genre_tagger/gui/main_window.py" in names
+    assert not any(n.startswith(("training/", "tests/")) for n in names)
+
+
+def test_help_does_not_import_heavy_modules():
+    code = "import sys; from genre_tagger import cli; cli.build_parser().format_help(); " \
+           "print(sorted(m for m in ('numpy', 'onnxruntime', 'PySide6', 'torch', 'mutagen') if m in sys.modules))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.stdout.strip() == "[]", r.stdout + r.stderr
