@@ -159,7 +159,12 @@ def check_drm(path: Path) -> None:
 
 
 def _short(e: Exception) -> str:
+    """One short line: no errno prefix, no repeated file name (the caller names the file)."""
+    import re
+
     msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    msg = re.sub(r"^\[Errno -?\d+\]\s*", "", msg)
+    msg = re.sub(r":\s*'[^']*'$", "", msg)
     return msg[:160]
 
 

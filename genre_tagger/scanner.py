@@ -31,6 +31,7 @@ class ScanOptions:
     model: str | Path | None = None  # metadata JSON / ONNX; None = the bundled model
     workers: int = 0  # processes for decoding + inference; 0 = one per CPU core
     use_cache: bool = True
+    in_process: bool = True  # workers == 1 classifies in this process; False: always a worker process (GUI)
 
 
 @dataclass
@@ -186,7 +187,7 @@ class Scanner:
 
     def _pool(self, n: int):
         model = str(self.info.path)
-        if n <= 1:
+        if n <= 1 and self.options.in_process:
             return InlinePool(model)
         import multiprocessing as mp
 

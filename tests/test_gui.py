@@ -169,3 +169,23 @@ def test_cancel_stops_the_scan(qtbot, tiny_model_path):
     qtbot.waitUntil(lambda: w.worker is None, timeout=10000)
     assert len(w.model.rows) < 1000
     assert "Cancelled" in w.statusBar().currentMessage()
+
+
+def test_model_data_does_not_drain_none_refcount(qtbot):
+    """PySide6 6.12 drops a reference to None per None returned from data(); the model
+    must compensate (else the app aborts with 'deallocating None' after a while)."""
+    import sys
+
+    from PySide6.QtCore import Qt
+
+    from genre_tagger.gui.track_model import TrackModel
+
+    m = TrackModel()
+    m.add_results([FileResult(Path("/a.mp3"), "would-tag", top=[("Rock", 0.9)])])
+    idx = m.index(0, 1)
+    idx.data(Qt.DecorationRole)  # runs the probe
+    before = sys.getrefcount(None)
+    for _ in range(5000):
+        idx.data(Qt.DecorationRole)
+        idx.data(Qt.ToolTipRole)
+    assert sys.getrefcount(None) >= before - 50

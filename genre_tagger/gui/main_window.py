@@ -32,6 +32,7 @@ from ..playlists import write_playlists
 from ..policy import STATUSES
 from ..scanner import FileResult, ScanOptions
 from .about import show_about
+from .qtcompat import install_none_guard
 from .charts import BarChart
 from .confidence import ConfidenceDelegate
 from .settings import AppSettings, load_settings, qsettings, save_settings
@@ -43,6 +44,7 @@ from .workers import ScanWorker, WriteWorker
 class MainWindow(QMainWindow):
     def __init__(self, model_path: str | None = None, scanner_factory=None):
         super().__init__()
+        install_none_guard()
         self.setWindowTitle("genre-tagger")
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
@@ -168,6 +170,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([880, 400])
         self.setCentralWidget(self.splitter)
 
         self.ui_timer = QTimer(self)
@@ -256,7 +259,8 @@ class MainWindow(QMainWindow):
         self.dist_chart.set_items([])
         self.topk_chart.set_items([])
         opts = ScanOptions(policy=self.settings.policy(dry_run=True), tag_options=self.settings.tag_options(),
-                           model=self.model_path, workers=self.settings.workers)  # fmt: skip
+                           model=self.model_path, workers=self.settings.workers,
+                           in_process=False)  # inference in worker processes, never beside Qt  # fmt: skip
         self.worker = ScanWorker([self.folder], opts, self.scanner_factory)
         self.worker.signals.total.connect(self._on_total)
         self.worker.signals.results.connect(self._on_results)

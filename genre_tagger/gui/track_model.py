@@ -8,6 +8,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 
 from ..library import display_path
 from ..scanner import FileResult
+from .qtcompat import no_value
 
 COLUMNS = ["File", "Artist", "Title", "Album", "Current genre", "Predicted", "Confidence", "Status"]
 COL_CONFIDENCE = 6
@@ -64,11 +65,11 @@ class TrackModel(QAbstractTableModel):
     def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
         if role == Qt.DisplayRole and orientation == Qt.Horizontal:
             return COLUMNS[section]
-        return None
+        return no_value()
 
     def data(self, index, role=Qt.DisplayRole):
         if role not in _ROLES or not index.isValid():  # cheap exit: views ask for many roles
-            return None
+            return no_value()
         row = self.rows[index.row()]
         r = row.result
         col = index.column()
@@ -80,6 +81,7 @@ class TrackModel(QAbstractTableModel):
                 return display_path(r.path)
             if col == 7 and r.error:
                 return r.error
+            return no_value()
         if role == CONFIDENCE_ROLE:
             return conf
         if role == STATUS_ROLE:
@@ -87,8 +89,8 @@ class TrackModel(QAbstractTableModel):
         if role == GENRE_ROLE:
             return (r.top[0][0] if r.top else "")
         if role == Qt.UserRole:  # sort key
-            return conf if col == COL_CONFIDENCE else self.data(index, Qt.DisplayRole)
-        return None
+            return conf if col == COL_CONFIDENCE else self._display(row, col, conf)
+        return no_value()
 
     @staticmethod
     def _display(row: Row, col: int, conf: float) -> str:
