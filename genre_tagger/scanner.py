@@ -190,7 +190,6 @@ class Scanner:
         if n <= 1 and self.options.in_process:
             return InlinePool(model)
         import multiprocessing as mp
-
         import sys
 
         frozen = getattr(sys, "frozen", False)  # PyInstaller bundle: only spawn works there

@@ -4,8 +4,7 @@ import json
 
 import numpy as np
 import pytest
-import torch
-from torch import nn
+from tiny import Tiny
 
 from genre_tagger.errors import ModelError
 from genre_tagger.frontend import FrontendConfig
@@ -13,20 +12,7 @@ from genre_tagger.model import Classifier, load_info
 from genre_tagger.synth import write_audio
 from genre_tagger.windows import WindowSpec
 from training.export import OUTPUT_NAMES, build_metadata, export_onnx, max_abs_diff
-from training.heads import GENRES, TAG_NAMES
-
-
-class Tiny(nn.Module):
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.conv = nn.Conv1d(96, 16, 5)
-        self.genre = nn.Linear(16, len(GENRES))
-        self.tags = nn.Linear(16, len(TAG_NAMES))
-
-    def forward(self, x):
-        h = torch.relu(self.conv(x.transpose(1, 2))).amax(2)
-        return torch.softmax(self.genre(h), 1), torch.sigmoid(self.tags(h))
+from training.heads import TAG_NAMES
 
 
 @pytest.fixture()

@@ -94,10 +94,12 @@ def main() -> None:
     if best:
         plot_confusion(np.array(best["confusion"]), best["labels"], args.out / "confusion_best.png",
                        f"{BY_NAME[best['experiment']].title}: test acc {best['accuracy']:.3f}")  # fmt: skip
-    lines = ["| experiment | report | ours, random split (test / best val) | ours, fault-filtered test | parameters | CPU s | machine / note |",
+    lines = ["| experiment | report | ours, random split (test / best val) | ours, fault-filtered test "
+             "| parameters | CPU s | machine / note |",
              "|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in rows:
-        curves = f" ([curves](curves_{r['experiment']}_random.png))" if (args.out / f"curves_{r['experiment']}_random.png").exists() else ""
+        has_curves = (args.out / f"curves_{r['experiment']}_random.png").exists()
+        curves = f" ([curves](curves_{r['experiment']}_random.png))" if has_curves else ""
         val = f" / {r['random_val_acc']}" if r["random_val_acc"] else ""
         lines.append(f"| {r['title']}{curves} | {r['report']} | {r['random_test_acc']}{val} | {r['filtered_test_acc']} | "
                      f"{r['parameters']} | {r['cpu_seconds']} | {r['machine']} |")  # fmt: skip

@@ -32,9 +32,9 @@ from ..playlists import write_playlists
 from ..policy import STATUSES
 from ..scanner import FileResult, ScanOptions
 from .about import show_about
-from .qtcompat import install_none_guard
 from .charts import BarChart
 from .confidence import ConfidenceDelegate
+from .qtcompat import install_none_guard
 from .settings import AppSettings, load_settings, qsettings, save_settings
 from .settings_dialog import SettingsDialog
 from .track_model import ACCEPTED, COL_CONFIDENCE, OVERRIDDEN, REJECTED, WRITTEN, TrackFilter, TrackModel

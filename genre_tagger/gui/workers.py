@@ -63,7 +63,14 @@ class WriteSignals(QObject):
 
 
 class WriteWorker(QRunnable):
-    def __init__(self, items: list[tuple[Path, list[str]]], tag_options: TagOptions, model_id: str | None, undo_run: int | None = None, undo: bool = False):
+    def __init__(
+        self,
+        items: list[tuple[Path, list[str]]],
+        tag_options: TagOptions,
+        model_id: str | None,
+        undo_run: int | None = None,
+        undo: bool = False,
+    ):
         super().__init__()
         self.items, self.tag_options, self.model_id = items, tag_options, model_id
         self.undo, self.undo_run = undo, undo_run
