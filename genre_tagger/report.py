@@ -56,6 +56,10 @@ def write_report(records: list[dict], dest: str, kind: str) -> None:
         sys.stdout.flush()
     else:
         p = Path(dest)
+        if p.exists() and not p.is_file():  # /dev/null, a FIFO ...: never replace it
+            with open(p, "w", encoding="utf-8", errors="surrogateescape", newline="") as f:
+                f.write(buf.getvalue())
+            return
         tmp = p.with_name(p.name + ".tmp")
         tmp.write_text(buf.getvalue(), encoding="utf-8", errors="surrogateescape", newline="")
         os.replace(tmp, p)

@@ -213,3 +213,18 @@ def test_usage_errors(capsys):
 def test_missing_model_is_a_usage_error(tmp_path, capsys):
     code, _, err = run(["--model", str(tmp_path / "none.json"), "--scan", str(tmp_path)], capsys)
     assert code == 2 and "not found" in err
+
+
+def test_report_to_a_special_file_is_written_through(tmp_path, tiny_model_path, capsys):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    import threading
+
+    got = []
+    t = threading.Thread(target=lambda: got.append(open(fifo).read()))
+    t.start()
+    f = write_audio(tmp_path / "a.wav", "wav", seconds=4.0)
+    code, _, _ = run(_scan(tiny_model_path, str(f), "--dry-run", "--json", str(fifo), "-q"), capsys)
+    t.join(10)
+    assert code == 0 and json.loads(got[0])[0]["status"] == "would-tag"
+    assert not fifo.is_file() and fifo.exists()  # still a FIFO, not replaced by a regular file
