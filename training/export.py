@@ -18,7 +18,7 @@ from torch import nn
 from genre_tagger.frontend import FrontendConfig
 from genre_tagger.windows import WindowSpec
 
-from .genre_model import GenreTaggerNet
+from .genre_model import GenreTaggerNet, uses_mtt
 from .heads import DISPLAY, EXTRA_GENRES, GENRES, TAG_NAMES, GenreHead, build_mask, feature_names
 from .musicnn import load_pretrained
 from .weights import DEFAULT_CACHE, musicnn_dir
@@ -58,11 +58,14 @@ def max_abs_diff(model: nn.Module, onnx_path: Path, x: np.ndarray) -> float:
     return max(float(np.abs(o - r.numpy()).max()) for o, r in zip(outs, ref))
 
 
-def build_metadata(name: str, onnx_path: Path, fe: FrontendConfig, windows: WindowSpec, extra: dict) -> dict:
+def build_metadata(
+    name: str, onnx_path: Path, fe: FrontendConfig, windows: WindowSpec, extra: dict, tags: list[str] | None = None
+) -> dict:
+    tags = list(TAG_NAMES) if tags is None else tags
     return {
         "format": 1,
         "name": name,
-        "version": extra.pop("version", "1"),
+        "version": extra.pop("version", "2"),
         "onnx": onnx_path.name,
         "onnx_sha256": sha256(onnx_path),
         "input": {"name": INPUT_NAME, "shape": ["n", fe.patch_frames, fe.n_mels], "dtype": "float32"},
@@ -70,8 +73,8 @@ def build_metadata(name: str, onnx_path: Path, fe: FrontendConfig, windows: Wind
         "frontend": fe.to_dict(),
         "windows": windows.to_dict(),
         "genres": [{"id": g, "display": DISPLAY[g]} for g in GENRES],
-        "tags": TAG_NAMES,
-        "extra_genres": EXTRA_GENRES,
+        "tags": tags,
+        "extra_genres": {k: v for k, v in EXTRA_GENRES.items() if k in tags},
         "exported": dt.date.today().isoformat(),
         **extra,
     }
@@ -93,7 +96,9 @@ def main() -> None:
     head = GenreHead(build_mask(kind), np.zeros(n_feat), np.ones(n_feat))
     head.load_state_dict(ck["head"])
     wdir = musicnn_dir(args.cache)
-    net = GenreTaggerNet(load_pretrained("MSD_musicnn", wdir), load_pretrained("MTT_musicnn", wdir), head, kind).eval()
+    mtt = load_pretrained("MTT_musicnn", wdir) if uses_mtt(kind) else None
+    net = GenreTaggerNet(load_pretrained("MSD_musicnn", wdir), mtt, head, kind).eval()
+    tags = list(TAG_NAMES) if mtt is not None else TAG_NAMES[:50]
     fe = FrontendConfig()
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / f"{args.name}.onnx"
@@ -101,15 +106,14 @@ def main() -> None:
     x = np.random.default_rng(0).uniform(0, 4, (3, fe.patch_frames, fe.n_mels)).astype(np.float32)
     diff = max_abs_diff(net, onnx_path, x)
     meta_path = args.out / f"{args.name}.json"
-    old = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     meta = build_metadata(
         args.name,
         onnx_path,
         fe,
         WindowSpec(count=args.windows, margin=args.margin),
         {
-            "architecture": "MSD_musicnn + MTT_musicnn (Pons & Serra 2019, ported from the musicnn 0.1.0 "
-            f"TF checkpoints) -> linear genre head '{kind}'",
+            "architecture": ("MSD_musicnn + MTT_musicnn" if mtt is not None else "MSD_musicnn")
+            + f" (Pons & Serra 2019, ported from the musicnn 0.1.0 TF checkpoints) -> linear genre head '{kind}'",
             "head": ck["config"],
             "training": {
                 "data": "GTZAN clips available as audio (see results/MODEL.md)",
@@ -117,8 +121,9 @@ def main() -> None:
                 "date": dt.date.today().isoformat(),
             },
             "onnx_vs_pytorch_max_abs_diff": diff,
-            "accuracy": old.get("accuracy", {}),
+            "accuracy": {},
         },
+        tags=tags,
     )
     meta_path.write_text(json.dumps(meta, indent=1) + "\n")
     print(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB), {meta_path}; max |onnx-torch| = {diff:.2e}")

@@ -58,6 +58,7 @@ FEATURE_SETS = {
     "all": ["msd_logits", "mtt_logits", "msd_embedding", "mtt_embedding"],
     "evidence": ["msd_logits", "mtt_logits", "msd_embedding", "mtt_embedding"],
     "tags-evidence": ["msd_logits", "mtt_logits", "msd_embedding", "mtt_embedding"],
+    "msd-evidence": ["msd_logits", "msd_embedding"],  # one tagger: half the compute
 }
 DIMS = {"msd_logits": 50, "mtt_logits": 50, "msd_embedding": 200, "mtt_embedding": 200}
 
@@ -89,11 +90,11 @@ def build_mask(kind: str) -> np.ndarray:
     """``[10, n_features]`` 0/1 mask of which weights a head may use."""
     names = feature_names(kind)
     mask = np.ones((len(GENRES), len(names)), np.float32)
-    if kind not in ("evidence", "tags-evidence"):
+    if kind not in ("evidence", "tags-evidence", "msd-evidence"):
         return mask
     for gi, g in enumerate(GENRES):
-        if g in EVIDENCE:
-            if kind == "evidence":  # only its own tags
+        if any(n in names for n in EVIDENCE.get(g, [])):
+            if kind in ("evidence", "msd-evidence"):  # only its own tags
                 mask[gi] = [1.0 if n in EVIDENCE[g] else 0.0 for n in names]
             else:  # any tag logit, no embeddings
                 mask[gi] = [1.0 if n in TAG_NAMES else 0.0 for n in names]
