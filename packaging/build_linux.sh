@@ -12,4 +12,11 @@ python3 -c "from genre_tagger.synth import write_library; write_library('$tmp/li
 env -i HOME="$tmp" PATH=/usr/bin:/bin QT_QPA_PLATFORM=offscreen dist/genre-tagger/genre-tagger --version
 env -i HOME="$tmp" PATH=/usr/bin:/bin GENRE_TAGGER_DATA_DIR="$tmp/data" \
   dist/genre-tagger/genre-tagger --scan "$tmp/lib" --dry-run --workers 2 --json "$tmp/report.json"
+# the GUI starts (offscreen) and keeps running until stopped
+set +e
+env -i HOME="$tmp" PATH=/usr/bin:/bin QT_QPA_PLATFORM=offscreen GENRE_TAGGER_DATA_DIR="$tmp/data" \
+  timeout 8 dist/genre-tagger/genre-tagger
+rc=$?
+set -e
+[ "$rc" = 124 ] || { echo "GUI exited early with $rc"; exit 1; }
 python3 -c "import json; r=json.load(open('$tmp/report.json')); assert len(r) == 6 and all(x['status'] == 'would-tag' for x in r), r; print('bundle smoke test passed')"
