@@ -174,10 +174,8 @@ def run_one(exp: Experiment, split: str, data: Path, cache: Path, img_cfg: Image
     if exp.mode.startswith("features"):
         rep, hist = run_features(exp, model, x, y, idx)
     else:
-        counts = np.bincount(y[tr], minlength=10)
         cfg = replace(exp.train, seed=seed, extra={"experiment": exp.name, "split": split, "image": asdict(img_cfg)},
                       checkpoint=str(Path("runs") / "checkpoints" / f"{exp.name}_{split}.pt"))  # fmt: skip
-        del counts
         xt, yt = torch.from_numpy(x), torch.from_numpy(y)
         trb = tensor_batches(xt[tr], yt[tr], 32, True, seed)
         vab = tensor_batches(xt[va], yt[va], 64, False)

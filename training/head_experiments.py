@@ -104,8 +104,6 @@ def protocols(stems: list[str], y: np.ndarray, split_dir: Path, seed: int) -> di
     bcv = [(sorted(set(range(len(stems))) - set(te)), te) for te in bfolds]
     labels = [str(v) for v in y]
     rfolds = []
-    rng_groups = [f"{lab}-{i}" for i, lab in enumerate(labels)]  # singletons
-    del rng_groups
     order = np.random.default_rng(seed).permutation(len(y))
     k = 5
     fold_of = np.zeros(len(y), int)
