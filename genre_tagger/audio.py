@@ -36,7 +36,10 @@ def _resample(y: np.ndarray, sr: int, target: int) -> np.ndarray:
     return soxr.resample(y, sr, target, quality="HQ").astype(np.float32, copy=False)
 
 
-def _read_soundfile(path: Path, starts: list[float], length: float, target_sr: int) -> tuple[AudioInfo, list[np.ndarray]]:
+Plan = Callable[[float], list[float]]  # duration (s; 0 = unknown) -> window starts
+
+
+def _read_soundfile(path: Path, plan: Plan, length: float, target_sr: int) -> tuple[AudioInfo, list[np.ndarray]]:
     import soundfile as sf
 
     with sf.SoundFile(str(path)) as f:
@@ -45,7 +48,7 @@ def _read_soundfile(path: Path, starts: list[float], length: float, target_sr: i
             raise ValueError("no audio frames")
         info = AudioInfo(n_total / sr, sr, f.channels, "soundfile")
         out = []
-        for s in _fit(starts, length, info.duration):
+        for s in _fit(plan(info.duration), length, info.duration):
             f.seek(min(int(round(s * sr)), n_total - 1))
             data = f.read(int(round(length * sr)) + 1, dtype="float32", always_2d=True)
             out.append(_resample(data.mean(axis=1), sr, target_sr))
@@ -60,7 +63,7 @@ def _av_duration(container, stream) -> float:
     return 0.0
 
 
-def _read_av(path: Path, starts: list[float], length: float, target_sr: int) -> tuple[AudioInfo, list[np.ndarray]]:
+def _read_av(path: Path, plan: Plan, length: float, target_sr: int) -> tuple[AudioInfo, list[np.ndarray]]:
     import av
 
     with av.open(str(path)) as container:
@@ -72,7 +75,7 @@ def _read_av(path: Path, starts: list[float], length: float, target_sr: int) -> 
         info = AudioInfo(duration, int(sr or 0), stream.codec_context.channels or 0, "pyav")
         need = int(round(length * target_sr)) + 1
         out = []
-        for s in _fit(starts, length, duration if duration > 0 else float("inf")):
+        for s in _fit(plan(duration), length, duration if duration > 0 else float("inf")):
             if s > 0:
                 container.seek(int(s / stream.time_base), stream=stream, backward=True, any_frame=False)
             resampler = av.AudioResampler(format="flt", layout="mono", rate=target_sr)
@@ -99,34 +102,6 @@ def _read_av(path: Path, starts: list[float], length: float, target_sr: int) -> 
 
 def _fit(starts: list[float], length: float, duration: float) -> list[float]:
     return [max(0.0, min(s, duration - length)) for s in starts]
-
-
-def probe(path: str | Path) -> AudioInfo:
-    """Duration and format of ``path`` without decoding it."""
-    path = Path(path)
-    try:
-        if path.suffix.lower() in SOUNDFILE_EXTS:
-            try:
-                import soundfile as sf
-
-                i = sf.info(str(path))
-                if i.frames > 0:
-                    return AudioInfo(i.frames / i.samplerate, i.samplerate, i.channels, "soundfile")
-            except Exception:  # noqa: BLE001 - fall through to PyAV
-                pass
-        import av
-
-        with av.open(str(path)) as c:
-            if not c.streams.audio:
-                raise DecodeError(path, "no audio stream")
-            st = c.streams.audio[0]
-            return AudioInfo(_av_duration(c, st), st.codec_context.sample_rate or 0, st.codec_context.channels or 0, "pyav")
-    except DecodeError:
-        raise
-    except PermissionError as e:
-        raise DecodeError(path, f"cannot read file ({e.strerror})") from e
-    except Exception as e:  # noqa: BLE001
-        raise DecodeError(path, f"cannot decode audio ({_short(e)})") from e
 
 
 _ASF_ENCRYPTION = (
@@ -170,7 +145,7 @@ def _short(e: Exception) -> str:
 
 def read_windows(
     path: str | Path,
-    starts_for: Callable[[float], list[float]],
+    starts_for: Plan,
     length: float,
     target_sr: int,
     min_seconds: float,
@@ -189,16 +164,20 @@ def read_windows(
     except OSError as e:
         raise DecodeError(path, f"cannot read file ({e.strerror})") from e
     check_drm(path)
-    info = probe(path)
-    if info.duration and info.duration < min_seconds:
-        raise AudioTooShortError(path, f"audio too short ({info.duration:.2f} s < {min_seconds:.2f} s)")
-    starts = starts_for(info.duration)
+
+    def plan(duration: float) -> list[float]:
+        if duration and duration < min_seconds:
+            raise AudioTooShortError(path, f"audio too short ({duration:.2f} s < {min_seconds:.2f} s)")
+        return starts_for(duration)
+
     errors = []
-    readers = [_read_soundfile, _read_av] if info.backend == "soundfile" else [_read_av]
+    readers = [_read_soundfile, _read_av] if path.suffix.lower() in SOUNDFILE_EXTS else [_read_av]
     for reader in readers:
         try:
-            info2, windows = reader(path, starts, length, target_sr)
+            info, windows = reader(path, plan, length, target_sr)
             break
+        except DecodeError:
+            raise
         except PermissionError as e:
             raise DecodeError(path, f"cannot read file ({e.strerror})") from e
         except Exception as e:  # noqa: BLE001 - try the next decoder
@@ -213,4 +192,4 @@ def read_windows(
         raise AudioTooShortError(path, f"audio too short ({got:.2f} s decoded, need {min_seconds:.2f} s)")
     if max(float(np.max(np.abs(w))) for w in windows) < SILENCE_PEAK:
         raise SilentAudioError(path, "audio is silent")
-    return info2 if info2.duration > 0 else info, windows
+    return info, windows

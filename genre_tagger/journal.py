@@ -103,13 +103,13 @@ class Journal:
         )
         self.db.commit()
 
+    _RUN_SQL = (
+        "SELECT r.id, r.started, r.finished, r.command, r.model, "
+        "(SELECT COUNT(*) FROM changes c WHERE c.run_id = r.id), r.undone_by, r.undo_of FROM runs r "
+    )
+
     def runs(self, limit: int = 50) -> list[Run]:
-        rows = self.db.execute(
-            "SELECT r.id, r.started, r.finished, r.command, r.model, "
-            "(SELECT COUNT(*) FROM changes c WHERE c.run_id = r.id), r.undone_by, r.undo_of "
-            "FROM runs r ORDER BY r.id DESC LIMIT ?",
-            (limit,),
-        ).fetchall()
+        rows = self.db.execute(self._RUN_SQL + "ORDER BY r.id DESC LIMIT ?", (limit,)).fetchall()
         return [Run(*r) for r in rows]
 
     def last_undoable(self) -> int | None:
@@ -124,7 +124,8 @@ class Journal:
         return [(os.fsdecode(p), json.loads(b), json.loads(a)) for p, b, a in rows]
 
     def get_run(self, run_id: int) -> Run | None:
-        return next((r for r in self.runs(10**9) if r.id == run_id), None)
+        row = self.db.execute(self._RUN_SQL + "WHERE r.id = ?", (run_id,)).fetchone()
+        return None if row is None else Run(*row)
 
     def mark_undone(self, run_id: int, by: int) -> None:
         self.db.execute("UPDATE runs SET undone_by = ? WHERE id = ?", (by, run_id))

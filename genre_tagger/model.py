@@ -105,6 +105,16 @@ def load_info(path: str | Path | None = None, app_frontend: FrontendConfig | Non
     return info
 
 
+def aggregate_outputs(info: ModelInfo, genre_probs, tag_probs) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per-window model outputs -> one genre vector (the metadata's aggregation) and one
+    tag vector (mean), in the order of ``info.genres`` / ``info.tags``."""
+    g = aggregate(np.asarray(genre_probs, dtype=np.float64), info.windows.aggregation)
+    t = None
+    if tag_probs is not None and info.tags:
+        t = np.asarray(tag_probs, dtype=np.float64).mean(axis=0)
+    return g, t
+
+
 @dataclass
 class Prediction:
     genres: list[tuple[str, float]]  # (genre id, probability), best first
@@ -157,13 +167,10 @@ class Classifier:
         return self.make_prediction(g, t, duration)
 
     def make_prediction(self, genre_probs: np.ndarray, tag_probs: np.ndarray | None, duration: float) -> Prediction:
-        how = self.info.windows.aggregation
-        g = aggregate(genre_probs, how) if how != "geometric" else aggregate(genre_probs, "geometric")
-        order = np.argsort(-g)
-        genres = [(self.info.genres[i], float(g[i])) for i in order]
+        g, t = aggregate_outputs(self.info, genre_probs, tag_probs)
+        genres = [(self.info.genres[i], float(g[i])) for i in np.argsort(-g)]
         tags: list[tuple[str, float]] = []
-        if tag_probs is not None and self.info.tags:
-            t = np.asarray(tag_probs, dtype=np.float64).mean(axis=0)
+        if t is not None:
             tags = sorted(((self.info.tags[i], float(t[i])) for i in range(len(t))), key=lambda x: -x[1])
         return Prediction(genres, tags, duration, len(genre_probs))
 

@@ -8,18 +8,17 @@ one-line reason; the scan always goes on.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from .errors import GenreTaggerError, TagError
 from .journal import Journal, pathkey
 from .library import iter_audio_files
-from .model import Classifier, ModelInfo, load_info
+from .model import Classifier, ModelInfo, aggregate_outputs, load_info
 from .policy import ERROR, TAGGED, WritePolicy, decide, display_genres
 from .tags import TagOptions, read_tags, write_genres
 
@@ -95,12 +94,9 @@ class InlinePool:
 
 def _summarise(info: ModelInfo, raw: dict) -> dict:
     """Per-window outputs -> the cached result: aggregated genre and tag probabilities."""
-    from .windows import aggregate
-
-    g = aggregate(np.array(raw["genre_probs"]), info.windows.aggregation)
+    g, t = aggregate_outputs(info, raw["genre_probs"], raw.get("tag_probs"))
     res = {"genres": {gid: round(float(p), 6) for gid, p in zip(info.genres, g)}, "duration": raw["duration"]}
-    if raw.get("tag_probs") is not None and info.tags:
-        t = np.array(raw["tag_probs"]).mean(axis=0)
+    if t is not None:
         res["tags"] = {info.tags[i]: round(float(t[i]), 6) for i in range(len(t)) if info.tags[i] in info.extra_genres}
     return res
 
@@ -190,7 +186,6 @@ class Scanner:
         if n <= 1 and self.options.in_process:
             return InlinePool(model)
         import multiprocessing as mp
-        import sys
 
         frozen = getattr(sys, "frozen", False)  # PyInstaller bundle: only spawn works there
         ctx = mp.get_context("spawn" if os.name == "nt" or frozen else "forkserver")

@@ -36,17 +36,20 @@ def library(tmp_path):
     return lib
 
 
-def _scan(qtbot, w):
-    w.start_scan()
-    qtbot.waitUntil(lambda: w.worker is None, timeout=60000)
-
-
-def test_scan_review_write_undo(qtbot, library, tiny_model_path):
+@pytest.fixture()
+def scanned(qtbot, library, tiny_model_path):
+    """A main window that has scanned ``library`` with the tiny model."""
     w = MainWindow(model_path=str(tiny_model_path))
     qtbot.addWidget(w)
     w.settings.workers = 1
     w.set_folder(str(library))
-    _scan(qtbot, w)
+    w.start_scan()
+    qtbot.waitUntil(lambda: w.worker is None, timeout=60000)
+    return w
+
+
+def test_scan_review_write_undo(qtbot, scanned, library):
+    w = scanned
     rows = {Path(r.result.path).name: i for i, r in enumerate(w.model.rows)}
     assert len(rows) == 5
     assert w.model.rows[rows["broken.mp3"]].result.status == "error"
@@ -79,12 +82,8 @@ def test_scan_review_write_undo(qtbot, library, tiny_model_path):
     assert w.model.rows[rows["2 song.ogg"]].result.previous == []
 
 
-def test_filters(qtbot, library, tiny_model_path):
-    w = MainWindow(model_path=str(tiny_model_path))
-    qtbot.addWidget(w)
-    w.settings.workers = 1
-    w.set_folder(str(library))
-    _scan(qtbot, w)
+def test_filters(scanned):
+    w = scanned
     assert w.proxy.rowCount() == 5
     w.search.setText("song.ogg")
     assert w.proxy.rowCount() == 1

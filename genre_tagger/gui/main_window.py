@@ -337,18 +337,16 @@ class MainWindow(QMainWindow):
 
     def set_decision(self, decision: str) -> None:
         rows = [i for i in self.selected_rows() if self.model.rows[i].result.status != "error"]
-        if decision == ACCEPTED:
-            for i in rows:
-                row = self.model.rows[i]
-                if not row.result.genres and row.result.top:
-                    k = self.settings.max_genres
-                    row.override = [g for g, p in row.result.top[:k] if p >= self.settings.min_confidence] or [row.result.top[0][0]]
-                    row.decision = OVERRIDDEN
-                    continue
-            self.model.set_decision([i for i in rows if self.model.rows[i].decision != OVERRIDDEN], ACCEPTED)
-            self.model.set_decision([i for i in rows if self.model.rows[i].decision == OVERRIDDEN], OVERRIDDEN)
-        else:
+        if decision != ACCEPTED:
             self.model.set_decision(rows, decision)
+            return
+        k, floor = self.settings.max_genres, self.settings.min_confidence
+        for i in rows:
+            r = self.model.rows[i].result
+            if not r.genres and r.top:  # kept / skipped by policy: accepting writes the top genres
+                self.model.set_decision([i], OVERRIDDEN, [g for g, p in r.top[:k] if p >= floor] or [r.top[0][0]])
+            elif self.model.rows[i].decision != OVERRIDDEN:  # a manual override stays
+                self.model.set_decision([i], ACCEPTED)
 
     def override_genre(self) -> None:
         rows = [i for i in self.selected_rows() if self.model.rows[i].result.status != "error"]
