@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -197,6 +198,7 @@ class Scanner:
         pool = self._pool(n)
         pending: dict[Future, tuple[Path, int, int]] = {}
         queue = list(reversed(todo))
+        last_commit = time.monotonic()
         try:
             while queue or pending:
                 while queue and len(pending) < 2 * n and not self.cancelled.is_set():
@@ -216,13 +218,17 @@ class Scanner:
                         yield self._error(path, raw["error"])
                         continue
                     summary = _summarise(self.info, raw)
-                    if self.options.use_cache:
-                        self.journal.cache_put(path, size, mtime, self.info.model_id, summary)
+                    if self.options.use_cache:  # cache rows are committed about once a second
+                        self.journal.cache_put(path, size, mtime, self.info.model_id, summary, commit=False)
+                        if time.monotonic() - last_commit > 1.0:
+                            self.journal.commit()
+                            last_commit = time.monotonic()
                     yield self._finish(path, summary, cached=False)
                 if self.cancelled.is_set():
                     queue.clear()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            self.journal.commit()
 
 
 def undo(journal: Journal, run_id: int | None = None, options: TagOptions = TagOptions()) -> tuple[int, list[FileResult]]:

@@ -21,6 +21,7 @@ from genre_tagger.windows import WindowSpec
 from .genre_model import GenreTaggerNet, uses_mtt
 from .heads import DISPLAY, EXTRA_GENRES, GENRES, TAG_NAMES, GenreHead, build_mask, feature_names
 from .musicnn import load_pretrained
+from .prune import DEFAULT_TOL, PrunedMusicnn
 from .weights import DEFAULT_CACHE, musicnn_dir
 
 INPUT_NAME = "patches"
@@ -88,6 +89,8 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     ap.add_argument("--windows", type=int, default=WindowSpec().count)
     ap.add_argument("--margin", type=float, default=WindowSpec().margin)
+    ap.add_argument("--version", default="3", help="model version (part of the scan cache key)")
+    ap.add_argument("--no-prune", action="store_true", help="keep MSD_musicnn's dead filters (slower, same output)")
     args = ap.parse_args()
 
     ck = torch.load(args.head, weights_only=False)
@@ -97,7 +100,12 @@ def main() -> None:
     head.load_state_dict(ck["head"])
     wdir = musicnn_dir(args.cache)
     mtt = load_pretrained("MTT_musicnn", wdir) if uses_mtt(kind) else None
-    net = GenreTaggerNet(load_pretrained("MSD_musicnn", wdir), mtt, head, kind).eval()
+    msd = load_pretrained("MSD_musicnn", wdir)
+    pruning = None
+    if not args.no_prune:
+        msd = PrunedMusicnn(msd, DEFAULT_TOL)
+        pruning = {**msd.summary(), "tolerance": DEFAULT_TOL, "see": "training/prune.py, results/pruning.json"}
+    net = GenreTaggerNet(msd, mtt, head, kind).eval()
     tags = list(TAG_NAMES) if mtt is not None else TAG_NAMES[:50]
     fe = FrontendConfig()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -114,6 +122,7 @@ def main() -> None:
         {
             "architecture": ("MSD_musicnn + MTT_musicnn" if mtt is not None else "MSD_musicnn")
             + f" (Pons & Serra 2019, ported from the musicnn 0.1.0 TF checkpoints) -> linear genre head '{kind}'",
+            "pruned_dead_filters": pruning,
             "head": ck["config"],
             "training": {
                 "data": "GTZAN clips available as audio (see results/MODEL.md)",
@@ -121,6 +130,7 @@ def main() -> None:
                 "date": dt.date.today().isoformat(),
             },
             "onnx_vs_pytorch_max_abs_diff": diff,
+            "version": args.version,
             "accuracy": {},
         },
         tags=tags,
