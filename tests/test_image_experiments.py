@@ -12,7 +12,7 @@ import torch
 from training import report_results
 from training.augment import AugmentConfig, TimeCrops, augment, augmented
 from training.data import GTZAN_GENRES
-from training.experiments import BY_NAME, EXPERIMENTS, Experiment, run_one, split_indices
+from training.experiments import BY_NAME, EXPERIMENTS, Experiment, load_trained, run_one, split_indices
 from training.image_models import ChoiCNN, EfficientLite0, MobileNetV2
 from training.images import DATA_BOX, ImageConfig, load_dataset, to_float
 from training.train import tensor_batches
@@ -137,6 +137,13 @@ def test_run_one_then_results_writer(image_root, tmp_path, monkeypatch, crop):
     assert (tmp_path / "runs" / "checkpoints" / "cnn_baseline_random.pt").exists()
     saved = json.loads((runs / "cnn_baseline_random.json").read_text())
     assert saved["confusion"] == rep["confusion"]
+    # the saved network predicts what the run reported
+    net = load_trained(exp, tmp_path / "runs" / "checkpoints" / "cnn_baseline_random.pt", tmp_path / "cache")
+    stems, xu8, y = load_dataset(image_root / "kaggle" / "images_original", ImageConfig(size=(32, 64)), tmp_path / "cache")
+    te = split_indices(stems, y, "random", image_root / "splits", 0)[2]
+    with torch.no_grad():
+        pred = net(torch.from_numpy(to_float(xu8[te], imagenet=False))).argmax(1).numpy()
+    assert float((pred == y[te]).mean()) == pytest.approx(rep["accuracy"])
     monkeypatch.setattr(sys, "argv", ["report_results", "--runs", str(runs), "--out", str(tmp_path / "out")])
     report_results.main()
     md = (tmp_path / "out" / "results.md").read_text()

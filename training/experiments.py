@@ -101,6 +101,15 @@ def build_model(exp: Experiment, cache: Path) -> nn.Module:
     return MobileNetV2(weights=next(Path(mdir).rglob("mobilenet_v2-*.pth")))
 
 
+def load_trained(exp: Experiment, checkpoint: str | Path, cache: Path) -> nn.Module:
+    """The network a run saved (save-best checkpoint), in eval mode, taking full images."""
+    model = build_model(exp, cache)
+    net = TimeCrops(model, exp.crop, exp.eval_crops) if exp.crop else model
+    wrapped = _FrozenBN(net)
+    wrapped.load_state_dict(torch.load(checkpoint, weights_only=False)["model"])
+    return wrapped.eval()
+
+
 def _set_trainable(model: nn.Module, exp: Experiment, stage: str) -> None:
     if exp.model == "choi" or exp.mode == "full":
         for p in model.parameters():
@@ -177,8 +186,7 @@ def run_features(exp: Experiment, model: nn.Module, x: np.ndarray, y: np.ndarray
     return classification_report(y[te], pred, GTZAN_GENRES), {"val_acc": [val_acc], "C": best_c}
 
 
-def run_one(exp: Experiment, split: str, data: Path, cache: Path, img_cfg: ImageConfig, seed: int, out: Path,
-            resume: bool = False) -> dict:
+def run_one(exp: Experiment, split: str, data: Path, cache: Path, img_cfg: ImageConfig, seed: int, out: Path, resume: bool = False) -> dict:
     torch.manual_seed(seed)
     if exp.size:
         img_cfg = replace(img_cfg, size=exp.size)

@@ -1,0 +1,73 @@
+"""Compare the best image model with the bundled model on the same clips, alone and
+as an ensemble member.
+
+The image model sees the Kaggle spectrogram image of each clip; the bundled model's
+probabilities are those the app computed from the clip's audio
+(``training.evaluate``'s ``predictions.json``). Both were trained without the test
+clips (image model: fault-filtered train split; bundled recipe: head fitted on the
+filtered train+valid clips), so the comparison is on the fault-filtered test clips
+that exist as audio.
+
+    python -m training.compare_image_model --data ../shared/data/gtzan --experiment mobilenet_crops \\
+        --checkpoint runs/checkpoints/mobilenet_crops_filtered.pt \\
+        --predictions results/eval_filtered_test/predictions.json --out results/report_repro/compare_bundled.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import GTZAN_GENRES, stem_of_audio, stem_of_image
+from .experiments import BY_NAME, load_trained
+from .images import ImageConfig, load_dataset, to_float
+from .metrics import classification_report
+from .weights import DEFAULT_CACHE
+
+
+def image_probabilities(exp_name: str, checkpoint: Path, data: Path, cache: Path, stems: list[str]) -> np.ndarray:
+    exp = BY_NAME[exp_name]
+    cfg = ImageConfig(size=exp.size) if exp.size else ImageConfig()
+    all_stems, xu8, _ = load_dataset(data / "kaggle" / "images_original", cfg, cache)
+    pos = {s: i for i, s in enumerate(all_stems)}
+    x = torch.from_numpy(to_float(xu8[[pos[s] for s in stems]], imagenet=exp.model != "choi"))
+    net = load_trained(exp, checkpoint, cache)
+    with torch.no_grad():
+        return np.concatenate([torch.softmax(net(x[i : i + 32]), 1).numpy() for i in range(0, len(x), 32)])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--experiment", required=True)
+    ap.add_argument("--checkpoint", type=Path, required=True)
+    ap.add_argument("--predictions", type=Path, required=True, help="predictions.json of training.evaluate")
+    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    preds = json.loads(args.predictions.read_text())
+    root = args.data / "kaggle" / "images_original"
+    have_images = {stem_of_image(p) for g in GTZAN_GENRES for p in (root / g).glob("*.png")}
+    rows = [r for r in preds if stem_of_audio(r["path"]) in have_images]
+    stems = [stem_of_audio(r["path"]) for r in rows]
+    y = np.array([GTZAN_GENRES.index(r["label"]) for r in rows])
+    audio = np.array([[dict(r["top"])[g] for g in GTZAN_GENRES] for r in rows])
+    image = image_probabilities(args.experiment, args.checkpoint, args.data, args.cache, stems)
+    res: dict = {"clips": len(rows), "image_model": args.experiment, "checkpoint": str(args.checkpoint),
+                 "bundled_predictions": str(args.predictions)}  # fmt: skip
+    for name, p in [("bundled (audio, app path)", audio), ("image model", image)] + [
+        (f"ensemble {w:.2f} bundled + {1 - w:.2f} image", w * audio + (1 - w) * image) for w in (0.5, 0.75)
+    ]:
+        rep = classification_report(y, p.argmax(1), GTZAN_GENRES)
+        res[name] = {k: rep[k] for k in ("accuracy", "balanced_accuracy", "per_class_recall")}
+        print(f"{name:40s} acc {rep['accuracy']:.3f}  balanced {rep['balanced_accuracy']:.3f}")
+    if args.out:
+        args.out.write_text(json.dumps(res, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
