@@ -160,7 +160,8 @@ def fidelity(full: nn.Module, pruned: nn.Module, patches: np.ndarray, batch: int
 
 
 def _cached_patches(features: Path, limit: int) -> np.ndarray:
-    files = sorted(features.glob("*.npz"))[:limit]
+    files = sorted(features.glob("*.npz"))
+    files = [files[i] for i in np.linspace(0, len(files) - 1, min(limit, len(files))).round().astype(int)] if files else []
     if not files:
         raise SystemExit(f"no cached features in {features} (run python -m training.features first)")
     return np.concatenate([np.load(f)["patches"] for f in files])
@@ -172,7 +173,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     ap.add_argument("--features", type=Path, default=DEFAULT_CACHE / "features" / "w10_m0",
                     help="cached patches (training.features) to measure fidelity on")  # fmt: skip
-    ap.add_argument("--clips", type=int, default=1000, help="at most this many cached clips")
+    ap.add_argument("--clips", type=int, default=1000, help="at most this many cached clips, spread over all")
     ap.add_argument("--tol", type=float, default=DEFAULT_TOL)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
@@ -190,7 +191,7 @@ def main() -> None:
         **pruned.summary(),
         "gtzan_patches": fidelity(full, pruned, patches),
         "uniform_noise_patches": fidelity(full, pruned, noise),
-        "command": f"python -m training.prune --model {args.model} --tol {args.tol:g}",
+        "command": f"python -m training.prune --model {args.model} --tol {args.tol:g} --clips {args.clips}",
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
         "seconds": round(time.time() - t0, 1),
     }
