@@ -22,22 +22,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import GTZAN_GENRES, stem_of_audio, stem_of_image
+from .data import GTZAN_GENRES, stem_of_audio
 from .experiments import BY_NAME, load_trained
-from .images import ImageConfig, load_dataset, to_float
+from .images import load_dataset, to_float
 from .metrics import classification_report
 from .weights import DEFAULT_CACHE
 
 
-def image_probabilities(exp_name: str, checkpoint: Path, data: Path, cache: Path, stems: list[str]) -> np.ndarray:
+def image_probabilities(exp_name: str, checkpoint: Path, x: np.ndarray, cache: Path) -> np.ndarray:
+    """Softmax outputs of a saved image-experiment network for uint8 images ``x``."""
     exp = BY_NAME[exp_name]
-    cfg = ImageConfig(size=exp.size) if exp.size else ImageConfig()
-    all_stems, xu8, _ = load_dataset(data / "kaggle" / "images_original", cfg, cache)
-    pos = {s: i for i, s in enumerate(all_stems)}
-    x = torch.from_numpy(to_float(xu8[[pos[s] for s in stems]], imagenet=exp.model != "choi"))
+    xt = torch.from_numpy(to_float(x, imagenet=exp.imagenet))
     net = load_trained(exp, checkpoint, cache)
     with torch.no_grad():
-        return np.concatenate([torch.softmax(net(x[i : i + 32]), 1).numpy() for i in range(0, len(x), 32)])
+        return np.concatenate([torch.softmax(net(xt[i : i + 32]), 1).numpy() for i in range(0, len(xt), 32)])
 
 
 def main() -> None:
@@ -50,13 +48,13 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     preds = json.loads(args.predictions.read_text())
-    root = args.data / "kaggle" / "images_original"
-    have_images = {stem_of_image(p) for g in GTZAN_GENRES for p in (root / g).glob("*.png")}
-    rows = [r for r in preds if stem_of_audio(r["path"]) in have_images]
+    img_stems, xu8, _ = load_dataset(args.data / "kaggle" / "images_original", BY_NAME[args.experiment].image_config(), args.cache)
+    pos = {s: i for i, s in enumerate(img_stems)}
+    rows = [r for r in preds if stem_of_audio(r["path"]) in pos]
     stems = [stem_of_audio(r["path"]) for r in rows]
     y = np.array([GTZAN_GENRES.index(r["label"]) for r in rows])
     audio = np.array([[dict(r["top"])[g] for g in GTZAN_GENRES] for r in rows])
-    image = image_probabilities(args.experiment, args.checkpoint, args.data, args.cache, stems)
+    image = image_probabilities(args.experiment, args.checkpoint, xu8[[pos[s] for s in stems]], args.cache)
     res: dict = {"clips": len(rows), "image_model": args.experiment, "checkpoint": str(args.checkpoint),
                  "bundled_predictions": str(args.predictions)}  # fmt: skip
     for name, p in [("bundled (audio, app path)", audio), ("image model", image)] + [

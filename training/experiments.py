@@ -45,6 +45,14 @@ class Experiment:
     train: TrainConfig = field(default_factory=TrainConfig)
     note: str = ""
 
+    def image_config(self, base: ImageConfig = ImageConfig()) -> ImageConfig:
+        return replace(base, size=self.size) if self.size else base
+
+    @property
+    def imagenet(self) -> bool:
+        """Inputs normalised with ImageNet statistics (the pretrained networks)."""
+        return self.model != "choi"
+
 
 def _tc(**kw) -> TrainConfig:
     base = dict(epochs=15, lr=1e-3, patience=5, lr_patience=2, lr_factor=0.3, monitor="val_acc")
@@ -103,11 +111,15 @@ def build_model(exp: Experiment, cache: Path) -> nn.Module:
 
 def load_trained(exp: Experiment, checkpoint: str | Path, cache: Path) -> nn.Module:
     """The network a run saved (save-best checkpoint), in eval mode, taking full images."""
-    model = build_model(exp, cache)
-    net = TimeCrops(model, exp.crop, exp.eval_crops) if exp.crop else model
-    wrapped = _FrozenBN(net)
+    wrapped = _trainable(build_model(exp, cache), exp)
     wrapped.load_state_dict(torch.load(checkpoint, weights_only=False)["model"])
     return wrapped.eval()
+
+
+def _trainable(model: nn.Module, exp: Experiment, seed: int = 0) -> nn.Module:
+    """What is trained and checkpointed: ``model`` (in time crops if the experiment uses them)
+    with frozen BatchNorm layers kept in eval mode."""
+    return _FrozenBN(TimeCrops(model, exp.crop, exp.eval_crops, seed) if exp.crop else model)
 
 
 def _set_trainable(model: nn.Module, exp: Experiment, stage: str) -> None:
@@ -188,10 +200,9 @@ def run_features(exp: Experiment, model: nn.Module, x: np.ndarray, y: np.ndarray
 
 def run_one(exp: Experiment, split: str, data: Path, cache: Path, img_cfg: ImageConfig, seed: int, out: Path, resume: bool = False) -> dict:
     torch.manual_seed(seed)
-    if exp.size:
-        img_cfg = replace(img_cfg, size=exp.size)
+    img_cfg = exp.image_config(img_cfg)
     stems, xu8, y = load_dataset(data / "kaggle" / "images_original", img_cfg, cache)
-    x = to_float(xu8, imagenet=exp.model != "choi")
+    x = to_float(xu8, imagenet=exp.imagenet)
     idx = split_indices(stems, y, split, data / "splits", seed)
     tr, va, te = idx
     model = build_model(exp, cache)
@@ -206,8 +217,7 @@ def run_one(exp: Experiment, split: str, data: Path, cache: Path, img_cfg: Image
         if exp.augment:
             trb = augmented(trb, exp.augment, seed)
         vab = tensor_batches(xt[va], yt[va], 64, False)
-        net = TimeCrops(model, exp.crop, exp.eval_crops, seed) if exp.crop else model
-        wrapped = _FrozenBN(net)
+        wrapped = _trainable(model, exp, seed)
         hist = {}
         prior = None
         if resume and Path(cfg.checkpoint).exists():  # continue from the save-best checkpoint
@@ -223,9 +233,9 @@ def run_one(exp: Experiment, split: str, data: Path, cache: Path, img_cfg: Image
         hist.update(fit(wrapped, trb, vab, cfg, log=print))
         if prior:
             hist["resumed_after"] = {k: prior[k] for k in ("epoch", "loss", "acc", "val_loss", "val_acc", "lr")}
-        net.eval()
+        wrapped.eval()
         with torch.no_grad():
-            pred = np.concatenate([net(xt[te][i : i + 64]).argmax(1).numpy() for i in range(0, len(te), 64)])
+            pred = np.concatenate([wrapped(xt[te][i : i + 64]).argmax(1).numpy() for i in range(0, len(te), 64)])
         rep = classification_report(y[te], pred, GTZAN_GENRES)
     rep.update(experiment=exp.name, split=split, seconds=round(time.time() - t0, 1), parameters=count_parameters(model),
                n_train=len(tr), n_valid=len(va), n_test=len(te), history=hist,

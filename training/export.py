@@ -1,6 +1,6 @@
 """Export a PyTorch model to ONNX and write the model's metadata JSON.
 
-    python -m training.export --head runs/head_final.pt --name genre-musicnn --out models/
+python -m training.export --head runs/head_final.pt --name genre-musicnn --out models/
 """
 
 from __future__ import annotations
@@ -60,13 +60,19 @@ def max_abs_diff(model: nn.Module, onnx_path: Path, x: np.ndarray) -> float:
 
 
 def build_metadata(
-    name: str, onnx_path: Path, fe: FrontendConfig, windows: WindowSpec, extra: dict, tags: list[str] | None = None
+    name: str,
+    onnx_path: Path,
+    fe: FrontendConfig,
+    windows: WindowSpec,
+    extra: dict,
+    tags: list[str] | None = None,
+    version: str = "1",
 ) -> dict:
     tags = list(TAG_NAMES) if tags is None else tags
     return {
         "format": 1,
         "name": name,
-        "version": extra.pop("version", "2"),
+        "version": version,
         "onnx": onnx_path.name,
         "onnx_sha256": sha256(onnx_path),
         "input": {"name": INPUT_NAME, "shape": ["n", fe.patch_frames, fe.n_mels], "dtype": "float32"},
@@ -130,10 +136,10 @@ def main() -> None:
                 "date": dt.date.today().isoformat(),
             },
             "onnx_vs_pytorch_max_abs_diff": diff,
-            "version": args.version,
             "accuracy": {},
         },
         tags=tags,
+        version=args.version,
     )
     meta_path.write_text(json.dumps(meta, indent=1) + "\n")
     print(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB), {meta_path}; max |onnx-torch| = {diff:.2e}")

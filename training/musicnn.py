@@ -100,6 +100,10 @@ class Musicnn(nn.Module):
             feats.append(bn(F.relu(conv(x))).amax(dim=3))
         front = torch.cat(feats, dim=1)  # [B, 561, T]
         m1 = self.bn_mid[0](F.relu(self.mid1(front)))
+        return self.rest(front, m1)
+
+    def rest(self, front: torch.Tensor, m1: torch.Tensor) -> TaggerOutput:
+        """Mid-end layers 2-3 and the back-end, from the front-end features and mid-end layer 1."""
         m2 = self.bn_mid[1](F.relu(self.mid2(m1))) + m1
         m3 = self.bn_mid[2](F.relu(self.mid3(m2))) + m2
         mid = torch.cat([front, m1, m2, m3], dim=1)  # [B, 753, T]

@@ -119,12 +119,7 @@ class PrunedMusicnn(nn.Module):
         front = torch.cat(feats, dim=1)  # [B, live, T]
         ones = torch.ones_like(front[:, :1])
         m1 = self.bn_mid[0](F.relu(self.mid1(front) + self.mid1_const(ones)))
-        m2 = self.bn_mid[1](F.relu(self.mid2(m1))) + m1
-        m3 = self.bn_mid[2](F.relu(self.mid3(m2))) + m2
-        mid = torch.cat([front, m1, m2, m3], dim=1)
-        pooled = torch.stack([mid.amax(dim=2), mid.mean(dim=2)], dim=2).flatten(1)
-        pen = self.bn_dense(F.relu(self.dense(self.bn_pool(pooled))))
-        return TaggerOutput(self.out(pen), pen)
+        return Musicnn.rest(self, front, m1)  # same layers, pooled over the live channels only
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_features(x).logits
