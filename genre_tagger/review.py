@@ -1,0 +1,336 @@
+"""Review of a scan before anything is written (Qt-free; the desktop app displays it).
+
+A :class:`Review` holds one :class:`ReviewItem` per scanned file. Each item combines
+the scan result, the write policy (:func:`genre_tagger.policy.decide`, always as a dry
+run) and the user's decision (accept / reject / set genre) into what *Write* would put
+into the file and a status in plain words. Changing the policy re-evaluates every item
+at once, without a rescan. Decisions are kept per file in a small SQLite table in the
+app's data folder, keyed like the classification cache (path, size, mtime): a rescan or
+a restart keeps them, a changed file drops them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .policy import ERROR, KEPT, LOW_CONFIDENCE, UNCHANGED, WritePolicy, decide
+
+# decisions
+ACCEPT, REJECT, SET = "accept", "reject", "set"
+
+# status categories (the status filter offers these, in this order)
+WILL_WRITE = "Will write"
+UNSURE = "Unsure — not written"
+KEEPS = "Keeps its genre"
+ALREADY = "Already tagged"
+REJECTED = "Rejected — not written"
+WRITTEN = "Written"
+FAILED = "Error"
+CATEGORIES = (WILL_WRITE, UNSURE, KEEPS, ALREADY, REJECTED, WRITTEN, FAILED)
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``plural(1, "file") == "1 file"``, ``plural(3, "file") == "3 files"``."""
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str  # ACCEPT / REJECT / SET
+    genres: tuple[str, ...] = ()  # SET only
+
+    def __post_init__(self) -> None:
+        if self.kind not in (ACCEPT, REJECT, SET):
+            raise ValueError(f"unknown decision {self.kind!r}")
+        if self.kind == SET and not self.genres:
+            raise ValueError("a set-genre decision needs at least one genre")
+
+
+FileKey = tuple[bytes, int, int]  # (absolute path as bytes, size, mtime_ns), like the cache
+
+
+def file_key(path: str | Path) -> FileKey | None:
+    from .journal import pathkey
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return pathkey(path), st.st_size, st.st_mtime_ns
+
+
+@dataclass
+class ReviewItem:
+    result: object  # scanner.FileResult: path, status, error, top, previous, artist, title, album, tags
+    key: FileKey | None = None
+    decision: Decision | None = None
+    written: list[str] | None = None  # set once this session wrote the file
+    write_error: str = ""
+    # evaluated (see Review.evaluate)
+    policy_status: str = ""
+    new: list[str] = field(default_factory=list)  # what Write would leave in the file
+    category: str = FAILED
+    label: str = ""
+
+    @property
+    def path(self) -> Path:
+        return Path(self.result.path)
+
+    @property
+    def current(self) -> list[str]:
+        """The genres in the file now."""
+        return list(self.result.previous)
+
+    @property
+    def predicted(self) -> str:
+        """The model's best genre (never the user's choice)."""
+        top = self.result.top
+        return top[0][0] if top else ""
+
+    @property
+    def confidence(self) -> float:
+        top = self.result.top
+        return float(top[0][1]) if top else 0.0
+
+    @property
+    def changes(self) -> bool:
+        """Write would change the file's genres."""
+        return self.category == WILL_WRITE
+
+    @property
+    def error(self) -> str:
+        return self.write_error or (self.result.error if self.result.status == ERROR else "")
+
+
+def predicted_genres(top: Sequence[tuple[str, float]], policy: WritePolicy) -> list[str]:
+    """What accepting the model's guess writes: the genres the policy would choose for an
+    untagged file, or the best genre alone when even that is below the threshold."""
+    _, genres = decide(list(top), [], replace(policy, overwrite=True, dry_run=True))
+    return genres or ([top[0][0]] if top else [])
+
+
+class Review:
+    """The items of one scan and the user's decisions about them."""
+
+    def __init__(self, policy: WritePolicy | None = None, store: DecisionStore | None = None):
+        self.policy = replace(policy or WritePolicy(), dry_run=True)
+        self.store = store
+        self.items: list[ReviewItem] = []
+        self._index: dict[str, int] = {}
+
+    # -- contents ---------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def clear(self) -> None:
+        self.items = []
+        self._index = {}
+
+    def add(self, results: Iterable) -> list[ReviewItem]:
+        """Add scan results; decisions stored for the same unchanged file come back."""
+        new = []
+        for r in results:
+            item = ReviewItem(r, key=file_key(r.path) if r.status != ERROR else None)
+            new.append(item)
+        if self.store is not None:
+            stored = self.store.get_many([it.key for it in new if it.key is not None])
+            for it in new:
+                if it.key is not None:
+                    it.decision = stored.get(it.key)
+        for it in new:
+            self._evaluate(it)
+            self._index[str(it.path)] = len(self.items)
+            self.items.append(it)
+        return new
+
+    def index_of(self, path: str | Path) -> int | None:
+        return self._index.get(str(path))
+
+    # -- policy -----------------------------------------------------------------------
+    def set_policy(self, policy: WritePolicy) -> list[int]:
+        """Apply new settings to every item; returns the indices whose status or new genre changed."""
+        self.policy = replace(policy, dry_run=True)
+        changed = []
+        for i, it in enumerate(self.items):
+            before = (it.category, it.label, list(it.new))
+            self._evaluate(it)
+            if (it.category, it.label, it.new) != before:
+                changed.append(i)
+        return changed
+
+    def _evaluate(self, it: ReviewItem) -> None:
+        r, d = it.result, it.decision
+        if r.status == ERROR:
+            it.policy_status, it.new, it.category, it.label = ERROR, it.current, FAILED, "Error"
+            return
+        status, genres = decide(list(r.top), it.current, self.policy)
+        it.policy_status = status
+        if it.write_error:
+            it.new, it.category, it.label = it.current, FAILED, "Write failed"
+        elif it.written is not None:
+            it.new, it.category, it.label = it.current, WRITTEN, WRITTEN
+        elif d is not None and d.kind == REJECT:
+            it.new, it.category, it.label = it.current, REJECTED, REJECTED
+        elif d is not None and d.kind == SET:
+            self._proposal(it, list(d.genres), "Will write (your genre)")
+        elif status == LOW_CONFIDENCE:
+            if d is not None and d.kind == ACCEPT and not it.current:
+                self._proposal(it, predicted_genres(r.top, self.policy), "Will write (accepted)")
+            elif d is not None and d.kind == ACCEPT:  # accepted, but it has a genre: keep it
+                it.new, it.category, it.label = it.current, KEEPS, KEEPS
+            else:
+                it.new, it.category, it.label = it.current, UNSURE, UNSURE
+        elif status == KEPT and predicted_genres(r.top, self.policy) != it.current:
+            it.new, it.category, it.label = it.current, KEEPS, KEEPS
+        elif status in (KEPT, UNCHANGED):
+            it.new, it.category, it.label = it.current, ALREADY, ALREADY
+        else:
+            self._proposal(it, genres, WILL_WRITE if d is None else "Will write (accepted)")
+
+    @staticmethod
+    def _proposal(it: ReviewItem, genres: list[str], label: str) -> None:
+        if genres == it.current:
+            it.new, it.category, it.label = it.current, ALREADY, ALREADY
+        else:
+            it.new, it.category, it.label = list(genres), WILL_WRITE, label
+
+    # -- decisions ----------------------------------------------------------------------
+    def _decide(self, indices: Iterable[int], decision: Decision | None) -> list[int]:
+        done = []
+        for i in indices:
+            it = self.items[i]
+            if it.result.status == ERROR:
+                continue
+            it.decision, it.written, it.write_error = decision, None, ""
+            self._evaluate(it)
+            done.append(i)
+        if self.store is not None:
+            self.store.put_many([(self.items[i].key, decision) for i in done if self.items[i].key is not None])
+        return done
+
+    def accept(self, indices: Iterable[int]) -> tuple[list[int], list[int]]:
+        """Accept the model's guess. Unsure tracks become "Will write"; tracks that keep an
+        existing genre are NOT changed but returned second, so the caller can ask before
+        :meth:`replace_with_prediction`. Returns (accepted, would replace a genre)."""
+        accept, ask = [], []
+        for i in indices:
+            it = self.items[i]
+            if it.result.status == ERROR or not it.result.top:
+                continue
+            (ask if it.current and predicted_genres(it.result.top, self.policy) != it.current else accept).append(i)
+        return self._decide(accept, Decision(ACCEPT)), ask
+
+    def reject(self, indices: Iterable[int]) -> list[int]:
+        return self._decide(indices, Decision(REJECT))
+
+    def set_genre(self, indices: Iterable[int], genres: Sequence[str]) -> list[int]:
+        genres = [g.strip() for g in genres if g.strip()]
+        return self._decide(indices, Decision(SET, tuple(dict.fromkeys(genres)))) if genres else []
+
+    def replace_with_prediction(self, indices: Iterable[int]) -> list[int]:
+        """Explicitly replace existing genres with the model's guess."""
+        done = []
+        for i in indices:
+            top = self.items[i].result.top
+            if top:
+                done += self.set_genre([i], predicted_genres(top, self.policy))
+        return done
+
+    def clear_decision(self, indices: Iterable[int]) -> list[int]:
+        return self._decide(indices, None)
+
+    # -- writing ------------------------------------------------------------------------
+    def plan(self, indices: Iterable[int] | None = None) -> list[tuple[int, Path, list[str], list[str]]]:
+        """What Write would do: (index, path, genres now, genres after) for every item
+        (or every given item) whose status is "Will write"."""
+        idx = range(len(self.items)) if indices is None else sorted(set(indices))
+        return [(i, self.items[i].path, self.items[i].current, list(self.items[i].new))
+                for i in idx if self.items[i].category == WILL_WRITE]  # fmt: skip
+
+    def count(self, category: str) -> int:
+        return sum(1 for it in self.items if it.category == category)
+
+    def mark_written(self, path: str | Path, genres: Sequence[str]) -> int | None:
+        """The file now holds ``genres`` (written by this session). Its decision is spent."""
+        i = self.index_of(path)
+        if i is None:
+            return None
+        it = self.items[i]
+        if it.key is not None and self.store is not None:
+            self.store.put_many([(it.key, None)])
+        it.result.previous = list(genres)
+        it.written, it.write_error, it.decision = list(genres), "", None
+        it.key = file_key(it.path)
+        self._evaluate(it)
+        return i
+
+    def mark_failed(self, path: str | Path, reason: str) -> int | None:
+        i = self.index_of(path)
+        if i is None:
+            return None
+        self.items[i].write_error = reason or "write failed"
+        self._evaluate(self.items[i])
+        return i
+
+    def mark_restored(self, path: str | Path, genres: Sequence[str]) -> int | None:
+        """An undo put ``genres`` back into the file: it is reviewed afresh."""
+        i = self.index_of(path)
+        if i is None:
+            return None
+        it = self.items[i]
+        it.result.previous = list(genres)
+        it.written, it.write_error, it.decision = None, "", None
+        it.key = file_key(it.path)
+        self._evaluate(it)
+        return i
+
+
+class DecisionStore:
+    """Decisions per file in ``review.sqlite3`` in the app's data folder (its own file,
+    beside the journal). A decision is valid while the file's size and mtime are unchanged."""
+
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS decisions (path BLOB PRIMARY KEY, size INTEGER NOT NULL, "
+        "mtime_ns INTEGER NOT NULL, kind TEXT NOT NULL, genres TEXT NOT NULL, updated REAL NOT NULL)"
+    )
+
+    def __init__(self, path: str | Path | None = None):
+        from .journal import data_dir
+
+        self.path = Path(path) if path else data_dir() / "review.sqlite3"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(self.path), timeout=30)
+        self.db.execute(self.SCHEMA)
+        self.db.commit()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def get_many(self, keys: Iterable[FileKey]) -> dict[FileKey, Decision]:
+        out = {}
+        for key in keys:
+            row = self.db.execute("SELECT size, mtime_ns, kind, genres FROM decisions WHERE path = ?", (key[0],)).fetchone()
+            if row and (row[0], row[1]) == (key[1], key[2]):
+                try:
+                    out[key] = Decision(row[2], tuple(json.loads(row[3])))
+                except (ValueError, TypeError):
+                    continue  # a row this version cannot read: as if undecided
+        return out
+
+    def put_many(self, items: Iterable[tuple[FileKey, Decision | None]]) -> None:
+        now = time.time()
+        for key, d in items:
+            if d is None:
+                self.db.execute("DELETE FROM decisions WHERE path = ?", (key[0],))
+            else:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO decisions (path, size, mtime_ns, kind, genres, updated) VALUES (?, ?, ?, ?, ?, ?)",
+                    (key[0], key[1], key[2], d.kind, json.dumps(list(d.genres)), now),
+                )
+        self.db.commit()

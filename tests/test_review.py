@@ -1,0 +1,152 @@
+"""The Qt-free review model: statuses, decisions, re-evaluation, persistence."""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from genre_tagger.policy import ERROR, WritePolicy
+from genre_tagger.review import (
+    ALREADY,
+    FAILED,
+    KEEPS,
+    REJECTED,
+    UNSURE,
+    WILL_WRITE,
+    WRITTEN,
+    DecisionStore,
+    Review,
+    plural,
+)
+
+
+@dataclass
+class FileResult:  # the fields of scanner.FileResult the review reads (keeps this test free of the model code)
+    path: Path
+    status: str
+    top: list = field(default_factory=list)
+    previous: list = field(default_factory=list)
+    error: str = ""
+
+
+def _result(path: Path, p: float = 0.9, previous=(), status="would-tag") -> FileResult:
+    path.write_bytes(b"not audio; the review only looks at size and mtime")
+    top = [("Rock", p), ("Pop", (1 - p) * 0.8), ("Jazz", (1 - p) * 0.2)]
+    return FileResult(path, status, top=top, previous=list(previous))
+
+
+@pytest.fixture()
+def files(tmp_path):
+    return {
+        "sure": _result(tmp_path / "sure.mp3", 0.9),
+        "unsure": _result(tmp_path / "unsure.mp3", 0.4),
+        "tagged": _result(tmp_path / "tagged.mp3", 0.9, previous=["Classical"]),
+        "same": _result(tmp_path / "same.mp3", 0.9, previous=["Rock"]),
+        "broken": FileResult(tmp_path / "broken.mp3", ERROR, error="cannot decode audio (not an audio file)"),
+    }
+
+
+def _review(files, tmp_path, **policy):
+    r = Review(WritePolicy(min_confidence=0.5, **policy), DecisionStore(tmp_path / "review.sqlite3"))
+    r.add(files.values())
+    return r
+
+
+def _cat(r: Review, name: str) -> str:
+    return r.items[r.index_of(next(it.path for it in r.items if it.path.stem == name))].category
+
+
+def test_statuses_in_plain_words(files, tmp_path):
+    r = _review(files, tmp_path)
+    assert [it.category for it in r.items] == [WILL_WRITE, UNSURE, KEEPS, ALREADY, FAILED]
+    assert [it.new for it in r.items] == [["Rock"], [], ["Classical"], ["Rock"], []]
+    assert r.items[4].error == "cannot decode audio (not an audio file)"
+    assert r.items[1].predicted == "Rock" and r.items[1].confidence == pytest.approx(0.4)
+    assert [i for i, *_ in r.plan()] == [0]  # unsure, kept, unchanged and errors are never written by default
+
+
+def test_unsure_needs_an_explicit_accept(files, tmp_path):
+    r = _review(files, tmp_path)
+    accepted, ask = r.accept([1])
+    assert accepted == [1] and ask == []
+    assert r.items[1].category == WILL_WRITE and r.items[1].new == ["Rock"]
+    assert r.items[1].label == "Will write (accepted)"
+    assert [i for i, *_ in r.plan()] == [0, 1]
+
+
+def test_accept_never_silently_replaces_an_existing_genre(files, tmp_path):
+    r = _review(files, tmp_path)
+    accepted, ask = r.accept([2, 3])
+    assert ask == [2]  # Classical -> Rock must be confirmed
+    assert accepted == [3]  # already holds the guess: harmless
+    assert r.items[2].category == KEEPS and r.items[2].new == ["Classical"]
+    r.replace_with_prediction(ask)
+    assert r.items[2].category == WILL_WRITE and r.items[2].new == ["Rock"]
+    assert r.plan([2]) == [(2, r.items[2].path, ["Classical"], ["Rock"])]
+
+
+def test_reject_and_set_genre(files, tmp_path):
+    r = _review(files, tmp_path)
+    r.reject([0])
+    r.set_genre([1], ["Shoegaze", " ", "Shoegaze"])
+    assert r.items[0].category == REJECTED and r.items[0].new == []
+    assert r.items[1].category == WILL_WRITE and r.items[1].new == ["Shoegaze"]
+    assert r.set_genre([4], ["Rock"]) == []  # an unreadable file cannot be decided on
+    assert [i for i, *_ in r.plan()] == [1]
+    r.clear_decision([0])
+    assert r.items[0].category == WILL_WRITE
+
+
+def test_settings_re_evaluate_without_a_rescan(files, tmp_path):
+    r = _review(files, tmp_path)
+    r.reject([0])
+    changed = r.set_policy(WritePolicy(min_confidence=0.3, overwrite=True))
+    assert sorted(changed) == [1, 2]
+    assert _cat(r, "unsure") == WILL_WRITE
+    assert r.items[2].new == ["Rock"] and _cat(r, "tagged") == WILL_WRITE
+    assert _cat(r, "sure") == REJECTED  # decisions survive a settings change
+    r.set_policy(WritePolicy(min_confidence=0.95))
+    assert _cat(r, "sure") == REJECTED and _cat(r, "unsure") == UNSURE
+
+
+def test_max_genres_never_adds_a_genre_below_the_threshold(files, tmp_path):
+    r = _review(files, tmp_path, max_genres=3)
+    assert r.items[0].new == ["Rock"]  # Pop 0.08 and Jazz 0.02 are below 0.5
+    r.set_policy(WritePolicy(min_confidence=0.05, max_genres=3))
+    assert r.items[0].new == ["Rock", "Pop"]
+
+
+def test_decisions_survive_a_rescan_and_a_restart(files, tmp_path):
+    r = _review(files, tmp_path)
+    r.reject([0])
+    r.accept([1])
+    r.set_genre([2], ["Baroque"])
+    r.store.close()
+    again = _review(files, tmp_path)  # new store object, as after a restart; same files
+    assert [it.label for it in again.items[:3]] == [REJECTED, "Will write (accepted)", "Will write (your genre)"]
+    assert again.items[2].new == ["Baroque"]
+    # a file changed since the decision: the decision no longer applies
+    p = files["sure"].path
+    st = p.stat()
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    third = _review(files, tmp_path)
+    assert third.items[0].category == WILL_WRITE and third.items[1].label == "Will write (accepted)"
+
+
+def test_write_results_update_the_items(files, tmp_path):
+    r = _review(files, tmp_path)
+    r.accept([1])
+    r.mark_written(files["sure"].path, ["Rock"])
+    r.mark_failed(files["unsure"].path, "file is read-only")
+    assert r.items[0].category == WRITTEN and r.items[0].current == ["Rock"]
+    assert r.items[1].category == FAILED and r.items[1].error == "file is read-only"
+    assert r.plan() == []  # neither the written nor the failed file is written again
+    r.mark_restored(files["sure"].path, [])
+    assert r.items[0].category == WILL_WRITE and r.items[0].current == []
+    # the written file's decision is spent: a rescan does not bring "accepted" back
+    assert DecisionStore(tmp_path / "review.sqlite3").get_many([r.items[0].key]) == {}
+
+
+def test_plural():
+    assert plural(1, "file") == "1 file" and plural(0, "file") == "0 files" and plural(2, "entry", "entries") == "2 entries"
