@@ -35,7 +35,7 @@ def tiny_model_path(tmp_path_factory) -> Path:
 
     from genre_tagger.frontend import FrontendConfig
     from genre_tagger.windows import WindowSpec
-    from training.export import OUTPUT_NAMES, build_metadata, export_onnx
+    from training.genre.export import OUTPUT_NAMES, build_metadata, export_onnx
 
     d = tmp_path_factory.mktemp("tinymodel")
     fe = FrontendConfig()

@@ -11,8 +11,8 @@ from genre_tagger.frontend import FrontendConfig
 from genre_tagger.model import Classifier, load_info
 from genre_tagger.synth import write_audio
 from genre_tagger.windows import WindowSpec
-from training.export import OUTPUT_NAMES, build_metadata, export_onnx, max_abs_diff
-from training.heads import TAG_NAMES
+from training.genre.export import OUTPUT_NAMES, build_metadata, export_onnx, max_abs_diff
+from training.genre.heads import TAG_NAMES
 
 
 @pytest.fixture()

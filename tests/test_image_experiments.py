@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from training import report_results
-from training.augment import AugmentConfig, TimeCrops, augment, augmented
 from training.data import GTZAN_GENRES
-from training.experiments import BY_NAME, EXPERIMENTS, Experiment, load_trained, run_one, split_indices
-from training.image_models import ChoiCNN, EfficientLite0, MobileNetV2
-from training.images import DATA_BOX, ImageConfig, load_dataset, to_float
+from training.report import report_results
+from training.report.augment import AugmentConfig, TimeCrops, augment, augmented
+from training.report.experiments import BY_NAME, EXPERIMENTS, Experiment, load_trained, run_one, split_indices
+from training.report.image_models import ChoiCNN, EfficientLite0, MobileNetV2
+from training.report.images import DATA_BOX, ImageConfig, load_dataset, to_float
 from training.train import tensor_batches
 
 PER_GENRE = 7  # the 70/15/15 random split then leaves one test image per genre

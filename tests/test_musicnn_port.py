@@ -1,6 +1,6 @@
 """The PyTorch port of musicnn against outputs of the original TensorFlow graphs.
 
-tests/data/musicnn_reference.json was made by training/tools/make_musicnn_reference.py
+tests/data/musicnn_reference.json was made by training/genre/tools/make_musicnn_reference.py
 (TensorFlow 2.21 running musicnn's own models.py on the same input patches).
 """
 
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from training.musicnn import MODEL_NAMES, load_pretrained
-from training.musicnn_reference import reference_patches
+from training.genre.musicnn import MODEL_NAMES, load_pretrained
+from training.genre.musicnn_reference import reference_patches
 
 REF = json.loads((Path(__file__).parent / "data" / "musicnn_reference.json").read_text())
 

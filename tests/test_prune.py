@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from training.musicnn import Musicnn, load_pretrained
-from training.musicnn_reference import reference_patches
-from training.prune import PrunedMusicnn, fidelity
+from training.genre.musicnn import Musicnn, load_pretrained
+from training.genre.musicnn_reference import reference_patches
+from training.genre.prune import PrunedMusicnn, fidelity
 
 
 def _random_musicnn(seed: int) -> Musicnn:

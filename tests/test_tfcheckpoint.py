@@ -5,7 +5,7 @@ import struct
 import numpy as np
 import pytest
 
-from training.tfcheckpoint import CheckpointFormatError, read_checkpoint, read_index
+from training.genre.tfcheckpoint import CheckpointFormatError, read_checkpoint, read_index
 
 
 def _varint(n: int) -> bytes:

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from training.heads import GENRES, TAG_NAMES
+from training.genre.heads import GENRES, TAG_NAMES
 
 
 class Tiny(nn.Module):

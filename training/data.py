@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from genre_tagger.audio import AUDIO_EXTS
+from genre_tagger.genres import GTZAN_GENRES as _GTZAN
 
-GTZAN_GENRES = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"]
+GTZAN_GENRES = list(_GTZAN)
 _STEM = re.compile(r"^([a-z]+)\.(\d{5})$")
 _IMAGE = re.compile(r"^([a-z]+)(\d{5})$")
 

@@ -1,6 +1,6 @@
 """Evaluate a bundled model through the APP's inference path on labelled audio.
 
-    python -m training.evaluate --model models/genre-musicnn.onnx --data DIR [--split FILE] [--out DIR]
+    python -m training.genre.evaluate --model models/genre-musicnn.onnx --data DIR [--split FILE] [--out DIR]
 
 DIR uses the GTZAN layout (``<genre>/<genre>.NNNNN.<ext>``) or, more generally,
 ``<genre>/<any file>`` where the folder name is the label. Decoding, windows, front-end,
@@ -20,12 +20,11 @@ import numpy as np
 
 from genre_tagger.audio import AUDIO_EXTS
 from genre_tagger.errors import GenreTaggerError
+from genre_tagger.genres import genre_id
 from genre_tagger.model import Classifier
 
-from .data import read_split
-from .metrics import classification_report, plot_confusion
-
-ALIASES = {"hip-hop": "hiphop", "hip hop": "hiphop", "rap": "hiphop"}
+from ..data import read_split
+from ..metrics import classification_report, plot_confusion
 
 
 def labelled_files(data: Path, split: Path | None) -> list[tuple[Path, str]]:
@@ -60,7 +59,7 @@ def main() -> None:
     y_true, y_pred, records, errors = [], [], [], 0
     t0 = time.time()
     for path, label in files:
-        label = ALIASES.get(label.lower(), label.lower())
+        label = genre_id(label)
         if label not in genres:
             print(f"{path}: label {label!r} is not one of the model's genres; skipped")
             continue
@@ -87,7 +86,7 @@ def main() -> None:
         windows=clf.info.windows.count,
         seconds=round(seconds, 1),
         machine=f"{platform.machine()} {platform.processor() or ''}".strip(),
-        command="python -m training.evaluate " + " ".join(
+        command="python -m training.genre.evaluate " + " ".join(
             f"--{k} {v}" for k, v in (("model", args.model), ("data", args.data), ("split", args.split)) if v
         ),
     )

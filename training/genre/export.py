@@ -1,6 +1,6 @@
 """Export a PyTorch model to ONNX and write the model's metadata JSON.
 
-python -m training.export --head runs/head_final.pt --name genre-musicnn --out models/
+python -m training.genre.export --head runs/head_final.pt --name genre-musicnn --out models/
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from torch import nn
 from genre_tagger.frontend import FrontendConfig
 from genre_tagger.windows import WindowSpec
 
+from ..weights import DEFAULT_CACHE, musicnn_dir
 from .genre_model import GenreTaggerNet, uses_mtt
 from .heads import DISPLAY, EXTRA_GENRES, GENRES, TAG_NAMES, GenreHead, build_mask, feature_names
 from .musicnn import load_pretrained
 from .prune import DEFAULT_TOL, PrunedMusicnn
-from .weights import DEFAULT_CACHE, musicnn_dir
 
 INPUT_NAME = "patches"
 OUTPUT_NAMES = ["genre_probs", "tag_probs"]
@@ -110,7 +110,7 @@ def main() -> None:
     pruning = None
     if not args.no_prune:
         msd = PrunedMusicnn(msd, DEFAULT_TOL)
-        pruning = {**msd.summary(), "tolerance": DEFAULT_TOL, "see": "training/prune.py, results/pruning.json"}
+        pruning = {**msd.summary(), "tolerance": DEFAULT_TOL, "see": "training/genre/prune.py, results/pruning.json"}
     net = GenreTaggerNet(msd, mtt, head, kind).eval()
     tags = list(TAG_NAMES) if mtt is not None else TAG_NAMES[:50]
     fe = FrontendConfig()

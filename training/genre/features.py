@@ -4,7 +4,7 @@ Uses the app's own decoding and front-end (``genre_tagger.audio`` / ``.frontend`
 what the heads are trained on is exactly what the app computes. Resumable: clips
 already in the cache are skipped.
 
-    python -m training.features --data ../shared/data/gtzan [--windows 10]
+    python -m training.genre.features --data ../shared/data/gtzan [--windows 10]
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from genre_tagger.audio import read_windows
 from genre_tagger.frontend import FrontendConfig, patches_from_windows
 from genre_tagger.windows import window_starts
 
-from .data import Clip, find_clips
+from ..data import Clip, find_clips
+from ..weights import DEFAULT_CACHE, musicnn_dir
 from .musicnn import load_pretrained
-from .weights import DEFAULT_CACHE, musicnn_dir
 
 
 @dataclass

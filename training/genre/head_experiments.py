@@ -1,7 +1,7 @@
 """Choose the genre head by measurement (artist-separated), then train the final one.
 
-    python -m training.head_experiments --data ../shared/data/gtzan            # all candidates
-    python -m training.head_experiments --data ../shared/data/gtzan --final evidence:0.001
+    python -m training.genre.head_experiments --data ../shared/data/gtzan            # all candidates
+    python -m training.genre.head_experiments --data ../shared/data/gtzan --final evidence:0.001
 
 Protocols (clip-level accuracy; window probabilities averaged per clip):
 - ``filtered``: fit on the fault-filtered train+valid lists, score the filtered test list
@@ -27,11 +27,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import filtered_split, find_clips, grouped_folds, partition_groups, stratified_split
+from ..data import filtered_split, find_clips, grouped_folds, partition_groups, stratified_split
+from ..metrics import classification_report
+from ..train import TrainConfig, fit, tensor_batches
 from .features import FeatureConfig, load_features
 from .heads import GENRES, GenreHead, HeadConfig, build_mask, fit_head_lbfgs, stack_features
-from .metrics import classification_report
-from .train import TrainConfig, fit, tensor_batches
 
 KEYS = {"msd_logits": "MSD_musicnn_logits", "mtt_logits": "MTT_musicnn_logits",
         "msd_embedding": "MSD_musicnn_embedding", "mtt_embedding": "MTT_musicnn_embedding"}  # fmt: skip
@@ -168,7 +168,7 @@ def main() -> None:
     lines = [
         "# Genre head selection (musicnn taggers + linear head)",
         "",
-        f"Command: `python -m training.head_experiments --data <GTZAN>` on {platform.machine()} "
+        f"Command: `python -m training.genre.head_experiments --data <GTZAN>` on {platform.machine()} "
         f"({platform.processor() or 'cpu'}), {time.strftime('%Y-%m-%d')}; {len(y)} clips with audio.",
         "",
         "| head | C | class-balanced | protocol | clips | accuracy | balanced accuracy |",

@@ -17,13 +17,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from genre_tagger.genres import GTZAN_GENRES, display_name
+
 from .musicnn import MSD_LABELS, MTT_LABELS
 
-GENRES = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"]
-DISPLAY = {
-    "blues": "Blues", "classical": "Classical", "country": "Country", "disco": "Disco",
-    "hiphop": "Hip-Hop", "jazz": "Jazz", "metal": "Metal", "pop": "Pop", "reggae": "Reggae", "rock": "Rock",
-}  # fmt: skip
+GENRES = list(GTZAN_GENRES)
+DISPLAY = {g: display_name(g) for g in GENRES}
 
 TAG_NAMES = [f"msd:{t}" for t in MSD_LABELS] + [f"mtt:{t}" for t in MTT_LABELS]
 

@@ -1,7 +1,7 @@
 """PyTorch port of the musicnn auto-tagging CNNs (Pons & Serra, 2019).
 
 The TF1 checkpoints ship in the ``musicnn==0.1.0`` wheel; :func:`load_pretrained`
-reads them with :mod:`training.tfcheckpoint` (no TensorFlow needed). Input is a batch
+reads them with :mod:`training.genre.tfcheckpoint` (no TensorFlow needed). Input is a batch
 of log-mel patches ``[B, 187, 96]`` as made by :mod:`genre_tagger.frontend`.
 
 Port details that matter (each checked against stored reference outputs in tests):

@@ -1,6 +1,6 @@
 """Deterministic input patches for checking the musicnn port against the original.
 
-``training/tools/make_musicnn_reference.py`` feeds these patches to the original
+``training/genre/tools/make_musicnn_reference.py`` feeds these patches to the original
 TensorFlow graph (musicnn's own ``models.py``) and stores the outputs in
 ``tests/data/musicnn_reference.json``; the tests feed them to the PyTorch port.
 """

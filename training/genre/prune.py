@@ -9,7 +9,7 @@ the constants of the dead ones into the layers that read them (mid-end conv, bac
 dense) — the network's function is unchanged up to the dropped tiny weights, which
 :func:`fidelity` measures. This cuts the front-end, ~90 % of musicnn's compute, ~9x.
 
-    python -m training.prune [--features .cache/features/w10_m0] [--json results/pruning.json]
+    python -m training.genre.prune [--features .cache/features/w10_m0] [--json results/pruning.json]
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..weights import DEFAULT_CACHE, musicnn_dir
 from .musicnn import Musicnn, TaggerOutput, load_pretrained
-from .weights import DEFAULT_CACHE, musicnn_dir
 
 DEFAULT_TOL = 1e-5  # a filter whose every |weight| is below this counts as dead
 
@@ -59,7 +59,7 @@ class _Branch(nn.Module):
 
 
 class PrunedMusicnn(nn.Module):
-    """:class:`~training.musicnn.Musicnn` without its dead front-end filters; same outputs."""
+    """:class:`~training.genre.musicnn.Musicnn` without its dead front-end filters; same outputs."""
 
     def __init__(self, m: Musicnn, tol: float = DEFAULT_TOL):
         super().__init__()
@@ -158,7 +158,7 @@ def _cached_patches(features: Path, limit: int) -> np.ndarray:
     files = sorted(features.glob("*.npz"))
     files = [files[i] for i in np.linspace(0, len(files) - 1, min(limit, len(files))).round().astype(int)] if files else []
     if not files:
-        raise SystemExit(f"no cached features in {features} (run python -m training.features first)")
+        raise SystemExit(f"no cached features in {features} (run python -m training.genre.features first)")
     return np.concatenate([np.load(f)["patches"] for f in files])
 
 
@@ -167,7 +167,7 @@ def main() -> None:
     ap.add_argument("--model", default="MSD_musicnn")
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     ap.add_argument("--features", type=Path, default=DEFAULT_CACHE / "features" / "w10_m0",
-                    help="cached patches (training.features) to measure fidelity on")  # fmt: skip
+                    help="cached patches (training.genre.features) to measure fidelity on")  # fmt: skip
     ap.add_argument("--clips", type=int, default=1000, help="at most this many cached clips, spread over all")
     ap.add_argument("--tol", type=float, default=DEFAULT_TOL)
     ap.add_argument("--json", type=Path, default=None)
@@ -186,7 +186,7 @@ def main() -> None:
         **pruned.summary(),
         "gtzan_patches": fidelity(full, pruned, patches),
         "uniform_noise_patches": fidelity(full, pruned, noise),
-        "command": f"python -m training.prune --model {args.model} --tol {args.tol:g} --clips {args.clips}",
+        "command": f"python -m training.genre.prune --model {args.model} --tol {args.tol:g} --clips {args.clips}",
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
         "seconds": round(time.time() - t0, 1),
     }

@@ -1,6 +1,6 @@
 """Copy measured accuracy figures into a model's metadata (shown in the app's About box).
 
-    python -m training.record_accuracy --model models/genre-musicnn.json \
+    python -m training.genre.record_accuracy --model models/genre-musicnn.json \
         --metrics fault-filtered-test=results/eval_filtered_test/metrics.json \
         --head-selection results/head_selection.csv --head evidence
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, required=True)
-    ap.add_argument("--metrics", action="append", default=[], help="NAME=metrics.json from training.evaluate")
+    ap.add_argument("--metrics", action="append", default=[], help="NAME=metrics.json from training.genre.evaluate")
     ap.add_argument("--head-selection", type=Path, default=None)
     ap.add_argument("--head", default=None, help="row of the head-selection table to copy")
     args = ap.parse_args()
@@ -35,7 +35,7 @@ def main() -> None:
                     acc[f"cv-{row['protocol']}"] = {"accuracy": float(row["accuracy"]),
                                                     "balanced_accuracy": float(row["balanced_accuracy"]),
                                                     "n": int(row["n"]), "path": "training features (10 windows per clip)",
-                                                    "command": "python -m training.head_experiments --data <GTZAN>"}  # fmt: skip
+                                                    "command": "python -m training.genre.head_experiments --data <GTZAN>"}  # fmt: skip
     args.model.write_text(json.dumps(meta, indent=1) + "\n")
     print(json.dumps(acc, indent=1))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .train import Batches
+from ..train import Batches
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,12 @@ as an ensemble member.
 
 The image model sees the Kaggle spectrogram image of each clip; the bundled model's
 probabilities are those the app computed from the clip's audio
-(``training.evaluate``'s ``predictions.json``). Both were trained without the test
+(``training.genre.evaluate``'s ``predictions.json``). Both were trained without the test
 clips (image model: fault-filtered train split; bundled recipe: head fitted on the
 filtered train+valid clips), so the comparison is on the fault-filtered test clips
 that exist as audio.
 
-    python -m training.compare_image_model --data ../shared/data/gtzan --experiment mobilenet_crops \\
+    python -m training.report.compare_image_model --data ../shared/data/gtzan --experiment mobilenet_crops \\
         --checkpoint runs/checkpoints/mobilenet_crops_filtered.pt \\
         --predictions results/eval_filtered_test/predictions.json --out results/report_repro/compare_bundled.json
 """
@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import GTZAN_GENRES, stem_of_audio
+from ..data import GTZAN_GENRES, stem_of_audio
+from ..metrics import classification_report
+from ..weights import DEFAULT_CACHE
 from .experiments import BY_NAME, load_trained
 from .images import load_dataset, to_float
-from .metrics import classification_report
-from .weights import DEFAULT_CACHE
 
 
 def image_probabilities(exp_name: str, checkpoint: Path, x: np.ndarray, cache: Path) -> np.ndarray:
@@ -43,7 +43,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--experiment", required=True)
     ap.add_argument("--checkpoint", type=Path, required=True)
-    ap.add_argument("--predictions", type=Path, required=True, help="predictions.json of training.evaluate")
+    ap.add_argument("--predictions", type=Path, required=True, help="predictions.json of training.genre.evaluate")
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()

@@ -2,7 +2,7 @@
 each, one command runs all or some. Resumable: finished (experiment, split) pairs are
 skipped; results, per-epoch histories and curves land in ``--out``.
 
-    python -m training.experiments --data ../shared/data/gtzan [--only effnet_full] [--splits random,filtered]
+    python -m training.report.experiments --data ../shared/data/gtzan [--only effnet_full] [--splits random,filtered]
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..data import GTZAN_GENRES, filtered_split, stratified_split
+from ..metrics import classification_report
+from ..train import TrainConfig, fit, tensor_batches
+from ..weights import DEFAULT_CACHE, ensure
 from .augment import AugmentConfig, TimeCrops, augmented
-from .data import GTZAN_GENRES, filtered_split, stratified_split
 from .image_models import ChoiCNN, EfficientLite0, MobileNetV2, count_parameters
 from .images import ImageConfig, load_dataset, to_float
-from .metrics import classification_report
-from .train import TrainConfig, fit, tensor_batches
-from .weights import DEFAULT_CACHE, ensure
 
 RANDOM_RATIOS = (0.7, 0.15, 0.15)  # seeded stratified train / valid / test
 

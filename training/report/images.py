@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import GTZAN_GENRES, stem_of_image
+from ..data import GTZAN_GENRES, stem_of_image
 
 DATA_BOX = (35, 252, 54, 389)  # rows [35, 252), cols [54, 389)
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)

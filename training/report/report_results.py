@@ -1,7 +1,7 @@
 """Collect the image experiments' run files into the results table, curves and the best
 model's confusion matrix.
 
-    python -m training.report_results [--runs results/report_repro/runs] [--out results/report_repro]
+    python -m training.report.report_results [--runs results/report_repro/runs] [--out results/report_repro]
 
 Writes ``results.md`` and ``results.csv`` (one row per experiment: the report's number,
 ours on the random split, ours on the fault-filtered test split, parameters, CPU time,
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..metrics import plot_confusion
 from .experiments import BY_NAME, EXPERIMENTS, NOT_REPRODUCIBLE
-from .metrics import plot_confusion
 
 
 def plot_curves(h: dict, path: Path, title: str) -> None:

@@ -3,7 +3,7 @@
 Not part of the normal set-up (it needs TensorFlow). How the stored file was made::
 
     python3 -m venv /tmp/tfenv && /tmp/tfenv/bin/pip install tensorflow-cpu tf_keras numpy
-    TF_USE_LEGACY_KERAS=1 /tmp/tfenv/bin/python training/tools/make_musicnn_reference.py \
+    TF_USE_LEGACY_KERAS=1 /tmp/tfenv/bin/python training/genre/tools/make_musicnn_reference.py \
         --musicnn-dir <unpacked musicnn-0.1.0 wheel>/musicnn --out tests/data/musicnn_reference.json
 """
 
@@ -14,9 +14,9 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from training.musicnn_reference import reference_patches  # noqa: E402
+from training.genre.musicnn_reference import reference_patches  # noqa: E402
 
 
 def main() -> None:
@@ -32,7 +32,7 @@ def main() -> None:
 
     tf.compat.v1.disable_eager_execution()
     x_np = reference_patches()
-    result = {"tensorflow": tf.__version__, "input": "training.musicnn_reference.reference_patches()", "models": {}}
+    result = {"tensorflow": tf.__version__, "input": "training.genre.musicnn_reference.reference_patches()", "models": {}}
     for name in ("MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg"):
         tf.compat.v1.reset_default_graph()
         with tf.name_scope("model"):

@@ -1,0 +1,1 @@
+"""Reproduction of the seed report's GTZAN experiments (image models, report table)."""
