@@ -1,13 +1,24 @@
 """Command line: ``genre-tagger --scan ~/Music`` and friends. Exit codes: 0 all fine,
-1 some files failed, 2 usage error (or nothing could be done)."""
+1 some files failed, 2 usage error (or nothing could be done), 130 interrupted (Ctrl-C)."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import time
 
-EXIT_OK, EXIT_FILES_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FILES_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+EPILOG = """\
+A name that starts with '-' needs '--' before it: genre-tagger --dry-run -- -rf.mp3
+
+Exit codes: 0 all fine, 1 some files failed (one 'error:' line each), 2 usage error
+(nothing was scanned or written), 130 interrupted by Ctrl-C (the first press stops
+after the files in progress and prints what was done; a second press stops at once).
+
+Try --dry-run first: it shows what would change and writes nothing."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,11 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="genre-tagger",
         description="Listen to music files, decide their genre with a small CNN and write it into their tags. "
         "Without arguments the desktop app opens.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to scan (same as --scan)")
     p.add_argument("--scan", action="append", default=[], metavar="PATH", help="folder or file to scan (repeatable)")
     w = p.add_argument_group("writing")
-    w.add_argument("--dry-run", "-n", action="store_true", help="write nothing; show what would change (old -> new)")
+    w.add_argument("--dry-run", "-n", action="store_true", help="write no tags and no playlists; show what would change (old -> new)")
     w.add_argument("--overwrite", action="store_true", help="replace existing genres (default: only fill in empty ones)")
     w.add_argument("--min-confidence", type=float, default=0.0, metavar="P", help="skip tracks whose best genre has probability < P")
     w.add_argument("--max-genres", type=int, default=1, metavar="N", help="write up to N genres with probability >= P (default 1)")
@@ -80,21 +93,93 @@ def _fmt(genres: list[str]) -> str:
     return ", ".join(genres) if genres else "(none)"
 
 
+def _fmt_probs(genres: list[str], top: list[tuple[str, float]]) -> str:
+    """Each genre with its own probability: ``Rock (62%), Pop (21%)``."""
+    prob = dict(top)
+    return ", ".join(f"{g} ({prob[g]:.0%})" if g in prob else g for g in genres) if genres else "(none)"
+
+
 def _shown(path) -> str:
     from .library import display_path
 
     return display_path(path)
 
 
+def _say(stream, line: str) -> None:
+    """Every line for the terminal goes through here: names never reach it raw."""
+    from .library import safe_text
+
+    stream.write(safe_text(line) + "\n")
+
+
+def output_problems(args) -> list[str]:
+    """Every output path checked before anything is scanned or written."""
+    from .playlists import folder_problem
+    from .report import output_file_problem
+
+    problems = []
+    for opt, dest in (("--json", args.json), ("--csv", args.csv)):
+        why = dest and output_file_problem(dest)
+        if why:
+            problems.append(f"{opt}: {why}")
+    if args.json and args.csv and args.json != "-" and os.path.abspath(args.json) == os.path.abspath(args.csv):
+        problems.append("--json and --csv name the same file")
+    if args.json == "-" and args.csv == "-":
+        problems.append("--json - and --csv - cannot both go to stdout")
+    why = args.playlists and folder_problem(args.playlists)
+    if why:
+        problems.append(f"--playlists: {why}")
+    return problems
+
+
+def missing_roots(roots: list[str]) -> list[str]:
+    return [r for r in roots if not os.path.lexists(r)]
+
+
+class _Interrupts:
+    """Ctrl-C during a scan: the first press asks the scanner to stop after the files in
+    progress; the second raises KeyboardInterrupt at once; later presses are ignored while
+    the scan shuts down (so cleaning up never ends in a traceback)."""
+
+    def __init__(self, cancel):
+        self.cancel, self.presses = cancel, 0
+
+    def __enter__(self):
+        self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        self.presses += 1
+        if self.presses == 1:
+            self.cancel()
+            return
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        signal.signal(signal.SIGINT, self.previous)
+
+
 def run_scan(args, out, err) -> int:
     from .errors import GenreTaggerError
     from .journal import Journal
-    from .playlists import write_playlists
+    from .library import display_path
     from .policy import ERROR, STATUSES, TAGGED, WOULD_TAG, WritePolicy, parse_mapping
-    from .report import record, write_report
     from .scanner import Scanner, ScanOptions
     from .tags import TagOptions
 
+    roots = args.scan + args.paths
+    missing = missing_roots(roots)
+    if missing:
+        for r in missing:
+            _say(err, f"genre-tagger: no such file or folder: {display_path(r)}")
+        err.write("genre-tagger: give the folder that holds your music, e.g. genre-tagger --dry-run --scan /path/to/Music\n")
+        return EXIT_USAGE
+    problems = output_problems(args)
+    if problems:
+        for why in problems:
+            _say(err, f"genre-tagger: {why}")
+        return EXIT_USAGE
     try:
         policy = WritePolicy(
             overwrite=args.overwrite,
@@ -104,66 +189,100 @@ def run_scan(args, out, err) -> int:
             mapping=parse_mapping(args.map),
         )
     except ValueError as e:
-        err.write(f"genre-tagger: {e}\n")
+        _say(err, f"genre-tagger: {e}")
         return EXIT_USAGE
     tag_opts = TagOptions(id3_version=3 if args.id3v23 else 4, id3v23_separator=args.id3_separator, keep_mtime=args.keep_mtime)
     opts = ScanOptions(policy=policy, tag_options=tag_opts, model=args.model, workers=args.workers, use_cache=not args.no_cache)
     try:
         scanner = Scanner(opts, Journal())
     except GenreTaggerError as e:
-        err.write(f"genre-tagger: {e}\n")
+        _say(err, f"genre-tagger: {e}")
         return EXIT_USAGE
-    scanner.command = "scan " + " ".join(args.scan + args.paths) + (" --dry-run" if args.dry_run else "")
+    scanner.command = "scan " + " ".join(display_path(r) for r in roots) + (" --dry-run" if args.dry_run else "")
     to_stdout = args.json == "-" or args.csv == "-"
     human = err if to_stdout else out
     progress = Progress(err, enabled=not args.quiet and err.isatty())
     results = []
     counts = dict.fromkeys(STATUSES, 0)
     genre_counts: dict[str, int] = {}
+    total = [0]
+
+    def on_total(n: int) -> None:
+        total[0] = n
+        progress.set_total(n)
+
     t0 = time.time()
+    interrupted = False
     try:
-        for r in scanner.scan(args.scan + args.paths, on_total=progress.set_total):
-            results.append(r)
-            counts[r.status] += 1
-            for g in r.genres if r.status in (TAGGED, WOULD_TAG) else []:
-                genre_counts[g] = genre_counts.get(g, 0) + 1
-            line = None
-            if r.status == ERROR:
-                line = f"error: {_shown(r.path)}: {r.error}"
-            elif r.status in (TAGGED, WOULD_TAG) and not args.quiet:
-                verb = "tagged" if r.status == TAGGED else "would tag"
-                conf = f" ({r.top[0][1]:.0%})" if r.top else ""
-                line = f"{verb}: {_shown(r.path)}: {_fmt(r.previous)} -> {_fmt(r.genres)}{conf}"
-            if line:
-                progress.clear()
-                (err if r.status == ERROR else human).write(line + "\n")
-            progress.step()
+        with _Interrupts(scanner.cancel):
+            for r in scanner.scan(roots, on_total=on_total):
+                results.append(r)
+                counts[r.status] += 1
+                for g in r.genres if r.status in (TAGGED, WOULD_TAG) else []:
+                    genre_counts[g] = genre_counts.get(g, 0) + 1
+                line = None
+                if r.status == ERROR:
+                    line = f"error: {_shown(r.path)}: {r.error}"
+                elif r.status in (TAGGED, WOULD_TAG) and not args.quiet:
+                    verb = "tagged" if r.status == TAGGED else "would tag"
+                    line = f"{verb}: {_shown(r.path)}: {_fmt(r.previous)} -> {_fmt_probs(r.genres, r.top)}"
+                if line:
+                    progress.clear()
+                    _say(err if r.status == ERROR else human, line)
+                progress.step()
     except KeyboardInterrupt:
-        scanner.cancel()
-        progress.clear()
-        err.write("genre-tagger: interrupted; files written so far are in the journal (--undo restores them)\n")
-        return 130
+        interrupted = True
     finally:
         if scanner.run_id is not None:
             scanner.journal.finish_run(scanner.run_id)
+    interrupted = interrupted or scanner.cancelled.is_set()
     progress.clear()
     seconds = time.time() - t0
-    records = [record(r) for r in results]
-    if args.json:
-        write_report(records, args.json, "json")
-    if args.csv:
-        write_report(records, args.csv, "csv")
-    if args.playlists:
-        written = write_playlists(results, args.playlists)
-        human.write(f"playlists: {len(written)} written to {args.playlists}\n")
-    if not args.quiet:
+    code = EXIT_FILES_FAILED if counts[ERROR] else EXIT_OK
+    if interrupted:
+        err.write(f"genre-tagger: interrupted after {len(results)} of {total[0]} files; no report or playlist written\n")
+        code = EXIT_INTERRUPTED
+    else:
+        code = max(code, _write_outputs(args, results, human, err))
+    if not args.quiet or interrupted:
         parts = [f"{counts[s]} {s}" for s in STATUSES if counts[s]]
         human.write(f"{len(results)} files in {seconds:.1f} s: " + (", ".join(parts) or "nothing to do") + "\n")
         if genre_counts:
-            human.write("genres: " + ", ".join(f"{g} {n}" for g, n in sorted(genre_counts.items(), key=lambda kv: -kv[1])) + "\n")
+            _say(human, "genres: " + ", ".join(f"{g} {n}" for g, n in sorted(genre_counts.items(), key=lambda kv: -kv[1])))
         if scanner.run_id is not None:
             human.write(f"run {scanner.run_id} recorded; 'genre-tagger --undo' restores it\n")
-    return EXIT_FILES_FAILED if counts[ERROR] else EXIT_OK
+        elif args.dry_run:
+            human.write("dry run: no file, tag or playlist was written\n")
+    return code
+
+
+def _write_outputs(args, results, human, err) -> int:
+    """Reports and playlists after a finished scan; a failure is one line, exit code 1."""
+    from .playlists import playlists_by_genre, write_playlists
+    from .report import record, write_report
+
+    code = EXIT_OK
+    records = [record(r) for r in results]
+    for dest, kind in ((args.json, "json"), (args.csv, "csv")):
+        if dest:
+            try:
+                write_report(records, dest, kind)
+            except OSError as e:
+                _say(err, f"genre-tagger: cannot write the {kind.upper()} report {dest} ({e.strerror or e})")
+                code = EXIT_FILES_FAILED
+    if args.playlists and args.dry_run:
+        if not args.quiet:
+            n = len(playlists_by_genre(results))
+            _say(human, f"playlists: {n} would be written to {args.playlists} (dry run: none written)")
+    elif args.playlists:
+        try:
+            written = write_playlists(results, args.playlists)
+        except OSError as e:
+            _say(err, f"genre-tagger: cannot write playlists into {args.playlists} ({e.strerror or e})")
+            return EXIT_FILES_FAILED
+        if not args.quiet:
+            _say(human, f"playlists: {len(written)} written to {args.playlists}")
+    return code
 
 
 def run_undo(args, out, err) -> int:
@@ -189,9 +308,9 @@ def run_undo(args, out, err) -> int:
     for r in results:
         if r.status == ERROR:
             failed += 1
-            err.write(f"error: {_shown(r.path)}: {r.error}\n")
+            _say(err, f"error: {_shown(r.path)}: {r.error}")
         elif not args.quiet:
-            out.write(f"restored: {_shown(r.path)}: {_fmt(r.previous)} -> {_fmt(r.genres)}\n")
+            _say(out, f"restored: {_shown(r.path)}: {_fmt(r.previous)} -> {_fmt(r.genres)}")
     out.write(f"undo run {new_run}: {len(results) - failed} restored, {failed} failed\n")
     return EXIT_FILES_FAILED if failed else EXIT_OK
 
@@ -205,11 +324,19 @@ def run_history(args, out) -> int:
     for r in runs:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
         note = f" (undone by run {r.undone_by})" if r.undone_by else ""
-        out.write(f"{r.id:5d}  {when}  {r.changes:6d} files  {r.command}{note}\n")
+        _say(out, f"{r.id:5d}  {when}  {r.changes:6d} files  {r.command}{note}")
     return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C before the scan started (loading the model, ...)
+        sys.stderr.write("\ngenre-tagger: interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
         try:

@@ -8,49 +8,77 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
+from .atomic import write_text_atomic
 from .policy import ERROR
+
+_LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def _safe_name(genre: str) -> str:
-    name = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", genre).strip(" .")
+    name = re.sub(r'[\\/:*?"<>|\x00-\x1f\x7f]', "_", genre).strip(" .")
     return name or "Unknown"
 
 
-def _relpath(target: Path, start: Path) -> str:
+def _entry(target: Path, start: Path) -> str:
+    """The line that names ``target``: a path relative to the playlist, or, where the name
+    holds control characters or bytes that are not UTF-8 (an M3U line cannot carry them),
+    a percent-encoded ``file://`` URI."""
     try:
         rel = os.path.relpath(target.resolve(), start.resolve())
     except ValueError:  # other drive on Windows
         rel = str(target.resolve())
-    return rel.replace(os.sep, "/") if os.sep != "/" else rel
+    rel = rel.replace(os.sep, "/") if os.sep != "/" else rel
+    return target.resolve().as_uri() if _LINE_BREAKING.search(rel) else rel
 
 
-def write_playlists(results: Iterable, folder: str | Path, use_written: bool = True) -> dict[str, Path]:
-    """Write ``<folder>/<Genre>.m3u8`` for every genre among ``results``.
+def _label(text: str) -> str:
+    """#EXTINF titles come from tags: one line, no control characters."""
+    return _LINE_BREAKING.sub(" ", text).strip()
 
-    A track goes into the playlist of every genre it has after the scan: the genres
-    written (or that would be written) and, for tracks kept as they were, their
-    existing genres. Returns {genre: playlist path}.
-    """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+
+def playlists_by_genre(results: Iterable) -> dict[str, list]:
+    """The tracks of each genre's playlist: every genre a track has after the scan (the
+    genres written, or that would be written, else the genres it kept)."""
     by_genre: dict[str, list] = defaultdict(list)
     for r in results:
         if r.status == ERROR:
             continue
-        genres = (r.genres or r.previous) if use_written else [g for g, _ in r.top[:1]]
-        for g in genres:
+        for g in r.genres or r.previous:
             by_genre[g].append(r)
+    return dict(sorted(by_genre.items()))
+
+
+def folder_problem(folder: str | Path) -> str | None:
+    """Why playlists could not be written into ``folder`` (created if missing), or None."""
+    p = Path(folder)
+    if p.exists() and not p.is_dir():
+        return f"{folder} exists and is not a folder"
+    q = p
+    while not q.exists():  # the nearest existing folder must let us create the rest
+        if q.parent == q:
+            break
+        q = q.parent
+    if not q.is_dir():
+        return f"{q} is not a folder"
+    if not os.access(q, os.W_OK | os.X_OK):
+        return f"folder {q} is not writable"
+    return None
+
+
+def write_playlists(results: Iterable, folder: str | Path) -> dict[str, Path]:
+    """Write ``<folder>/<Genre>.m3u8`` for every genre among ``results`` (see
+    :func:`playlists_by_genre`). Returns {genre: playlist path}. Raises ``OSError``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     out = {}
-    for genre, items in sorted(by_genre.items()):
+    for genre, items in playlists_by_genre(results).items():
         items.sort(key=lambda r: (r.artist.lower(), r.album.lower(), str(r.path)))
-        lines = ["#EXTM3U", f"#PLAYLIST:{genre}"]
+        lines = ["#EXTM3U", f"#PLAYLIST:{_label(genre)}"]
         for r in items:
             label = f"{r.artist} - {r.title}" if r.artist and r.title else (r.title or Path(r.path).stem)
-            lines.append(f"#EXTINF:{int(round(r.duration)) if r.duration else -1},{label}")
-            lines.append(_relpath(Path(r.path), folder))
+            lines.append(f"#EXTINF:{int(round(r.duration)) if r.duration else -1},{_label(label)}")
+            lines.append(_entry(Path(r.path), folder))
         p = folder / f"{_safe_name(genre)}.m3u8"
-        tmp = p.with_suffix(".m3u8.tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="surrogateescape")
-        os.replace(tmp, p)
+        write_text_atomic(p, "\n".join(lines) + "\n")
         out[genre] = p
     return out

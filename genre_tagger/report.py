@@ -6,17 +6,19 @@ import csv
 import io
 import json
 import os
+import sys
 from pathlib import Path
 from typing import IO
 
-from .library import display_path
+from .atomic import write_text_atomic
+from .library import exact_path
 
-FIELDS = ["path", "status", "genres", "top", "previous", "error"]
+FIELDS = ["path", "status", "genres", "top", "previous", "error", "artist", "title", "album", "duration", "cached"]
 
 
 def record(r) -> dict:
     return {
-        "path": display_path(r.path),
+        "path": exact_path(r.path),
         "status": r.status,
         "genres": list(r.genres),
         "top": [[g, round(float(p), 4)] for g, p in r.top],
@@ -35,31 +37,47 @@ def write_json(records: list[dict], out: IO[str]) -> None:
     out.write("\n")
 
 
+def _csv_cell(key: str, value) -> str:
+    if key == "top":
+        return "; ".join(f"{g}:{p:.3f}" for g, p in value)
+    if isinstance(value, list):
+        return "; ".join(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "" if value is None else str(value)
+
+
 def write_csv(records: list[dict], out: IO[str]) -> None:
     w = csv.writer(out)
     w.writerow(FIELDS)
     for r in records:
-        w.writerow([
-            r["path"], r["status"], "; ".join(r["genres"]),
-            "; ".join(f"{g}:{p:.3f}" for g, p in r["top"]), "; ".join(r["previous"]), r["error"] or "",
-        ])  # fmt: skip
+        w.writerow([_csv_cell(k, r[k]) for k in FIELDS])
+
+
+def output_file_problem(dest: str) -> str | None:
+    """Why a report could not be written to ``dest`` ('-' = stdout), or None. Checked
+    before the scan, so that a typo never costs a whole scan."""
+    if dest == "-":
+        return None
+    p = Path(dest)
+    if p.is_dir():
+        return f"{dest} is a folder; give a file name"
+    if p.exists():
+        return None if os.access(p, os.W_OK) else f"{dest} is not writable"
+    parent = p.parent
+    if not parent.is_dir():
+        return f"folder {parent} does not exist"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"folder {parent} is not writable"
+    return None
 
 
 def write_report(records: list[dict], dest: str, kind: str) -> None:
-    """``dest`` '-' writes to stdout."""
+    """``dest`` '-' writes to stdout. Raises ``OSError``."""
     buf = io.StringIO()
     (write_json if kind == "json" else write_csv)(records, buf)
     if dest == "-":
-        import sys
-
         sys.stdout.write(buf.getvalue())
         sys.stdout.flush()
     else:
-        p = Path(dest)
-        if p.exists() and not p.is_file():  # /dev/null, a FIFO ...: never replace it
-            with open(p, "w", encoding="utf-8", errors="surrogateescape", newline="") as f:
-                f.write(buf.getvalue())
-            return
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(buf.getvalue(), encoding="utf-8", errors="surrogateescape", newline="")
-        os.replace(tmp, p)
+        write_text_atomic(dest, buf.getvalue())

@@ -8,6 +8,7 @@ one-line reason; the scan always goes on.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -58,6 +59,8 @@ _WORKER: Classifier | None = None
 
 def _init_worker(model: str | None, threads: int, quiet_stderr: bool = False) -> None:
     global _WORKER
+    if quiet_stderr:  # a worker process (not InlinePool): Ctrl-C is the main process's business
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     if quiet_stderr:  # decoders print notes on fd 2; errors are reported through results
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
@@ -76,6 +79,13 @@ def _classify(path: str) -> dict:
         return {"ok": False, "error": e.reason}
     except Exception as e:  # noqa: BLE001 - a worker must report, not die
         return {"ok": False, "error": f"unexpected error: {type(e).__name__}: {e}"}
+
+
+def _terminate_workers(pool) -> None:
+    """End a process pool's workers at once (a second Ctrl-C must never wait for them)."""
+    procs = getattr(pool, "_processes", None) or {}  # ProcessPoolExecutor's workers (InlinePool has none)
+    for proc in list(procs.values()):
+        proc.terminate()
 
 
 class InlinePool:
@@ -157,7 +167,11 @@ class Scanner:
     def scan(self, roots: Iterable[str | Path], on_total: Callable[[int], None] | None = None) -> Iterator[FileResult]:
         """Yield one result per audio file under ``roots``; call ``on_total`` once the count is known."""
         errors: list[FileResult] = []
-        files = list(iter_audio_files(roots, on_error=lambda p, why: errors.append(self._error(p, why))))
+        files = []
+        for p in iter_audio_files(roots, on_error=lambda p, why: errors.append(self._error(p, why))):
+            if self.cancelled.is_set():  # Ctrl-C while listing a large library
+                return
+            files.append(p)
         if on_total:
             on_total(len(files) + len(errors))
         yield from errors
@@ -212,7 +226,8 @@ class Scanner:
                     try:
                         raw = fut.result()
                     except Exception as e:  # noqa: BLE001 - a crashed worker
-                        yield self._error(path, f"classification failed ({type(e).__name__})")
+                        if not self.cancelled.is_set():  # cancelled: files not finished are simply not reported
+                            yield self._error(path, f"classification failed ({type(e).__name__})")
                         continue
                     if not raw["ok"]:
                         yield self._error(path, raw["error"])
@@ -226,6 +241,12 @@ class Scanner:
                     yield self._finish(path, summary, cached=False)
                 if self.cancelled.is_set():
                     queue.clear()
+                    for fut in list(pending):  # not started yet: dropped; running: finished and reported
+                        if fut.cancel():
+                            del pending[fut]
+        except BaseException:  # KeyboardInterrupt (a second Ctrl-C), GeneratorExit: stop the workers now
+            _terminate_workers(pool)
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             self.journal.commit()

@@ -1,0 +1,360 @@
+"""The command line at its edges: output paths checked before the scan, --dry-run writes
+nothing, a missing root, names that must not reach the terminal or a playlist raw,
+special files, --help, the CSV columns, and Ctrl-C (in a real subprocess)."""
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from genre_tagger import cli
+from genre_tagger.report import FIELDS
+from genre_tagger.synth import write_audio
+from genre_tagger.tags import read_tags
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(args, capsys):
+    code = cli.main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _scan(model, *extra):
+    return ["--model", str(model), "--workers", "1", *extra]
+
+
+def _snapshot(folder: Path) -> dict:
+    """Every entry under ``folder``, with the bytes of every regular file."""
+    return {p: (p.read_bytes() if p.is_file() else None) for p in sorted(folder.rglob("*"))}
+
+
+@pytest.fixture()
+def song(tmp_path):
+    d = tmp_path / "Music"
+    d.mkdir()
+    write_audio(d / "song.wav", "wav", seconds=4.0)
+    return d
+
+
+# -- output paths: checked before anything is scanned or written -----------------------
+
+
+@pytest.mark.parametrize(
+    "make_args",
+    [
+        lambda t: ["--json", str(t / "missing" / "r.json")],
+        lambda t: ["--csv", str(t / "missing" / "r.csv")],
+        lambda t: ["--csv", str(t)],  # a folder, not a file
+        lambda t: ["--playlists", str(t / "taken.txt")],  # an existing file
+        lambda t: ["--playlists", str(t / "taken.txt" / "lists")],  # under a file
+        lambda t: ["--json", str(t / "same"), "--csv", str(t / "same")],
+    ],
+    ids=["json-missing-folder", "csv-missing-folder", "csv-is-a-folder", "playlists-is-a-file", "playlists-under-a-file", "same-file"],
+)
+def test_bad_output_path_is_a_usage_error_before_anything_is_written(make_args, song, tmp_path, tiny_model_path, capsys):
+    (tmp_path / "taken.txt").write_text("mine")
+    before = _snapshot(tmp_path)
+    code, out, err = run(_scan(tiny_model_path, str(song), *make_args(tmp_path)), capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("genre-tagger: ") and "Traceback" not in err, err
+    assert _snapshot(tmp_path) == before  # no tag written, no report, no playlist folder
+    assert read_tags(song / "song.wav").genres == []
+    assert run(["--history"], capsys)[1].strip() == "no runs yet"
+
+
+def test_report_write_failure_after_the_scan_is_one_line(song, tmp_path, tiny_model_path, capsys, monkeypatch):
+    import genre_tagger.report as report
+
+    def full(path, text):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report, "write_text_atomic", full)
+    code, out, err = run(_scan(tiny_model_path, str(song), "--dry-run", "--json", str(tmp_path / "r.json")), capsys)
+    assert code == 1 and "Traceback" not in err
+    assert "cannot write the JSON report" in err and "No space left" in err
+    assert "1 files in" in out  # the summary still comes
+
+
+# -- --dry-run writes nothing ------------------------------------------------------------
+
+
+def test_dry_run_writes_no_playlists_and_says_so(song, tmp_path, tiny_model_path, capsys):
+    lists = tmp_path / "lists"
+    before = _snapshot(tmp_path)
+    code, out, err = run(_scan(tiny_model_path, str(song), "--dry-run", "--playlists", str(lists)), capsys)
+    assert code == 0, err
+    assert not lists.exists() and _snapshot(tmp_path) == before
+    assert "would be written" in out and "none written" in out
+    assert "dry run: no file, tag or playlist was written" in out
+    code, out, err = run(_scan(tiny_model_path, str(song), "--dry-run", "--playlists", str(lists), "-q"), capsys)
+    assert code == 0 and out == "" and not lists.exists()
+
+
+def test_playlists_are_written_without_dry_run(song, tmp_path, tiny_model_path, capsys):
+    lists = tmp_path / "lists"
+    code, out, _ = run(_scan(tiny_model_path, str(song), "--playlists", str(lists)), capsys)
+    assert code == 0 and len(list(lists.glob("*.m3u8"))) == 1 and "playlists: 1 written" in out
+
+
+# -- a missing root ------------------------------------------------------------------------
+
+
+def test_missing_root_is_a_usage_error_with_a_hint(song, tmp_path, tiny_model_path, capsys):
+    code, out, err = run(_scan(tiny_model_path, str(song), "--scan", str(tmp_path / "Musik")), capsys)
+    assert code == 2
+    assert "no such file or folder" in err and "Musik" in err and "--dry-run --scan" in err
+    assert read_tags(song / "song.wav").genres == []  # the existing root was not scanned either
+
+
+# -- names that must not reach a terminal or a file raw ------------------------------------
+
+EVIL = "evil\nerror: fake line\x1b[31m\u202e"
+
+
+def test_names_with_control_characters_are_escaped_on_the_terminal(tmp_path, tiny_model_path, capsys):
+    d = tmp_path / "Music"
+    d.mkdir()
+    f = write_audio(d / f"{EVIL}.wav", "wav", seconds=4.0)
+    bad = d / f"broken{EVIL}.mp3"
+    bad.write_bytes(b"not audio")
+    code, out, err = run(_scan(tiny_model_path, str(d), "--dry-run"), capsys)
+    assert code == 1
+    for text in (out, err):
+        assert "\x1b" not in text and "\u202e" not in text
+        assert "fake line" not in text or "\\nerror: fake line\\x1b[31m\\u202e" in text
+    would = [line for line in out.splitlines() if line.startswith("would tag:")]
+    assert len(would) == 1 and "\\nerror: fake line\\x1b[31m\\u202e.wav" in would[0]
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "broken" in errors[0]
+    assert f.exists()
+
+
+def test_non_utf8_name_is_escaped_and_history_works(tmp_path, tiny_model_path, capsys):
+    d = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9\nx"))
+    d.mkdir()
+    write_audio(tmp_path / "a.wav", "wav", seconds=4.0).rename(d / "a.wav")  # soundfile cannot write there
+    code, out, err = run(_scan(tiny_model_path, str(d)), capsys)
+    assert code == 0, err
+    assert "caf\\xe9\\nx/a.wav" in out
+    code, out, _ = run(["--history"], capsys)
+    lines = out.splitlines()
+    assert len(lines) == 1 and "caf\\xe9\\nx" in lines[0]  # one run, one line: no injected lines
+
+
+def test_history_shows_a_folder_name_with_a_newline_on_one_line(tmp_path, tiny_model_path, capsys):
+    d = tmp_path / "Music\n    99  2020-01-01 00:00       1 files  fake run"
+    d.mkdir()
+    write_audio(d / "a.wav", "wav", seconds=4.0)
+    assert run(_scan(tiny_model_path, str(d)), capsys)[0] == 0
+    code, out, _ = run(["--history"], capsys)
+    assert code == 0 and len(out.splitlines()) == 1 and "\\n    99" in out
+
+
+def test_playlist_entries_stay_one_line_and_resolve(tmp_path, tiny_model_path, capsys):
+    from urllib.parse import unquote_to_bytes, urlparse
+
+    d = tmp_path / "Music"
+    d.mkdir()
+    evil = write_audio(d / f"{EVIL}.wav", "wav", seconds=4.0, seed=1)
+    plain = write_audio(d / "plain.wav", "wav", seconds=4.0, seed=2)
+    nonutf8 = Path(os.fsdecode(bytes(d) + b"/caf\xe9.wav"))
+    write_audio(tmp_path / "x.wav", "wav", seconds=4.0, seed=3).rename(nonutf8)
+    lists = tmp_path / "lists"
+    assert run(_scan(tiny_model_path, str(d), "--playlists", str(lists), "-q"), capsys)[0] == 0
+    targets = []
+    for p in lists.glob("*.m3u8"):
+        text = p.read_bytes().decode("utf-8")  # valid UTF-8, whatever the names
+        lines = text.splitlines()
+        assert lines[0] == "#EXTM3U" and lines[1].startswith("#PLAYLIST:")
+        body = lines[2:]
+        assert len(body) % 2 == 0
+        for info, target in zip(body[::2], body[1::2]):
+            assert info.startswith("#EXTINF:") and not target.startswith("#")
+            assert not any(c in target for c in "\x1b\u202e\r")
+            if target.startswith("file://"):
+                targets.append(Path(os.fsdecode(unquote_to_bytes(urlparse(target).path))))
+            else:
+                targets.append((lists / target).resolve())
+    assert sorted(map(os.fsencode, targets)) == sorted(os.fsencode(p.resolve()) for p in (evil, plain, nonutf8))
+
+
+# -- special files ----------------------------------------------------------------------
+
+
+def test_fifo_symlink_loop_and_dangling_link_get_one_line_each(tmp_path, tiny_model_path, capsys):
+    d = tmp_path / "Music"
+    (d / "sub").mkdir(parents=True)
+    write_audio(d / "good.wav", "wav", seconds=4.0)
+    os.mkfifo(d / "pipe.mp3")
+    os.symlink("loop.flac", d / "loop.flac")
+    os.symlink("gone.ogg", d / "dangling.ogg")
+    os.symlink("..", d / "sub" / "up")
+    code, out, err = run(_scan(tiny_model_path, str(d), "--dry-run", "--json", "-", "-q"), capsys)
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 1 and len(errors) == 4, err
+    text = "\n".join(errors)
+    assert "pipe.mp3: skipped: not a regular file: a named pipe (FIFO)" in text
+    assert "loop.flac: skipped: symbolic link loop" in text
+    assert "dangling.ogg: skipped: broken symbolic link" in text
+    assert "sub/up: skipped: symbolic link loop" in text
+    recs = json.loads(out)
+    assert [Path(r["path"]).name for r in recs if r["status"] == "would-tag"] == ["good.wav"]
+
+
+# -- --help, CSV ----------------------------------------------------------------------------
+
+
+def test_help_explains_double_dash_and_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert "-- -rf.mp3" in out and "130" in out and "--dry-run" in out
+
+
+def test_a_name_starting_with_a_dash_after_double_dash(tmp_path, tiny_model_path, capsys, monkeypatch):
+    write_audio(tmp_path / "-rf.wav", "wav", seconds=4.0)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(_scan(tiny_model_path, "--dry-run", "--", "-rf.wav"), capsys)
+    assert code == 0 and "would tag: -rf.wav" in out, err
+
+
+def test_csv_has_the_documented_columns(song, tiny_model_path, capsys):
+    code, out, _ = run(_scan(tiny_model_path, str(song), "--dry-run", "--csv", "-", "-q"), capsys)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and len(rows) == 1
+    assert list(rows[0]) == ["path", "status", "genres", "top", "previous", "error", "artist", "title", "album", "duration", "cached"]
+    assert FIELDS == list(rows[0])
+    row = rows[0]
+    assert row["status"] == "would-tag" and row["cached"] == "no" and abs(float(row["duration"]) - 4.0) < 0.1
+    readme = (ROOT / "README.md").read_text()
+    assert all(f"`{col}`" in readme for col in FIELDS)  # the README lists the same columns
+
+
+def test_each_written_genre_shows_its_own_probability(song, tiny_model_path, capsys):
+    code, out, _ = run(_scan(tiny_model_path, str(song), "--dry-run", "--max-genres", "2"), capsys)
+    line = next(line for line in out.splitlines() if line.startswith("would tag:"))
+    code, js, _ = run(_scan(tiny_model_path, str(song), "--dry-run", "--max-genres", "2", "--json", "-", "-q"), capsys)
+    rec = json.loads(js)[0]
+    shown = ", ".join(f"{g} ({dict(rec['top'])[g]:.0%})" for g in rec["genres"])
+    assert line.endswith("-> " + shown)
+
+
+# -- Ctrl-C, in a subprocess ----------------------------------------------------------------
+
+SLOW_DECODE = """\
+import os, time
+if os.environ.get("GT_TEST_SLOW_DECODE"):
+    import soundfile
+    _init = soundfile.SoundFile.__init__
+    def _slow(self, *a, **k):
+        time.sleep(float(os.environ["GT_TEST_SLOW_DECODE"]))
+        _init(self, *a, **k)
+    soundfile.SoundFile.__init__ = _slow
+"""
+
+
+def _start_scan(tmp_path, model, n_files=16, slow=0.3, workers=2):
+    """A scan in its own process group (as a terminal runs it), decoding slowly."""
+    lib = tmp_path / "Music"
+    lib.mkdir()
+    first = write_audio(lib / "00.wav", "wav", seconds=4.0)
+    for i in range(1, n_files):
+        (lib / f"{i:02d}.wav").write_bytes(first.read_bytes())
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SLOW_DECODE)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(ROOT)]))
+    if slow:
+        env["GT_TEST_SLOW_DECODE"] = str(slow)
+    cmd = [sys.executable, "-m", "genre_tagger", "--model", str(model), "--workers", str(workers), "--scan", str(lib)]
+    proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return proc, lib
+
+
+def _wait_for_line(proc, prefix: str, timeout: float = 60) -> list[str]:
+    lines, t0 = [], time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith(prefix):
+            return lines
+    raise AssertionError(f"no {prefix!r} line: {lines}")
+
+
+def _group_gone(pgid: int, timeout: float = 10) -> bool:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc and process groups")
+def test_first_ctrl_c_stops_cleanly_with_a_summary(tmp_path, tiny_model_path):
+    proc, lib = _start_scan(tmp_path, tiny_model_path)
+    _wait_for_line(proc, "tagged:")
+    os.killpg(proc.pid, signal.SIGINT)  # the terminal sends it to the whole process group
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted after" in err
+    assert "error:" not in err  # files in progress finish; none is reported as failed
+    assert "run 1 recorded" in out and "files in" in out
+    done = [f for f in sorted(lib.iterdir()) if read_tags(f).genres]
+    assert 0 < len(done) < 16  # stopped part-way; what was written is in the journal
+    assert _group_gone(proc.pid), "worker processes outlived the scan"
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc and process groups")
+def test_second_ctrl_c_never_hangs(tmp_path, tiny_model_path):
+    proc, _ = _start_scan(tmp_path, tiny_model_path, slow=2.0)
+    _wait_for_line(proc, "tagged:")
+    os.killpg(proc.pid, signal.SIGINT)
+    time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    t0 = time.monotonic()
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and time.monotonic() - t0 < 1.9, err  # did not wait for a 2-s decode
+    assert "Traceback" not in err and "interrupted" in err
+    assert _group_gone(proc.pid), "worker processes outlived the scan"
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc and process groups")
+def test_ctrl_c_during_start_up_prints_no_traceback(tmp_path, tiny_model_path):
+    proc, _ = _start_scan(tmp_path, tiny_model_path, n_files=2, slow=None)
+    maps = Path(f"/proc/{proc.pid}/maps")
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 30 and proc.poll() is None:  # until the heavy imports begin
+        try:
+            if "numpy" in maps.read_text():
+                break
+        except OSError:
+            pass
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "Traceback" not in err and "interrupted" in err, err
+    assert _group_gone(proc.pid)
