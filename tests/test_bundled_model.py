@@ -33,6 +33,7 @@ def test_bundled_model_classifies_a_file(tmp_path, capsys):
     assert code == 0
 
 
+@pytest.mark.packaging
 def test_wheel_ships_the_model(tmp_path):
     pytest.importorskip("setuptools")
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT),

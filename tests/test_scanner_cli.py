@@ -14,9 +14,10 @@ from genre_tagger.synth import EXTENSION, FORMATS, write_audio
 from genre_tagger.tags import read_tags, write_genres
 
 
-@pytest.fixture()
-def library(tmp_path):
-    lib = tmp_path / "Music"
+@pytest.fixture(scope="session")
+def library_template(tmp_path_factory):
+    """Every format encoded once per test session (encoding 9 formats takes ~1 s)."""
+    lib = tmp_path_factory.mktemp("template") / "Music"
     for i, fmt in enumerate(FORMATS):
         d = lib / f"Artist {i % 2}"
         d.mkdir(parents=True, exist_ok=True)
@@ -25,6 +26,12 @@ def library(tmp_path):
     write_audio(lib / ".hidden" / "secret.wav", "wav", seconds=4.0)
     (lib / "notes.txt").write_text("not music")
     return lib
+
+
+@pytest.fixture()
+def library(library_template, tmp_path):
+    """A fresh copy of the template library for each test (a copy takes milliseconds)."""
+    return Path(shutil.copytree(library_template, tmp_path / "Music"))
 
 
 def run(args, capsys):
