@@ -1,0 +1,130 @@
+"""Cache the taggers' per-window outputs for every GTZAN and realmusic clip.
+
+Decodes through the app's own pipeline (:func:`genre_tagger.pipeline.track_patches`,
+windows in exact samples) and stores, per clip, the tag logits and penultimate
+embeddings of MSD_musicnn and MTT_musicnn (both with their dead front-end filters
+pruned: exact, see :mod:`training.genre.prune`) for ``--windows`` evenly spaced windows,
+so that the window count can be chosen later from subsets. Resumable: clips already in
+the cache are skipped. A clip that cannot be decoded is reported and left out.
+
+    python -m training.genre.feature_cache --gtzan ../shared/data/gtzan \\
+        --realmusic ../shared/data/realmusic [--windows 16] [--out runs/features]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genre_tagger.errors import GenreTaggerError
+from genre_tagger.frontend import FrontendConfig
+from genre_tagger.pipeline import track_patches
+from genre_tagger.windows import WindowSpec
+
+from ..data import find_clips
+from ..weights import DEFAULT_CACHE, musicnn_dir
+from .musicnn import load_pretrained
+from .prune import PrunedMusicnn
+
+TAGGERS = ("MSD_musicnn", "MTT_musicnn")
+KEYS = {"msd_logits": 50, "msd_embedding": 200, "mtt_logits": 50, "mtt_embedding": 200}
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str  # "gtzan/blues/blues.00012" or "realmusic/<path without extension>"
+    path: Path
+
+
+def gtzan_items(root: Path) -> list[Item]:
+    return [Item(f"gtzan/{c.stem}", c.path) for c in find_clips(root)]
+
+
+def realmusic_items(root: Path) -> list[Item]:
+    with open(root / "labels.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [Item("realmusic/" + r["path"].rsplit(".", 1)[0], root / r["path"]) for r in rows]
+
+
+def cache_file(out: Path, key: str) -> Path:
+    return out / (key.replace("/", "__") + ".npz")
+
+
+def taggers(cache: Path = DEFAULT_CACHE) -> dict[str, torch.nn.Module]:
+    return {n: PrunedMusicnn(load_pretrained(n, musicnn_dir(cache))).eval() for n in TAGGERS}
+
+
+def tagger_outputs(models: dict[str, torch.nn.Module], patches: np.ndarray) -> dict[str, np.ndarray]:
+    res = {}
+    with torch.no_grad():
+        x = torch.from_numpy(np.ascontiguousarray(patches, dtype=np.float32))
+        for name, m in models.items():
+            o = m.forward_features(x)
+            short = name.split("_")[0].lower()
+            res[f"{short}_logits"] = o.logits.numpy().astype(np.float32)
+            res[f"{short}_embedding"] = o.embedding.numpy().astype(np.float32)
+    return res
+
+
+def extract(items: list[Item], out: Path, windows: WindowSpec, cache: Path = DEFAULT_CACHE) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    fe = FrontendConfig()
+    models = taggers(cache)
+    t0, done = time.time(), 0
+    todo = [it for it in items if not cache_file(out, it.key).exists()]
+    print(f"{len(items) - len(todo)} cached, {len(todo)} to do", flush=True)
+    for it in todo:
+        try:
+            tp = track_patches(it.path, fe, windows)
+        except GenreTaggerError as e:
+            print(f"skipped: {e}", flush=True)
+            continue
+        arrays = tagger_outputs(models, tp.patches)
+        dest = cache_file(out, it.key)
+        tmp = dest.with_name(dest.stem + ".tmp.npz")
+        np.savez(tmp, starts=np.array(tp.starts), n_samples=np.array(tp.n_samples), **arrays)
+        tmp.rename(dest)
+        done += 1
+        if done % 25 == 0:
+            print(f"{done}/{len(todo)} clips, {(time.time() - t0) / done:.2f} s/clip", flush=True)
+    print(f"done: {done} clips in {time.time() - t0:.0f} s", flush=True)
+
+
+def load(out: Path, keys: list[str], windows: list[int] | None = None) -> dict[str, np.ndarray]:
+    """Stack cached arrays: {name: [n_clips, n_windows, dim]} (optionally a subset of windows)."""
+    res: dict[str, list[np.ndarray]] = {k: [] for k in KEYS}
+    for key in keys:
+        with np.load(cache_file(out, key)) as z:
+            for k in KEYS:
+                a = z[k]
+                if windows is not None:
+                    a = a[windows if len(a) > max(windows) else np.arange(len(a))]
+                res[k].append(a)
+    return {k: np.stack(v) for k, v in res.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--gtzan", type=Path, help="GTZAN root (<genre>/<genre>.NNNNN.<ext>)")
+    ap.add_argument("--realmusic", type=Path, help="realmusic root (labels.csv)")
+    ap.add_argument("--windows", type=int, default=16)
+    ap.add_argument("--margin", type=float, default=0.1)
+    ap.add_argument("--out", type=Path, default=Path("runs/features"))
+    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="tagger weights cache")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    items = (realmusic_items(args.realmusic) if args.realmusic else []) + (gtzan_items(args.gtzan) if args.gtzan else [])
+    if not items:
+        raise SystemExit("nothing to do: give --gtzan and/or --realmusic")
+    extract(items, args.out / f"w{args.windows}_m{args.margin:g}", WindowSpec(count=args.windows, margin=args.margin), args.cache)
+
+
+if __name__ == "__main__":
+    main()

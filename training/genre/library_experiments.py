@@ -1,0 +1,368 @@
+"""Choose the genre heads and the library vocabulary by numbers, on cached tagger outputs.
+
+Protocol (realmusic/README.md; issue 13): 5-fold cross-validation on realmusic grouped by
+artist, every GTZAN clip with audio in every training fold; heads are linear softmax
+layers on window-averaged tagger outputs fitted to the clips' accepted *sets*
+(:mod:`training.genre.sethead`); the temperature and the default threshold of each fold
+are fitted inside the fold (inner grouped 4-fold CV on its training clips), so every
+reported figure is out-of-fold. The GTZAN measure: the "gtzan" head fitted on the
+fault-filtered train+valid GTZAN clips + all realmusic, scored on the filtered test clips.
+
+    python -m training.genre.library_experiments --gtzan ../shared/data/gtzan \\
+        --realmusic ../shared/data/realmusic [--features runs/features/w16_m0.1]
+
+Writes results/library_selection.{md,json}. The shipped figures come from the app path
+(:mod:`training.genre.evaluate_realmusic`); these select the candidate and vocabulary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from genre_tagger.genres import GTZAN_GENRES
+
+from ..data import grouped_folds
+from . import feature_cache
+from .library_model import HeadSpec, ModelSpec
+from .realdata import Example, gtzan_examples, gtzan_top1_eligible, realmusic_examples
+from .sethead import LinearHead, choose_threshold, ece, fit_set_head, fit_temperature, softmax, top1_correct
+
+CACHED_WINDOWS = 16
+# subsets of the 16 cached windows (centres 0.125, 0.175, ... 0.875 of the track) that
+# approximate a WindowSpec(count=K, margin=0.1) (centres within 0.75 s of K's own)
+WINDOW_SUBSETS = {1: [8], 2: [4, 12], 4: [2, 6, 10, 14], 6: [1, 4, 6, 9, 11, 14], 8: list(range(1, 16, 2)), 16: list(range(16))}
+EXTRA_CANDIDATES = ["electronic", "rnb", "folk", "latin", "punk", "ambient", "world", "soundtrack", "experimental",
+                    "easylistening", "religious"]  # fmt: skip
+N_FOLDS, SEED = 5, 0
+PRECISION_BAR = 0.80  # an extra genre stays in the library vocabulary only at this top-1 precision
+MIN_PREDICTED = 5  # ... measured on at least this many clips predicted as it
+WRITE_TARGET = 0.92  # default threshold: written precision on realmusic (inner CV)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Features: window-averaged outputs of the named tagger blocks over their windows."""
+
+    name: str
+    blocks: tuple[str, ...]  # msd_logits | msd_embedding | mtt_logits | mtt_embedding
+    windows: int = 4  # windows per track (the MSD tagger's)
+    mtt_windows: int = 0  # windows the MTT tagger sees (every (windows // mtt_windows)-th); 0 = none
+    c: float = 0.1
+    gtzan_weight: float = 1.0  # weight of a GTZAN clip relative to a realmusic clip
+
+    def uses_mtt(self) -> bool:
+        return any(b.startswith("mtt") for b in self.blocks)
+
+
+def mtt_subset(windows: int, mtt_windows: int) -> list[int]:
+    """Positions among a track's ``windows`` windows the MTT tagger sees (graph: ``[::step]``)."""
+    step = max(1, windows // mtt_windows)
+    return list(range(0, windows, step))[:mtt_windows]
+
+
+def features(cache: dict[str, np.ndarray], cand: Candidate) -> np.ndarray:
+    """[n, D]: each block averaged over its windows (cache arrays are [n, 16, dim])."""
+    sub = WINDOW_SUBSETS[cand.windows]
+    parts = []
+    for b in cand.blocks:
+        idx = sub
+        if b.startswith("mtt"):
+            idx = [sub[i] for i in mtt_subset(cand.windows, cand.mtt_windows)]
+        parts.append(cache[b][:, idx].mean(axis=1))
+    return np.concatenate(parts, axis=1)
+
+
+def real_folds(real: list[Example], n_folds: int = N_FOLDS, seed: int = SEED) -> list[list[int]]:
+    return grouped_folds([e.group for e in real], n_folds, seed)
+
+
+@dataclass
+class FoldModel:
+    head: LinearHead
+    threshold: float
+
+
+def fit_calibrated(
+    x: np.ndarray, ex: list[Example], genres: list[str], cand: Candidate, inner_folds: int = 4, target: float = WRITE_TARGET
+) -> FoldModel:
+    """Head on all of ``ex``; temperature and threshold from inner artist-grouped CV on its
+    realmusic clips (GTZAN clips in every inner training fold)."""
+    sw = np.array([cand.gtzan_weight if not e.is_real else 1.0 for e in ex])
+    sets = [e.accepted for e in ex]
+    real_idx = np.array([i for i, e in enumerate(ex) if e.is_real])
+    oof = np.zeros((len(real_idx), len(genres)))
+    for f in grouped_folds([ex[i].group for i in real_idx], inner_folds, SEED + 1):
+        test = real_idx[f]
+        train = np.setdiff1d(np.arange(len(ex)), test)
+        h = fit_set_head(x[train], [sets[i] for i in train], genres, cand.c, sw[train])
+        oof[f] = h.logits(x[test])
+    real_sets = [sets[i] for i in real_idx]
+    t = fit_temperature(oof, real_sets, genres)
+    p = softmax(oof / t)
+    thr = choose_threshold(p.max(1), top1_correct(p, real_sets, genres), target)
+    head = fit_set_head(x, sets, genres, cand.c, sw)
+    head.temperature = t
+    return FoldModel(head, thr)
+
+
+def fit_spec(cache: dict[str, np.ndarray], ex: list[Example], cand: Candidate, library: list[str]) -> ModelSpec:
+    """The exportable model fitted on ``ex``: a calibrated "library" head over ``library``
+    and a calibrated "gtzan" head over the ten, thresholds from inner grouped CV."""
+    x = features(cache, cand)
+    heads = []
+    for vocab, genres in (("library", library), ("gtzan", list(GTZAN_GENRES))):
+        fm = fit_calibrated(x, ex, genres, cand)
+        w, b = fm.head.folded()
+        heads.append(HeadSpec(vocab, list(genres), w, b, fm.threshold, fm.head.temperature))
+    prov = {"candidate": asdict(cand), "training_clips": {"gtzan": sum(not e.is_real for e in ex),
+            "realmusic": sum(e.is_real for e in ex)}}  # fmt: skip
+    return ModelSpec(cand.blocks, cand.windows, cand.mtt_windows if cand.uses_mtt() else 0, heads, prov)
+
+
+def scores(probs: np.ndarray, ex: list[Example], genres: list[str], threshold: float) -> dict:
+    """realmusic/README.md's figures for the top genre of ``probs`` (+ ECE, per genre)."""
+    sets = [e.accepted for e in ex]
+    top = probs.argmax(1)
+    conf = probs.max(1)
+    ok = top1_correct(probs, sets, genres)
+    gz = np.array([gtzan_top1_eligible(e) for e in ex])
+    gz_ok = np.array([genres[t] == e.gtzan for t, e in zip(top, ex)])
+    written = conf >= threshold
+    per_genre = {}
+    for gi, g in enumerate(genres):
+        pred = top == gi
+        per_genre[g] = {"predicted": int(pred.sum()), "precision": float(ok[pred].mean()) if pred.any() else None,
+                        "clips_accepting": int(sum(g in s for s in sets))}  # fmt: skip
+    return {
+        "clips": len(ex),
+        "extended_top1": float(ok.mean()),
+        "gtzan10_top1": float(gz_ok[gz].mean()) if gz.any() else None,
+        "gtzan10_clips": int(gz.sum()),
+        "written_precision": float(ok[written].mean()) if written.any() else None,
+        "coverage": float(written.mean()),
+        "ece": ece(conf, ok),
+        "per_genre": per_genre,
+    }
+
+
+def cross_validate(
+    cache: dict[str, np.ndarray], ex: list[Example], genres: list[str], cand: Candidate
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Out-of-fold calibrated probabilities and per-clip thresholds for the realmusic clips."""
+    x = features(cache, cand)
+    real_idx = np.array([i for i, e in enumerate(ex) if e.is_real])
+    real = [ex[i] for i in real_idx]
+    probs = np.zeros((len(real), len(genres)))
+    thr = np.zeros(len(real))
+    for f in real_folds(real):
+        test = real_idx[f]
+        train = np.setdiff1d(np.arange(len(ex)), test)
+        fm = fit_calibrated(x[train], [ex[i] for i in train], genres, cand)
+        probs[f] = fm.head.probs(x[test])
+        thr[f] = fm.threshold
+    return probs, thr, list(real_idx)
+
+
+def evaluate(cache, ex, genres, cand) -> dict:
+    probs, thr, real_idx = cross_validate(cache, ex, genres, cand)
+    real = [ex[i] for i in real_idx]
+    res = {"all": _scores_thr(probs, real, genres, thr)}
+    if cand.uses_mtt():  # Emotify is Magnatune, which MTT_musicnn was trained on
+        keep = np.array([e.source != "emotify" for e in real])
+        res["without_emotify"] = _scores_thr(probs[keep], [e for e, k in zip(real, keep) if k], genres, thr[keep])
+    return res
+
+
+def _scores_thr(probs, ex, genres, thr) -> dict:
+    s = scores(probs, ex, genres, 0.0)
+    written = probs.max(1) >= thr
+    ok = top1_correct(probs, [e.accepted for e in ex], genres)
+    s["written_precision"] = float(ok[written].mean()) if written.any() else None
+    s["coverage"] = float(written.mean())
+    s["threshold_per_fold"] = sorted({round(float(t), 2) for t in thr})
+    return s
+
+
+def gtzan_test(cache, ex, cand) -> dict:
+    """The "gtzan" head fitted on filtered train+valid GTZAN + all realmusic; filtered test."""
+    x = features(cache, cand)
+    genres = list(GTZAN_GENRES)
+    train = [i for i, e in enumerate(ex) if e.is_real or e.group in ("train", "valid")]
+    test = [i for i, e in enumerate(ex) if not e.is_real and e.group == "test"]
+    sw = np.array([1.0 if ex[i].is_real else cand.gtzan_weight for i in train])
+    h = fit_set_head(x[train], [ex[i].accepted for i in train], genres, cand.c, sw)
+    pred = h.logits(x[test]).argmax(1)
+    y = np.array([genres.index(ex[i].primary) for i in test])
+    recall = [float((pred[y == g] == g).mean()) for g in range(len(genres)) if (y == g).any()]
+    return {"clips": len(test), "accuracy": float((pred == y).mean()), "balanced_accuracy": float(np.mean(recall))}
+
+
+def genre_to_drop(per_genre: dict, extras: list[str]) -> str | None:
+    """The vocabulary rule: the extra genre with the lowest top-1 precision among those
+    below PRECISION_BAR (a genre predicted for fewer than MIN_PREDICTED clips counts as
+    unmeasurable, i.e. below); None when every extra genre passes."""
+    worst, worst_p = None, 2.0
+    for g in extras:
+        pg = per_genre[g]
+        p = pg["precision"] if pg["predicted"] >= MIN_PREDICTED and pg["precision"] is not None else -1.0
+        if p < PRECISION_BAR and p < worst_p:
+            worst, worst_p = g, p
+    return worst
+
+
+def select_vocabulary(cache, ex, cand, extras: list[str]) -> tuple[list[str], list[dict]]:
+    """Drop, one at a time, the extra genre :func:`genre_to_drop` names, refitting after
+    each drop, until every extra genre passes."""
+    kept, log = list(extras), []
+    while True:
+        genres = list(GTZAN_GENRES) + kept
+        res = evaluate(cache, ex, genres, cand)["all"]
+        worst = genre_to_drop(res["per_genre"], kept)
+        if worst is None:
+            return genres, log
+        pg = res["per_genre"][worst]
+        log.append({"dropped": worst, "predicted": pg["predicted"], "precision": pg["precision"],
+                    "clips_accepting": pg["clips_accepting"], "vocabulary_before": genres,
+                    "extended_top1_before": res["extended_top1"]})  # fmt: skip
+        print(f"  drop {worst}: precision {pg['precision']} on {pg['predicted']} predicted", flush=True)
+        kept.remove(worst)
+
+
+CANDIDATES = [
+    Candidate("msd-tags w4", ("msd_logits",), 4, c=0.1),
+    Candidate("msd-tags+emb w4", ("msd_logits", "msd_embedding"), 4, c=0.1),
+    Candidate("msd-tags+emb w4 C=0.03", ("msd_logits", "msd_embedding"), 4, c=0.03),
+    Candidate("msd-tags+emb w4 C=1", ("msd_logits", "msd_embedding"), 4, c=1.0),
+    Candidate("msd-tags+emb w6", ("msd_logits", "msd_embedding"), 6, c=0.1),
+    Candidate("msd-tags+emb w16", ("msd_logits", "msd_embedding"), 16, c=0.1),
+    Candidate("msd+mtt tags w4/1", ("msd_logits", "mtt_logits"), 4, 1, c=0.1),
+    Candidate("msd+mtt tags+emb w4/1", ("msd_logits", "msd_embedding", "mtt_logits", "mtt_embedding"), 4, 1, c=0.1),
+    Candidate("msd+mtt tags+emb w4/2", ("msd_logits", "msd_embedding", "mtt_logits", "mtt_embedding"), 4, 2, c=0.1),
+    Candidate("msd+mtt tags+emb w4/4", ("msd_logits", "msd_embedding", "mtt_logits", "mtt_embedding"), 4, 4, c=0.1),
+    Candidate("msd-tags+emb w4 gtzan×0.3", ("msd_logits", "msd_embedding"), 4, c=0.1, gtzan_weight=0.3),
+]
+
+
+@dataclass
+class Selection:
+    command: str
+    machine: str
+    candidates: list[dict] = field(default_factory=list)
+    vocabulary: dict = field(default_factory=dict)
+
+
+def load_all(gtzan: Path, realmusic: Path, features_dir: Path) -> tuple[list[Example], dict[str, np.ndarray]]:
+    ex = realmusic_examples(realmusic) + gtzan_examples(gtzan)
+    have = [e for e in ex if feature_cache.cache_file(features_dir, e.key).exists()]
+    if len(have) < len(ex):
+        print(f"{len(ex) - len(have)} clips not in the feature cache (undecodable or not yet cached): left out")
+    return have, feature_cache.load(features_dir, [e.key for e in have])
+
+
+# ONNX Runtime, 1 thread, per window (benchmarks/model_speed.py on the pruned taggers; see results/MODEL.md)
+MS_PER_WINDOW = {"msd": 8.5, "mtt": 23.0}
+BUDGET_MS = 60.0
+
+
+def estimated_ms(cand: Candidate) -> float:
+    return cand.windows * MS_PER_WINDOW["msd"] + (cand.mtt_windows * MS_PER_WINDOW["mtt"] if cand.uses_mtt() else 0.0)
+
+
+def choose(rows: list[dict]) -> dict:
+    """The rule: highest out-of-fold extended top-1 among candidates within the speed budget."""
+    ok = [r for r in rows if r["estimated_ms"] <= BUDGET_MS]
+    return max(ok, key=lambda r: r["realmusic"]["all"]["extended_top1"])
+
+
+def plots(probs: np.ndarray, ex: list[Example], genres: list[str], threshold: float, out: Path, title: str) -> dict:
+    """Reliability diagram and precision-vs-coverage curve of out-of-fold probabilities."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .sethead import precision_coverage
+
+    conf = probs.max(1)
+    ok = top1_correct(probs, [e.accepted for e in ex], genres)
+    edges = np.linspace(0, 1, 11)
+    idx = np.clip(np.digitize(conf, edges[1:-1]), 0, 9)
+    mids, accs, counts = [], [], []
+    for b in range(10):
+        sel = idx == b
+        if sel.any():
+            mids.append(conf[sel].mean()), accs.append(ok[sel].mean()), counts.append(int(sel.sum()))
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
+    ax.plot(mids, accs, "o-", label=f"model (ECE {ece(conf, ok):.3f})")
+    for m, a, c in zip(mids, accs, counts):
+        ax.annotate(str(c), (m, a), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    ax.set_xlabel("confidence of the top genre (calibrated)"), ax.set_ylabel("share correct (top genre accepted)")
+    ax.set_title(f"Reliability, {title}", fontsize=9), ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout(), fig.savefig(out / "reliability.png", dpi=110), plt.close(fig)
+    t, prec, cov = precision_coverage(conf, ok)
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.plot(cov, prec, lw=1.5)
+    k = int(np.searchsorted(-t, -threshold, side="right")) - 1
+    if k >= 0:
+        ax.plot([cov[k]], [prec[k]], "ro", label=f"min_confidence {threshold:.2f}: precision {prec[k]:.3f}, coverage {cov[k]:.3f}")
+    ax.axhline(0.92, color="grey", ls=":", lw=1), ax.axvline(0.80, color="grey", ls=":", lw=1)
+    ax.set_xlabel("coverage (share of clips written)"), ax.set_ylabel("written precision")
+    ax.set_ylim(0.5, 1.0), ax.set_title(f"Precision vs coverage, {title}", fontsize=9), ax.legend(fontsize=8)
+    fig.tight_layout(), fig.savefig(out / "precision_coverage.png", dpi=110), plt.close(fig)
+    return {"reliability_bins": {"confidence": [float(m) for m in mids], "accuracy": [float(a) for a in accs], "clips": counts}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--gtzan", type=Path, required=True)
+    ap.add_argument("--realmusic", type=Path, required=True)
+    ap.add_argument("--features", type=Path, default=Path("runs/features/w16_m0.1"))
+    ap.add_argument("--only", default="", help="comma-separated candidate names")
+    ap.add_argument("--out", type=Path, default=Path("results/library_selection.json"))
+    args = ap.parse_args()
+    ex, cache = load_all(args.gtzan, args.realmusic, args.features)
+    sel = Selection(command="python -m training.genre.library_experiments --gtzan <GTZAN> --realmusic <realmusic>",
+                    machine=f"{platform.machine()}, {os.cpu_count()} cores, no GPU (shared with other work)")  # fmt: skip
+    base = list(GTZAN_GENRES) + ["electronic", "rnb", "folk"]
+    cands = [c for c in CANDIDATES if not args.only or c.name in args.only.split(",")]
+    for cand in cands:
+        t0 = time.time()
+        row = {"candidate": asdict(cand), "name": cand.name, "estimated_ms": estimated_ms(cand), "vocabulary": base,
+               "realmusic": evaluate(cache, ex, base, cand), "gtzan_filtered_test": gtzan_test(cache, ex, cand)}  # fmt: skip
+        a = row["realmusic"]["all"]
+        print(f"{cand.name:32s} ext {a['extended_top1']:.3f} g10 {a['gtzan10_top1']:.3f} "
+              f"prec {a['written_precision']:.3f} cov {a['coverage']:.3f} ece {a['ece']:.3f} "
+              f"gtzan-test {row['gtzan_filtered_test']['accuracy']:.3f} ~{row['estimated_ms']:.0f} ms "
+              f"({time.time() - t0:.0f} s)", flush=True)  # fmt: skip
+        sel.candidates.append(row)
+    best = choose(sel.candidates)
+    cand = next(c for c in CANDIDATES if c.name == best["name"])
+    print(f"chosen: {cand.name}; selecting the library vocabulary from {EXTRA_CANDIDATES}", flush=True)
+    library, dropped = select_vocabulary(cache, ex, cand, EXTRA_CANDIDATES)
+    final = evaluate(cache, ex, library, cand)
+    gtz = evaluate(cache, ex, list(GTZAN_GENRES), cand)
+    probs, thr, real_idx = cross_validate(cache, ex, library, cand)
+    real = [ex[i] for i in real_idx]
+    out_dir = args.out.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    th_all = choose_threshold(probs.max(1), top1_correct(probs, [e.accepted for e in real], library), WRITE_TARGET)
+    curves = plots(probs, real, library, th_all, out_dir, f"library vocabulary, {cand.name}, OOF grouped 5-fold")
+    sel.vocabulary = {"tried": EXTRA_CANDIDATES, "dropped": dropped, "library": library}
+    sel_d = asdict(sel)
+    sel_d["chosen"] = {"candidate": cand.name, "library": library, "realmusic_library": final, "realmusic_gtzan_vocab": gtz,
+                       "threshold_on_all_oof": th_all, **curves}  # fmt: skip
+    args.out.write_text(json.dumps(sel_d, indent=1))
+    print(f"library: {library}; ext {final['all']['extended_top1']:.3f}; wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
