@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     j = p.add_argument_group("journal")
     j.add_argument("--undo", nargs="?", const="last", metavar="RUN", help="restore the genres of the last run (or run RUN)")
     j.add_argument("--history", action="store_true", help="list earlier runs")
+    j.add_argument(
+        "--set", metavar="GENRE[;GENRE...]",
+        help="write this genre into the files given as PATH (no classification; journaled, --undo restores it; '' removes the genre)",
+    )
     e = p.add_argument_group("engine")
     e.add_argument("--workers", type=int, default=0, metavar="N", help="processes for decoding and inference (default: CPU cores)")
     e.add_argument("--no-cache", action="store_true", help="classify every file again even if it is unchanged")
@@ -162,7 +166,7 @@ class _Interrupts:
 
 def run_scan(args, out, err) -> int:
     from .errors import GenreTaggerError
-    from .journal import Journal
+    from .journal import Journal, JournalBusyError
     from .library import display_path
     from .policy import ERROR, STATUSES, TAGGED, WOULD_TAG, WritePolicy, parse_mapping
     from .scanner import Scanner, ScanOptions
@@ -232,6 +236,9 @@ def run_scan(args, out, err) -> int:
                 progress.step()
     except KeyboardInterrupt:
         interrupted = True
+    except JournalBusyError as e:  # another run is writing tags: nothing was scanned
+        _say(err, f"genre-tagger: {e}")
+        return EXIT_USAGE
     finally:
         if scanner.run_id is not None:
             scanner.journal.finish_run(scanner.run_id)
@@ -286,7 +293,7 @@ def _write_outputs(args, results, human, err) -> int:
 
 
 def run_undo(args, out, err) -> int:
-    from .journal import Journal
+    from .journal import Journal, JournalBusyError
     from .policy import ERROR
     from .scanner import undo
     from .tags import TagOptions
@@ -301,7 +308,7 @@ def run_undo(args, out, err) -> int:
     tag_opts = TagOptions(id3_version=3 if args.id3v23 else 4, id3v23_separator=args.id3_separator)
     try:
         new_run, results = undo(Journal(), run, tag_opts)
-    except LookupError as e:
+    except (LookupError, JournalBusyError) as e:
         err.write(f"genre-tagger: {e}\n")
         return EXIT_USAGE
     failed = 0
@@ -315,15 +322,85 @@ def run_undo(args, out, err) -> int:
     return EXIT_FILES_FAILED if failed else EXIT_OK
 
 
+def run_set(args, out, err) -> int:
+    """``--set GENRE[;GENRE...] PATH...``: write a genre by hand through the write path."""
+    from .errors import TagError
+    from .journal import Journal, JournalBusyError
+    from .library import display_path, iter_audio_files
+    from .tags import TagOptions, read_tags
+    from .writer import ERROR, TAGGED, WriteRun
+
+    genres = [g.strip() for g in args.set.split(";") if g.strip()]
+    roots = args.scan + args.paths
+    if not roots:
+        _say(err, "genre-tagger: --set needs the files (or folders) to write, e.g. --set Jazz song.mp3")
+        return EXIT_USAGE
+    missing = missing_roots(roots)
+    for r in missing:
+        _say(err, f"genre-tagger: no such file or folder: {display_path(r)}")
+    if missing:
+        return EXIT_USAGE
+    failed: list[tuple[str, str]] = []
+    files = list(iter_audio_files(roots, on_error=lambda p, why: failed.append((p, why))))
+    tag_opts = TagOptions(id3_version=3 if args.id3v23 else 4, id3v23_separator=args.id3_separator, keep_mtime=args.keep_mtime)
+    for p, why in failed:
+        _say(err, f"error: {_shown(p)}: {why}")
+    counts = {"set": 0, "unchanged": 0}
+    if args.dry_run:
+        for p in files:
+            try:
+                before = read_tags(p, tag_opts).genres
+            except TagError as e:
+                failed.append((p, e.reason))
+                _say(err, f"error: {_shown(p)}: {e.reason}")
+                continue
+            counts["set" if before != genres else "unchanged"] += 1
+            if before != genres and not args.quiet:
+                _say(out, f"would set: {_shown(p)}: {_fmt(before)} -> {_fmt(genres)}")
+        out.write(f"{len(files)} files: {counts['set']} would be set, {counts['unchanged']} unchanged (dry run: nothing written)\n")
+        return EXIT_FILES_FAILED if failed else EXIT_OK
+    journal = Journal()
+    command = "set " + ";".join(genres) + " " + " ".join(display_path(r) for r in roots)
+    try:
+        with WriteRun(journal, command) as run:
+            for p in files:
+                r = run.apply(p, genres, tag_opts)
+                if r.status == ERROR:
+                    failed.append((p, r.error))
+                    _say(err, f"error: {_shown(p)}: {r.error}")
+                elif r.status == TAGGED:
+                    counts["set"] += 1
+                    if not args.quiet:
+                        _say(out, f"set: {_shown(p)}: {_fmt(r.previous)} -> {_fmt(genres)}")
+                else:
+                    counts["unchanged"] += 1
+    except JournalBusyError as e:
+        _say(err, f"genre-tagger: {e}")
+        return EXIT_USAGE
+    out.write(f"{len(files)} files: {counts['set']} set, {counts['unchanged']} unchanged, {len(failed)} failed\n")
+    if run.run_id is not None:
+        out.write(f"run {run.run_id} recorded; 'genre-tagger --undo' restores it\n")
+    return EXIT_FILES_FAILED if failed else EXIT_OK
+
+
 def run_history(args, out) -> int:
     from .journal import Journal
+    from .writer import recover
 
-    runs = Journal().runs()
+    journal = Journal()
+    recover(journal)  # a run killed earlier shows as interrupted, its files reconciled
+    runs = journal.runs()
     if not runs:
         out.write("no runs yet\n")
     for r in runs:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
         note = f" (undone by run {r.undone_by})" if r.undone_by else ""
+        if not r.undone_by and r.undone:
+            note = f" ({r.undone} of {r.changes} files restored by undo)"
+        if r.interrupted:
+            note += " (interrupted: did not finish)"
+        elif r.finished is None:
+            note += " (running)"
         _say(out, f"{r.id:5d}  {when}  {r.changes:6d} files  {r.command}{note}")
     return EXIT_OK
 
@@ -352,6 +429,8 @@ def _main(argv: list[str] | None) -> int:
         return run_history(args, out)
     if args.undo:
         return run_undo(args, out, err)
+    if args.set is not None:
+        return run_set(args, out, err)
     if not (args.scan or args.paths):
         parser.error("nothing to scan: give --scan PATH (or --undo / --history)")
     if args.max_genres < 1 or not 0 <= args.min_confidence <= 1:

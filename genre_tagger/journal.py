@@ -1,9 +1,15 @@
-"""SQLite journal of tag writes (for undo) and the classification cache.
+"""SQLite journal of tag writes (write-ahead, for undo and crash recovery) and the
+classification cache.
 
 One database in the user data folder (platformdirs; ``GENRE_TAGGER_DATA_DIR``
-overrides it). Every run is a row in ``runs``; every file changed in a run is a row in
-``changes`` with the genres before and after, so ``--undo`` can restore them.
-The cache maps (path, size, mtime, model id) to the model's probabilities.
+overrides it). Every run is a row in ``runs``; every tag write is a row in ``writes``,
+committed *before* the file is touched (state ``pending``) with the genres before and
+after, the exact raw genre data before, and what will be written (the original bytes of
+an in-place region, or the temporary file's name and the original tag region); it
+becomes ``done`` (or ``failed``) afterwards. :mod:`genre_tagger.writer` owns the
+protocol; this module only stores rows. A lock file beside the database serialises
+writers (:meth:`Journal.lock`). The cache maps (path, size, mtime, model id) to the
+model's probabilities.
 """
 
 from __future__ import annotations
@@ -32,6 +38,22 @@ CREATE TABLE IF NOT EXISTS changes (
   after TEXT NOT NULL,
   PRIMARY KEY (run_id, path)
 );
+CREATE TABLE IF NOT EXISTS writes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  path BLOB NOT NULL,
+  state TEXT NOT NULL,
+  before TEXT NOT NULL,
+  after TEXT NOT NULL,
+  plan TEXT NOT NULL,
+  old BLOB,
+  new BLOB,
+  undone_by INTEGER,
+  undo_of INTEGER,
+  note TEXT
+);
+CREATE INDEX IF NOT EXISTS writes_path ON writes(path);
+CREATE INDEX IF NOT EXISTS writes_run ON writes(run_id);
 CREATE TABLE IF NOT EXISTS cache (
   path BLOB NOT NULL,
   size INTEGER NOT NULL,
@@ -56,12 +78,35 @@ def data_dir() -> Path:
 class Run:
     id: int
     started: float
-    finished: float | None
+    finished: float | None  # None: still running, or interrupted (see ``interrupted``)
     command: str
     model: str | None
-    changes: int
+    changes: int  # files written (done)
+    undone_by: int | None  # the undo run that restored every file
+    undo_of: int | None
+    undone: int = 0  # files of this run restored by an undo so far
+    interrupted: bool = False  # the process ended before the run finished (found on a later start)
+
+
+@dataclass
+class WriteRow:
+    """One tag write as journaled (see :mod:`genre_tagger.writer` for ``plan``)."""
+
+    id: int
+    run_id: int
+    path: str
+    state: str  # pending | done | failed | unknown
+    before: list[str]
+    after: list[str]
+    plan: dict
+    old: bytes | None
+    new: bytes | None
     undone_by: int | None
     undo_of: int | None
+
+
+class JournalBusyError(RuntimeError):
+    """Another process holds the journal's write lock."""
 
 
 def pathkey(p: str | Path) -> bytes:
@@ -77,12 +122,64 @@ class Journal:
         self.db = sqlite3.connect(str(path), timeout=30)
         self.db.executescript(SCHEMA)
         self.db.execute("PRAGMA journal_mode=WAL")
+        self._migrate()
         self.db.commit()
+        self._lock_fd: int | None = None
+        self._lock_depth = 0
+
+    def _migrate(self) -> None:
+        cols = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
+        if "interrupted" not in cols:
+            self.db.execute("ALTER TABLE runs ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0")
+        # journals of earlier versions: one row per changed file, genres only
+        self.db.execute(
+            "INSERT INTO writes (run_id, path, state, before, after, plan) "
+            "SELECT run_id, path, 'done', before, after, '{}' FROM changes"
+        )
+        self.db.execute("DELETE FROM changes")
 
     def close(self) -> None:
+        self.unlock(all_levels=True)
         self.db.close()
 
-    # runs and changes -------------------------------------------------------
+    # the write lock --------------------------------------------------------------
+    def lock(self, command: str = "") -> None:
+        """Take the journal's write lock (re-entrant in this object); raises
+        :class:`JournalBusyError` naming the holder if another process has it."""
+        if self._lock_depth:
+            self._lock_depth += 1
+            return
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            _try_lock(fd)
+        except OSError as e:
+            try:
+                holder = os.pread(fd, 300, 0).decode("utf-8", "replace").strip()
+            except OSError:
+                holder = ""
+            os.close(fd)
+            who = f" ({holder})" if holder else ""
+            raise JournalBusyError(
+                f"another genre-tagger run is writing tags{who}; wait until it has finished and try again"
+            ) from e
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}: {command}"[:300].encode("utf-8", "replace"), 0)
+        self._lock_fd, self._lock_depth = fd, 1
+
+    def unlock(self, all_levels: bool = False) -> None:
+        if not self._lock_depth:
+            return
+        self._lock_depth = 0 if all_levels else self._lock_depth - 1
+        if self._lock_depth == 0 and self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing releases the lock
+            self._lock_fd = None
+
+    @property
+    def locked(self) -> bool:
+        return self._lock_depth > 0
+
+    # runs -----------------------------------------------------------------------
     def start_run(self, command: str, model: str | None = None, undo_of: int | None = None) -> int:
         cur = self.db.execute(
             "INSERT INTO runs (started, command, model, undo_of) VALUES (?, ?, ?, ?)",
@@ -92,44 +189,96 @@ class Journal:
         return int(cur.lastrowid)
 
     def finish_run(self, run_id: int) -> None:
-        self.db.execute("UPDATE runs SET finished = ? WHERE id = ?", (time.time(), run_id))
+        self.db.execute("UPDATE runs SET finished = ? WHERE id = ? AND finished IS NULL", (time.time(), run_id))
         self.db.commit()
 
-    def record(self, run_id: int, path: str | Path, before: list[str], after: list[str]) -> None:
-        """Record one file's change; call right after the write succeeded."""
-        self.db.execute(
-            "INSERT OR REPLACE INTO changes (run_id, path, before, after) VALUES (?, ?, ?, ?)",
-            (run_id, pathkey(path), json.dumps(before), json.dumps(after)),
-        )
+    def mark_interrupted(self, run_id: int) -> None:
+        self.db.execute("UPDATE runs SET interrupted = 1 WHERE id = ?", (run_id,))
         self.db.commit()
+
+    def unfinished_runs(self) -> list[int]:
+        rows = self.db.execute("SELECT id FROM runs WHERE finished IS NULL AND interrupted = 0 ORDER BY id")
+        return [int(r[0]) for r in rows]
 
     _RUN_SQL = (
         "SELECT r.id, r.started, r.finished, r.command, r.model, "
-        "(SELECT COUNT(*) FROM changes c WHERE c.run_id = r.id), r.undone_by, r.undo_of FROM runs r "
+        "(SELECT COUNT(*) FROM writes w WHERE w.run_id = r.id AND w.state = 'done'), r.undone_by, r.undo_of, "
+        "(SELECT COUNT(*) FROM writes w WHERE w.run_id = r.id AND w.state = 'done' AND w.undone_by IS NOT NULL), "
+        "r.interrupted FROM runs r "
     )
 
     def runs(self, limit: int = 50) -> list[Run]:
         rows = self.db.execute(self._RUN_SQL + "ORDER BY r.id DESC LIMIT ?", (limit,)).fetchall()
-        return [Run(*r) for r in rows]
-
-    def last_undoable(self) -> int | None:
-        row = self.db.execute(
-            "SELECT r.id FROM runs r WHERE r.undone_by IS NULL AND r.undo_of IS NULL "
-            "AND EXISTS (SELECT 1 FROM changes c WHERE c.run_id = r.id) ORDER BY r.id DESC LIMIT 1"
-        ).fetchone()
-        return None if row is None else int(row[0])
-
-    def changes(self, run_id: int) -> list[tuple[str, list[str], list[str]]]:
-        rows = self.db.execute("SELECT path, before, after FROM changes WHERE run_id = ? ORDER BY path", (run_id,))
-        return [(os.fsdecode(p), json.loads(b), json.loads(a)) for p, b, a in rows]
+        return [Run(*r[:9], interrupted=bool(r[9])) for r in rows]
 
     def get_run(self, run_id: int) -> Run | None:
         row = self.db.execute(self._RUN_SQL + "WHERE r.id = ?", (run_id,)).fetchone()
-        return None if row is None else Run(*row)
+        return None if row is None else Run(*row[:9], interrupted=bool(row[9]))
+
+    def last_undoable(self) -> int | None:
+        """The newest run (not an undo) with written files not yet restored."""
+        row = self.db.execute(
+            "SELECT r.id FROM runs r WHERE r.undo_of IS NULL AND EXISTS (SELECT 1 FROM writes w "
+            "WHERE w.run_id = r.id AND w.state = 'done' AND w.undone_by IS NULL) ORDER BY r.id DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else int(row[0])
 
     def mark_undone(self, run_id: int, by: int) -> None:
         self.db.execute("UPDATE runs SET undone_by = ? WHERE id = ?", (by, run_id))
         self.db.commit()
+
+    # writes -----------------------------------------------------------------------
+    _WRITE_SQL = "SELECT id, run_id, path, state, before, after, plan, old, new, undone_by, undo_of FROM writes "
+
+    @staticmethod
+    def _row(r) -> WriteRow:
+        return WriteRow(r[0], r[1], os.fsdecode(r[2]), r[3], json.loads(r[4]), json.loads(r[5]), json.loads(r[6]), r[7], r[8], r[9], r[10])
+
+    def begin_write(
+        self, run_id: int, path: str | Path, before: list[str], after: list[str], plan: dict,
+        old: bytes | None, new: bytes | None, undo_of: int | None = None,
+    ) -> int:
+        """Record an intended write (state ``pending``), committed before the file is touched."""
+        cur = self.db.execute(
+            "INSERT INTO writes (run_id, path, state, before, after, plan, old, new, undo_of) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+            (run_id, pathkey(path), json.dumps(before), json.dumps(after), json.dumps(plan), old, new, undo_of),
+        )
+        self.db.commit()
+        return int(cur.lastrowid)
+
+    def end_write(self, write_id: int, state: str, plan_update: dict | None = None, note: str | None = None) -> None:
+        """Record how a write ended (``done``, ``failed`` or ``unknown``); an undo marks what it undid."""
+        row = self.get_write(write_id)
+        plan = dict(row.plan, **(plan_update or {})) if row else {}
+        self.db.execute("UPDATE writes SET state = ?, plan = ?, note = ? WHERE id = ?", (state, json.dumps(plan), note, write_id))
+        if state == "done" and row is not None and row.undo_of is not None:
+            self.db.execute("UPDATE writes SET undone_by = ? WHERE id = ?", (write_id, row.undo_of))
+        self.db.commit()
+
+    def get_write(self, write_id: int) -> WriteRow | None:
+        r = self.db.execute(self._WRITE_SQL + "WHERE id = ?", (write_id,)).fetchone()
+        return None if r is None else self._row(r)
+
+    def writes(self, run_id: int, state: str | None = None) -> list[WriteRow]:
+        sql = self._WRITE_SQL + "WHERE run_id = ?" + (" AND state = ?" if state else "") + " ORDER BY path, id"
+        return [self._row(r) for r in self.db.execute(sql, (run_id, state) if state else (run_id,))]
+
+    def pending_writes(self) -> list[WriteRow]:
+        return [self._row(r) for r in self.db.execute(self._WRITE_SQL + "WHERE state = 'pending' ORDER BY id")]
+
+    def later_write(self, path: str | Path, after_id: int) -> WriteRow | None:
+        """The first later, completed, not undone write of the same file (undo writes,
+        which put a file back as it was, do not count)."""
+        r = self.db.execute(
+            self._WRITE_SQL + "WHERE path = ? AND id > ? AND state = 'done' AND undone_by IS NULL "
+            "AND undo_of IS NULL ORDER BY id LIMIT 1",
+            (pathkey(path), after_id),
+        ).fetchone()
+        return None if r is None else self._row(r)
+
+    def changes(self, run_id: int) -> list[tuple[str, list[str], list[str]]]:
+        """(path, before, after) of every file a run wrote."""
+        return [(w.path, w.before, w.after) for w in self.writes(run_id, "done")]
 
     # classification cache ----------------------------------------------------
     def cache_get(self, path: str | Path, size: int, mtime_ns: int, model: str) -> dict | None:
@@ -151,5 +300,27 @@ class Journal:
         if commit:
             self.db.commit()
 
+    def cache_move(self, path: str | Path, old: tuple[int, int], new: tuple[int, int]) -> None:
+        """After a tag write (audio verified unchanged): the cache rows of ``path`` for
+        (size, mtime) ``old`` now describe ``new``."""
+        if old != new:
+            self.db.execute(
+                "UPDATE cache SET size = ?, mtime_ns = ? WHERE path = ? AND size = ? AND mtime_ns = ?",
+                (new[0], new[1], pathkey(path), old[0], old[1]),
+            )
+            self.db.commit()
+
     def commit(self) -> None:
         self.db.commit()
+
+
+def _try_lock(fd: int) -> None:
+    """Exclusive, non-blocking lock of an open file (released when it is closed); OSError if held."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -3,7 +3,7 @@
 Used to verify a tag write before it replaces the original (and by the tests): the
 audio must stay byte-for-byte identical.
 
-- MP3: everything between a leading ID3v2 tag and trailing APEv2 / ID3v1 tags.
+- MP3 (and ADTS AAC): everything between a leading ID3v2 tag and trailing APEv2 / ID3v1 tags.
 - FLAC: the audio frames after the metadata blocks.
 - Ogg (Vorbis, Opus): the bodies of the audio pages (granule position > 0); header
   pages are rewritten when comments change, and later pages may be renumbered.
@@ -21,7 +21,18 @@ from pathlib import Path
 _CHUNK = 1 << 20
 
 
+class _Regions:
+    """Collects the (start, end) ranges of the payload instead of hashing them."""
+
+    def __init__(self):
+        self.ranges: list[tuple[int, int]] = []
+
+
 def _hash_range(f, start: int, end: int, h) -> None:
+    if isinstance(h, _Regions):
+        if end > start:
+            h.ranges.append((start, end))
+        return
     f.seek(start)
     left = end - start
     while left > 0:
@@ -89,7 +100,7 @@ def _ogg(f, size: int, h) -> None:
         lacing = f.read(nseg)
         body = sum(lacing)
         if granule > 0:
-            h.update(f.read(body))
+            _hash_range(f, pos + 27 + nseg, pos + 27 + nseg + body, h)
         pos += 27 + nseg + body
 
 
@@ -151,27 +162,43 @@ def _asf(f, size: int, h) -> None:
     _hash_range(f, header_size, header_size + data_size, h)
 
 
-def payload_digest(path: str | Path) -> str:
-    """sha256 of the audio payload of ``path`` (raises ValueError for unknown layouts)."""
+def _walk(f, size: int, suffix: str, h) -> None:
+    f.seek(0)
+    magic = f.read(16)
+    if magic[:4] == b"fLaC" or (magic[:3] == b"ID3" and suffix == ".flac"):
+        _flac(f, size, h)
+    elif magic[:4] == b"OggS":
+        _ogg(f, size, h)
+    elif magic[:4] == b"RIFF" and magic[8:12] == b"WAVE":
+        _riff(f, size, h, False, b"data")
+    elif magic[:4] == b"FORM" and magic[8:12] in (b"AIFF", b"AIFC"):
+        _riff(f, size, h, True, b"SSND")
+    elif magic[4:8] == b"ftyp":
+        _mp4(f, size, h)
+    elif magic[:16].startswith(bytes.fromhex("3026b2758e66cf11")):
+        _asf(f, size, h)
+    elif magic[:3] == b"ID3" or (magic[0] == 0xFF and magic[1] & 0xE0 == 0xE0) or suffix in (".mp3", ".mp2", ".aac"):
+        _mp3(f, size, h)
+    else:
+        raise ValueError("unknown audio container")
+
+
+def payload_digest(path: str | Path, fileobj=None, size: int | None = None) -> str:
+    """sha256 of the audio payload of ``path`` (or of ``fileobj``, a file object of
+    ``size`` bytes, with ``path`` naming its format). Raises ValueError (or struct.error)
+    for unknown or broken layouts."""
     path = Path(path)
     h = hashlib.sha256()
-    size = path.stat().st_size
+    if fileobj is not None:
+        _walk(fileobj, size if size is not None else fileobj.seek(0, 2), path.suffix.lower(), h)
+        return h.hexdigest()
     with open(path, "rb") as f:
-        magic = f.read(12)
-        if magic[:4] == b"fLaC" or (magic[:3] == b"ID3" and path.suffix.lower() == ".flac"):
-            _flac(f, size, h)
-        elif magic[:4] == b"OggS":
-            _ogg(f, size, h)
-        elif magic[:4] == b"RIFF" and magic[8:12] == b"WAVE":
-            _riff(f, size, h, False, b"data")
-        elif magic[:4] == b"FORM" and magic[8:12] in (b"AIFF", b"AIFC"):
-            _riff(f, size, h, True, b"SSND")
-        elif magic[4:8] == b"ftyp":
-            _mp4(f, size, h)
-        elif magic[:16].startswith(bytes.fromhex("3026b2758e66cf11")):
-            _asf(f, size, h)
-        elif magic[:3] == b"ID3" or (magic[0] == 0xFF and magic[1] & 0xE0 == 0xE0):
-            _mp3(f, size, h)
-        else:
-            raise ValueError("unknown audio container")
+        _walk(f, path.stat().st_size, path.suffix.lower(), h)
     return h.hexdigest()
+
+
+def payload_regions(path: str | Path, fileobj, size: int) -> list[tuple[int, int]]:
+    """The byte ranges of ``fileobj`` that hold the audio payload (what the digest covers)."""
+    r = _Regions()
+    _walk(fileobj, size, Path(path).suffix.lower(), r)
+    return r.ranges

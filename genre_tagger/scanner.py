@@ -22,7 +22,8 @@ from .journal import Journal, pathkey
 from .library import iter_audio_files
 from .model import Classifier, ModelInfo, aggregate_outputs, load_info
 from .policy import ERROR, TAGGED, WritePolicy, decide, display_genres
-from .tags import TagOptions, read_tags, write_genres
+from .tags import TagOptions, read_tags
+from .writer import WriteResult, WriteRun, recover, undo_run
 
 
 @dataclass
@@ -142,20 +143,11 @@ class Scanner:
             res.duration = tags.duration
         status, genres = decide(res.top, tags.genres, opts.policy)
         res.status, res.genres = status, genres
-        if status == TAGGED:
-            try:
-                st_before = path.stat()
-                write_genres(path, genres, opts.tag_options)
-            except TagError as e:
-                res.status, res.error, res.genres = ERROR, e.reason, []
-                return res
-            if self.run_id is None:
-                self.run_id = self.journal.start_run(self.command, info.model_id)
-            self.journal.record(self.run_id, path, tags.genres, genres)
-            if opts.use_cache:  # the audio is verified unchanged: keep the cache entry valid
-                st = path.stat()
-                if st.st_size != st_before.st_size or st.st_mtime_ns != st_before.st_mtime_ns:
-                    self.journal.cache_put(path, st.st_size, st.st_mtime_ns, info.model_id, summary)
+        if status == TAGGED and self._writer is not None:  # the write path journals and moves the cache row
+            w = self._writer.apply(path, genres, opts.tag_options)
+            self.run_id = self._writer.run_id
+            if w.status == ERROR:
+                res.status, res.error, res.genres = ERROR, w.error, []
         return res
 
     def _error(self, path: Path, reason: str) -> FileResult:
@@ -164,8 +156,26 @@ class Scanner:
     # -- the scan ----------------------------------------------------------------
     command: str = "scan"
 
+    _writer: WriteRun | None = None
+
     def scan(self, roots: Iterable[str | Path], on_total: Callable[[int], None] | None = None) -> Iterator[FileResult]:
-        """Yield one result per audio file under ``roots``; call ``on_total`` once the count is known."""
+        """Yield one result per audio file under ``roots``; call ``on_total`` once the count is known.
+
+        A writing scan holds the journal's lock throughout (raises
+        :class:`~genre_tagger.journal.JournalBusyError` at the start if another run writes);
+        every scan first reconciles writes interrupted earlier."""
+        if self.options.policy.dry_run:
+            recover(self.journal)
+            yield from self._scan(roots, on_total)
+            return
+        with WriteRun(self.journal, self.command, self.info.model_id) as self._writer:
+            try:
+                yield from self._scan(roots, on_total)
+            finally:
+                self.run_id = self._writer.run_id
+        self._writer = None
+
+    def _scan(self, roots: Iterable[str | Path], on_total: Callable[[int], None] | None = None) -> Iterator[FileResult]:
         errors: list[FileResult] = []
         files = []
         for p in iter_audio_files(roots, on_error=lambda p, why: errors.append(self._error(p, why))):
@@ -252,34 +262,15 @@ class Scanner:
             self.journal.commit()
 
 
-def undo(journal: Journal, run_id: int | None = None, options: TagOptions = TagOptions()) -> tuple[int, list[FileResult]]:
-    """Restore the genres a run changed. Files changed since (genre no longer what the
-    run wrote) are left alone and reported. Returns (undo run id, results)."""
-    run_id = run_id if run_id is not None else journal.last_undoable()
-    if run_id is None:
-        raise LookupError("nothing to undo")
-    run = journal.get_run(run_id)
-    if run is None:
-        raise LookupError(f"no run {run_id}")
-    if run.undone_by is not None:
-        raise LookupError(f"run {run_id} was already undone by run {run.undone_by}")
-    new_run = journal.start_run(f"undo {run_id}", undo_of=run_id)
-    results = []
-    for path_s, before, after in journal.changes(run_id):
-        path = Path(path_s)
-        try:
-            current = read_tags(path, options).genres
-            if current != after:
-                results.append(FileResult(path, ERROR, previous=current, error=f"genre changed since run {run_id} ({current}); left as is"))
-                continue
-            write_genres(path, before, options)
-            journal.record(new_run, path, after, before)
-            results.append(FileResult(path, TAGGED, genres=before, previous=after))
-        except TagError as e:
-            results.append(FileResult(path, ERROR, error=e.reason))
-    journal.mark_undone(run_id, new_run)
-    journal.finish_run(new_run)
-    return new_run, results
+def _file_result(w: WriteResult) -> FileResult:
+    return FileResult(Path(w.path), w.status, genres=list(w.genres), previous=list(w.previous), error=w.error)
+
+
+def undo(journal: Journal, run_id: int | None = None, options: TagOptions = TagOptions()) -> tuple[int | None, list[FileResult]]:
+    """Restore the files a run wrote, through the write path (see
+    :func:`genre_tagger.writer.undo_run`). Returns (undo run id or None, results)."""
+    new_run, results = undo_run(journal, run_id, options)
+    return new_run, [_file_result(r) for r in results]
 
 
 def write_batch(
@@ -290,28 +281,12 @@ def write_batch(
     model_id: str | None = None,
     cancelled: threading.Event | None = None,
 ) -> tuple[int | None, list[FileResult]]:
-    """Write the given genres (one journal run for the batch). Used by the GUI's
-    'write selected / write all' after review. Returns (run id or None, results)."""
-    run_id = None
+    """Write the given genres in one journal run through the write path
+    (:class:`genre_tagger.writer.WriteRun`). Returns (run id or None, results)."""
     results = []
-    for path, genres in items:
-        if cancelled is not None and cancelled.is_set():
-            break
-        try:
-            before = read_tags(path, options).genres
-            if before == list(genres):
-                from .policy import UNCHANGED
-
-                results.append(FileResult(Path(path), UNCHANGED, genres=list(genres), previous=before))
-                continue
-            write_genres(path, list(genres), options)
-        except TagError as e:
-            results.append(FileResult(Path(path), ERROR, error=e.reason))
-            continue
-        if run_id is None:
-            run_id = journal.start_run(command, model_id)
-        journal.record(run_id, path, before, list(genres))
-        results.append(FileResult(Path(path), TAGGED, genres=list(genres), previous=before))
-    if run_id is not None:
-        journal.finish_run(run_id)
-    return run_id, results
+    with WriteRun(journal, command, model_id) as run:
+        for path, genres in items:
+            if cancelled is not None and cancelled.is_set():
+                break
+            results.append(_file_result(run.apply(path, list(genres), options)))
+    return run.run_id, results

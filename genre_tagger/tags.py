@@ -1,66 +1,53 @@
-"""The one place for tag I/O: read track info, read and write the genre field.
+"""Tag families: how "genre" is read and changed in each kind of tag, one class per family.
 
-How "genre" maps onto each format is declared in :data:`GENRE_FIELDS` (like
-mediafile's single ``genres`` field):
+========  ===========================  ==========================================
+family    files                        genre field
+========  ===========================  ==========================================
+id3       MP3, ADTS AAC, WAV, AIFF     ``TCON`` (``TCO`` in v2.2); v2.4 stores several
+                                       values natively, v2.2/2.3 join them with a
+                                       configurable separator (default ``"; "``)
+vorbis    FLAC, Ogg Vorbis, Opus       one ``GENRE`` comment per value (the file's own
+                                       key spelling is kept)
+mp4       M4A/MP4 (AAC, ALAC)          ``©gen`` (a numeric ``gnre`` atom is the same
+                                       field and is replaced by ``©gen``)
+asf       WMA/ASF                      ``WM/Genre``
+========  ===========================  ==========================================
 
-- ID3 (MP3, WAV, AIFF): ``TCON``; ID3v2.4 stores several values natively, ID3v2.3
-  joins them with a configurable separator (default ``"; "``). A file's existing v2.3
-  or v2.4 tag keeps its version; new tags get the configured one.
-- Vorbis comments (FLAC, Ogg Vorbis, Opus): one ``GENRE`` field per value.
-- MP4/M4A: ``©gen`` (a list); a numeric ``gnre`` atom is the same field and is dropped
-  when the genre is written.
-- ASF/WMA: ``WM/Genre`` (a list).
-
-Writes are crash-safe: the file is copied to a temporary file in the same folder, the
-copy is tagged, re-read and verified (genre as asked, every other tag unchanged, audio
-payload byte-identical), flushed to disk and atomically renamed over the original.
+Each family reads the genre (:meth:`Family.genres`), gives a raw view of the tag for
+byte-level checks (:meth:`Family.view`, see :mod:`genre_tagger.rawtags`) and edits an
+:class:`~genre_tagger.overlay.Overlay` — the planned new file — without touching the real
+one (:meth:`Family.edit`). ID3 tags are edited at the byte level (frames other than the
+genre are copied verbatim, the tag keeps its version, an ID3v1 tag is left alone); the
+other families are saved by mutagen into the overlay. Checking and committing the
+planned file is :mod:`genre_tagger.writer`'s job.
 """
 
 from __future__ import annotations
 
+import io
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import rawtags
 from .errors import TagError
-from .payload import payload_digest
+from .overlay import Overlay, patch_mutagen
+from .rawtags import RawView, Unreadable, read_at
+
+PADDING = 8192  # bytes of free space added when a tag must grow (later writes then fit in place)
 
 
 @dataclass(frozen=True)
 class TagOptions:
-    id3_version: int = 4  # 3 or 4
+    id3_version: int = 4  # 3 or 4: the version of new ID3 tags (existing tags keep theirs)
     id3v23_separator: str = "; "
     keep_mtime: bool = False  # keep the file's modification time after a write
-
-
-@dataclass(frozen=True)
-class GenreField:
-    kind: str  # id3 | vorbis | mp4 | asf
-    key: str
-    drop: tuple[str, ...] = ()  # keys that also hold the genre, removed on write
-
-
-GENRE_FIELDS = {
-    "id3": GenreField("id3", "TCON"),
-    "vorbis": GenreField("vorbis", "GENRE"),
-    "mp4": GenreField("mp4", "\xa9gen", drop=("gnre",)),
-    "asf": GenreField("asf", "WM/Genre"),
-}
-
-INFO_KEYS = {  # artist, title, album
-    "id3": ("TPE1", "TIT2", "TALB"),
-    "vorbis": ("artist", "title", "album"),
-    "mp4": ("\xa9ART", "\xa9nam", "\xa9alb"),
-    "asf": ("Author", "Title", "WM/AlbumTitle"),
-}
 
 
 @dataclass
 class TrackTags:
     path: Path
-    format: str  # mutagen class name, e.g. "MP3", "FLAC"
+    format: str  # container: "MP3", "AAC", "WAVE", "AIFF", "FLAC", "OggVorbis", "OggOpus", "MP4", "ASF"
     kind: str  # id3 | vorbis | mp4 | asf
     artist: str = ""
     title: str = ""
@@ -70,44 +57,16 @@ class TrackTags:
     id3_version: int | None = None
 
 
-def _open(path: Path):
-    import mutagen
-
-    try:
-        f = mutagen.File(str(path))
-    except PermissionError as e:
-        raise TagError(path, f"cannot read file ({e.strerror})") from e
-    except Exception as e:  # noqa: BLE001 - mutagen raises many types
-        raise TagError(path, f"cannot read tags ({_short(e)})") from e
-    if f is None:
-        raise TagError(path, "not a supported audio file")
-    return f
-
-
-def _short(e: Exception) -> str:
+def short_reason(e: BaseException) -> str:
+    """One line naming the real cause of an exception."""
     s = str(e).strip()
-    return (s.splitlines()[0] if s else type(e).__name__)[:160]
-
-
-def _kind(f) -> str:
-    from mutagen.aiff import AIFF
-    from mutagen.asf import ASF
-    from mutagen.flac import FLAC
-    from mutagen.mp3 import MP3
-    from mutagen.mp4 import MP4
-    from mutagen.oggopus import OggOpus
-    from mutagen.oggvorbis import OggVorbis
-    from mutagen.wave import WAVE
-
-    if isinstance(f, MP3 | WAVE | AIFF):
-        return "id3"
-    if isinstance(f, FLAC | OggVorbis | OggOpus):
-        return "vorbis"
-    if isinstance(f, MP4):
-        return "mp4"
-    if isinstance(f, ASF):
-        return "asf"
-    raise TagError(None, f"unsupported tag format {type(f).__name__}")
+    s = s.splitlines()[0] if s else ""
+    name = type(e).__name__
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror[:160]
+    if isinstance(e, TagError | Unreadable):
+        return (s or name)[:160]
+    return f"{name}: {s}"[:160] if s else name
 
 
 def _text(values) -> list[str]:
@@ -119,179 +78,379 @@ def _text(values) -> list[str]:
     return out
 
 
-def _get_genres(f, kind: str, sep: str) -> list[str]:
-    tags = f.tags
-    if tags is None:
-        return []
-    spec = GENRE_FIELDS[kind]
-    if kind == "id3":
-        frame = tags.get("TCON")
-        if frame is None:
-            return []
-        values = list(frame.genres)
-        if getattr(tags, "version", (2, 4, 0))[1] == 3 and sep.strip():
-            values = [p.strip() for v in values for p in v.split(sep.strip()) if p.strip()]
-        return values
-    if kind == "vorbis":
-        return [v for v in tags.get("genre", []) if v]
-    if kind == "mp4":
-        vals = _text(tags.get(spec.key, []))
-        if not vals and "gnre" in tags:
-            from mutagen.id3 import TCON
+def _mutagen_load(cls, path: Path):
+    try:
+        return cls(str(path))
+    except PermissionError as e:
+        raise TagError(path, f"cannot read file ({e.strerror})") from e
+    except Exception as e:  # noqa: BLE001 - mutagen raises many types
+        raise TagError(path, f"cannot read tags ({short_reason(e)})") from e
 
-            vals = [TCON(text=[f"({int(n) - 1})"]).genres[0] for n in tags["gnre"] if int(n) > 0]
-        return vals
-    return _text(tags.get(spec.key, []))
+
+class Family:
+    """One tag family. Subclasses set ``name`` and implement the four methods."""
+
+    name = ""
+    raw_restore = False  # edit() can put recorded raw genre data back byte for byte
+
+    def load(self, path: Path, container: str):
+        """Parsed tags (and stream info where cheap) for reading."""
+        raise NotImplementedError
+
+    def info(self, loaded, options: TagOptions) -> tuple[list[str], list[str], float, int | None]:
+        """(genres, [artist, title, album], duration, id3 version) of a loaded file."""
+        raise NotImplementedError
+
+    def view(self, fh, size: int, container: str) -> RawView:
+        """The raw tag items (raises :class:`Unreadable`)."""
+        raise NotImplementedError
+
+    def edit(self, path: Path, container: str, ov: Overlay, genres: list[str], options: TagOptions, raw: dict | None) -> dict:
+        """Write ``genres`` into the overlay (or the recorded raw genre data ``raw``:
+        byte-exact undo). Returns the raw genre data to record (see :meth:`raw_genre`)."""
+        raise NotImplementedError
+
+    def raw_genre(self, fh, size: int, container: str) -> dict:
+        """The genre field as stored (JSON-able; bytes as hex), for the journal."""
+        view = self.view(fh, size, container)
+        return {"family": self.name, "container": container, "items": [b.hex() for b in view.genre]}
+
+
+# --- ID3 ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Id3Place:
+    tag_off: int  # where the tag is (or goes)
+    tag_len: int  # 0: no tag
+    chunk_off: int | None = None  # WAV/AIFF: the chunk holding the tag
+    chunk_len: int = 0  # its data size
+    end_of_chunks: int = 0  # where a new chunk is appended
+
+
+def _id3_place(fh, size: int, container: str) -> _Id3Place:
+    if container in ("MP3", "AAC"):
+        head = read_at(fh, 0, 10)
+        if head[:3] == b"ID3" and len(head) == 10:
+            return _Id3Place(0, 10 + rawtags.synchsafe(head[6:10]))
+        return _Id3Place(0, 0)
+    big = container == "AIFF"
+    pos, found = 12, None
+    while pos + 8 <= size:
+        hdr = read_at(fh, pos, 8)
+        n = int.from_bytes(hdr[4:8], "big" if big else "little")
+        if hdr[:4] in (b"id3 ", b"ID3 "):
+            found = (pos, n)
+        pos += 8 + n + (n & 1)
+    if pos > size + 1 or (pos == size + 1 and found is None):
+        raise Unreadable(f"{'AIFF' if big else 'WAV'} file is truncated (a chunk runs past the end)")
+    if found:
+        tag = read_at(fh, found[0] + 8, 10)
+        tag_len = 10 + rawtags.synchsafe(tag[6:10]) if tag[:3] == b"ID3" and len(tag) == 10 else 0
+        if tag_len > found[1]:
+            raise Unreadable("ID3 chunk is shorter than its tag")
+        return _Id3Place(found[0] + 8, tag_len, found[0], found[1], pos)
+    return _Id3Place(0, 0, None, 0, pos)
+
+
+class Id3Family(Family):
+    name = "id3"
+    raw_restore = True
+
+    def load(self, path: Path, container: str):
+        from mutagen.id3 import ID3
+
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            try:
+                place = _id3_place(fh, size, container)
+            except Unreadable:
+                place = _Id3Place(0, 0)
+            data = read_at(fh, place.tag_off, place.tag_len) if place.tag_len else b""
+        tags = None
+        try:
+            if data:
+                tags = ID3(io.BytesIO(data))
+            elif container == "MP3":
+                tags = ID3(str(path))  # an ID3v1 tag alone
+        except Exception:  # noqa: BLE001 - no tag, or unreadable: no genre known
+            tags = None
+        from mutagen.aac import AAC
+        from mutagen.aiff import AIFF
+        from mutagen.mp3 import MP3
+        from mutagen.wave import WAVE
+
+        try:
+            cls = {"MP3": MP3, "AAC": AAC, "WAVE": WAVE, "AIFF": AIFF}[container]
+            length = float(cls(str(path)).info.length or 0.0)
+        except Exception as e:  # noqa: BLE001 - mutagen raises many types
+            if container in ("MP3", "AAC") and not data:  # no tag and no audio frames found
+                raise TagError(path, f"not an {container} audio file ({short_reason(e)})") from e
+            length = 0.0  # the duration is only informative
+        return tags, length
+
+    def info(self, loaded, options):
+        tags, length = loaded
+        if tags is None:
+            return [], ["", "", ""], length, None
+        frame = tags.get("TCON")
+        genres = list(frame.genres) if frame is not None else []
+        sep = options.id3v23_separator.strip()
+        if tags.version[1] < 4 and sep:
+            genres = [p.strip() for v in genres for p in v.split(sep) if p.strip()]
+        names = []
+        for key in ("TPE1", "TIT2", "TALB"):
+            v = tags.get(key)
+            names.append("" if v is None else " / ".join(_text(v.text)))
+        return genres, names, length, tags.version[1]
+
+    def _tag(self, fh, size, container):
+        place = _id3_place(fh, size, container)
+        tag = rawtags.parse_id3(read_at(fh, place.tag_off, place.tag_len)) if place.tag_len else None
+        return place, tag
+
+    def view(self, fh, size, container):
+        return rawtags.id3_view(self._tag(fh, size, container)[1])
+
+    def raw_genre(self, fh, size, container):
+        place, tag = self._tag(fh, size, container)
+        out = super().raw_genre(fh, size, container)
+        out["version"] = tag.version if tag else None
+        return out
+
+    def edit(self, path, container, ov, genres, options, raw):
+        place, tag = self._tag(ov, ov.size, container)
+        if tag is None and not genres and not (raw and raw["items"]):
+            return {"family": self.name, "container": container, "items": [], "version": None}
+        version = tag.version if tag else options.id3_version
+        if version not in (2, 3, 4):
+            raise TagError(path, f"ID3 version must be 3 or 4, not {version}")
+        header6 = tag.header[:6] if tag else b"ID3" + bytes((version, 0, 0))
+        if raw is not None and raw.get("version") in (None, version):
+            new_genre = [bytes.fromhex(h) for h in raw["items"]]
+        else:
+            new_genre = [rawtags.genre_frame(version, genres, options.id3v23_separator)] if genres else []
+        frames = tag.frames if tag else []
+        gid = rawtags.GENRE_FRAME[version]
+        at = next((i for i, (fid, _) in enumerate(frames) if fid == gid), len(frames))
+        kept = [raw_f for fid, raw_f in frames if fid != gid]
+        before = sum(1 for fid, _ in frames[:at] if fid != gid)
+        new_frames = kept[:before] + new_genre + kept[before:]
+        new_tag = None
+        if tag is not None:
+            try:
+                new_tag = rawtags.build_id3(header6, new_frames, tag.size, 0)  # fits: same size, in place
+            except ValueError:
+                new_tag = None
+        if new_tag is None:
+            new_tag = rawtags.build_id3(header6, new_frames, None, PADDING)
+        if place.tag_len and len(new_tag) == place.tag_len:
+            ov.splice(place.tag_off, place.tag_len, new_tag)  # in place
+        elif container in ("MP3", "AAC"):
+            ov.splice(0, place.tag_len, new_tag)
+        else:
+            self._resize_chunk(ov, container, place, new_tag)
+        return {"family": self.name, "container": container, "items": [b.hex() for b in new_genre], "version": version}
+
+    @staticmethod
+    def _resize_chunk(ov: Overlay, container: str, place: _Id3Place, new_tag: bytes) -> None:
+        big = container == "AIFF"
+        order = "big" if big else "little"
+        n = len(new_tag) + (len(new_tag) & 1)  # keep chunks even-sized
+        chunk = (b"ID3 " if big else b"id3 ") + n.to_bytes(4, order) + new_tag + b"\0" * (n - len(new_tag))
+        if place.chunk_off is not None:
+            old = 8 + place.chunk_len + (place.chunk_len & 1)
+            old = min(old, ov.size - place.chunk_off)
+            name = read_at(ov, place.chunk_off, 4)
+            chunk = name + chunk[4:]
+            ov.splice(place.chunk_off, old, chunk)
+            delta = len(chunk) - old
+        else:
+            if place.end_of_chunks > ov.size:  # the last chunk lacks its pad byte
+                ov.splice(ov.size, 0, b"\0")
+            ov.splice(ov.size, 0, chunk)
+            delta = ov.size - ov.base_size
+        declared = int.from_bytes(read_at(ov, 4, 4), order)
+        ov.splice(4, 4, (declared + delta).to_bytes(4, order))
+
+
+# --- mutagen-saved families ------------------------------------------------------------
+
+
+def _padding(info) -> int:
+    """mutagen padding policy: keep the file's size when the tag fits, else add PADDING."""
+    return info.padding if info.padding >= 0 else PADDING
+
+
+class _MutagenFamily(Family):
+    classes: dict[str, str] = {}  # container -> "module:Class"
+
+    def _cls(self, container: str):
+        import importlib
+
+        mod, cls = self.classes[container].split(":")
+        return getattr(importlib.import_module(mod), cls)
+
+    def load(self, path, container):
+        return _mutagen_load(self._cls(container), path)
+
+    def edit(self, path, container, ov, genres, options, raw):
+        patch_mutagen()
+        f = _mutagen_load(self._cls(container), path)
+        if f.tags is None:
+            if not genres:
+                return {"family": self.name, "container": container, "items": []}
+            f.add_tags()
+        if raw is not None and self.raw_restore:
+            self.set_raw(f, [bytes.fromhex(h) for h in raw["items"]])
+        else:
+            self.set_genres(f, genres)
+        ov.seek(0)
+        f.save(ov, padding=_padding)
+        return self.raw_genre(ov, ov.size, container)
+
+    def set_genres(self, f, genres: list[str]) -> None:
+        raise NotImplementedError
+
+    def set_raw(self, f, items: list[bytes]) -> None:
+        raise NotImplementedError
+
+
+class VorbisFamily(_MutagenFamily):
+    name = "vorbis"
+    raw_restore = True  # entries are KEY=value in UTF-8: restored with their key spelling
+    classes = {"FLAC": "mutagen.flac:FLAC", "OggVorbis": "mutagen.oggvorbis:OggVorbis", "OggOpus": "mutagen.oggopus:OggOpus"}
+
+    def info(self, f, options):
+        tags = f.tags or []
+        genres = [v for k, v in tags if k.lower() == "genre" and v]
+        names = []
+        for key in ("artist", "title", "album"):
+            names.append(" / ".join(v for k, v in tags if k.lower() == key and v))
+        return genres, names, float(getattr(f.info, "length", 0.0) or 0.0), None
+
+    def set_genres(self, f, genres):
+        entries = list(f.tags)
+        at = next((i for i, (k, _) in enumerate(entries) if k.lower() == "genre"), len(entries))
+        key = entries[at][0] if at < len(entries) else "GENRE"  # keep the file's spelling
+        self._put(f, [(key, g) for g in genres])
+
+    def set_raw(self, f, items):
+        self._put(f, [tuple(b.decode("utf-8").split("=", 1)) for b in items])
+
+    @staticmethod
+    def _put(f, new: list[tuple[str, str]]) -> None:
+        entries = list(f.tags)
+        at = next((i for i, (k, _) in enumerate(entries) if k.lower() == "genre"), len(entries))
+        kept = [(k, v) for k, v in entries if k.lower() != "genre"]
+        before = sum(1 for k, _ in entries[:at] if k.lower() != "genre")
+        f.tags[:] = kept[:before] + new + kept[before:]
+
+    def view(self, fh, size, container):
+        return rawtags.flac_view(fh, size) if container == "FLAC" else rawtags.ogg_view(fh, size)
+
+
+class Mp4Family(_MutagenFamily):
+    name = "mp4"
+    classes = {"MP4": "mutagen.mp4:MP4"}
+
+    def info(self, f, options):
+        tags = f.tags or {}
+        genres = _text(tags.get("\xa9gen", []))
+        names = [" / ".join(_text(tags.get(k, []))) for k in ("\xa9ART", "\xa9nam", "\xa9alb")]
+        return genres, names, float(getattr(f.info, "length", 0.0) or 0.0), None
+
+    def set_genres(self, f, genres):
+        for key in ("\xa9gen", "gnre"):
+            if key in f.tags:
+                del f.tags[key]
+        if genres:
+            f.tags["\xa9gen"] = list(genres)
+
+    def view(self, fh, size, container):
+        return rawtags.mp4_view(fh, size)
+
+
+class AsfFamily(_MutagenFamily):
+    name = "asf"
+    classes = {"ASF": "mutagen.asf:ASF"}
+
+    def info(self, f, options):
+        tags = f.tags or {}
+        genres = _text(tags.get("WM/Genre", []))
+        names = [" / ".join(_text(tags.get(k, []))) for k in ("Author", "Title", "WM/AlbumTitle")]
+        return genres, names, float(getattr(f.info, "length", 0.0) or 0.0), None
+
+    def set_genres(self, f, genres):
+        if "WM/Genre" in f.tags:
+            del f.tags["WM/Genre"]
+        if genres:
+            f.tags["WM/Genre"] = list(genres)
+
+    def view(self, fh, size, container):
+        return rawtags.asf_view(fh, size)
+
+
+FAMILIES: dict[str, Family] = {f.name: f for f in (Id3Family(), VorbisFamily(), Mp4Family(), AsfFamily())}
+_CONTAINER_FAMILY = {"MP3": "id3", "AAC": "id3", "WAVE": "id3", "AIFF": "id3", "FLAC": "vorbis", "OggVorbis": "vorbis",
+                     "OggOpus": "vorbis", "MP4": "mp4", "ASF": "asf"}  # fmt: skip
+_MPEG_EXTS = {".mp3": "MP3", ".mp2": "MP3", ".aac": "AAC"}
+
+
+def detect(path: Path) -> tuple[Family, str]:
+    """The tag family and container of ``path``, from its first bytes (and extension for MPEG)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+            if head[:3] == b"ID3" and len(head) >= 10:  # FLAC or MPEG behind an ID3 tag
+                after = read_at(fh, 10 + rawtags.synchsafe(head[6:10]), 4)
+                if after == b"fLaC":
+                    return FAMILIES["vorbis"], "FLAC"
+    except OSError as e:
+        raise TagError(path, f"cannot read file ({e.strerror})") from e
+    container = None
+    if head[:4] == b"fLaC":
+        container = "FLAC"
+    elif head[:4] == b"OggS":
+        container = "OggOpus" if b"OpusHead" in head else "OggVorbis" if b"\x01vorbis" in head else None
+        if container is None:
+            raise TagError(path, "unsupported Ogg codec (only Vorbis and Opus are tagged)")
+    elif head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        container = "WAVE"
+    elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        container = "AIFF"
+    elif head[4:8] == b"ftyp":
+        container = "MP4"
+    elif head[:16] == rawtags._ASF_HEADER:
+        container = "ASF"
+    elif path.suffix.lower() in _MPEG_EXTS:
+        container = _MPEG_EXTS[path.suffix.lower()]
+    elif head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        container = "MP3"
+    if container is None:
+        raise TagError(path, "not a supported audio file")
+    return FAMILIES[_CONTAINER_FAMILY[container]], container
 
 
 def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> TrackTags:
-    """Artist, title, album, genres and duration of ``path``."""
+    """Artist, title, album, genres and duration of ``path`` (raises :class:`TagError`)."""
     path = Path(path)
-    f = _open(path)
+    family, container = detect(path)
     try:
-        kind = _kind(f)
-    except TagError as e:
-        raise TagError(path, e.reason) from e
-    t = TrackTags(path=path, format=type(f).__name__, kind=kind)
-    t.duration = float(getattr(f.info, "length", 0.0) or 0.0)
-    t.genres = _get_genres(f, kind, options.id3v23_separator)
-    if f.tags is not None:
-        vals = []
-        for key in INFO_KEYS[kind]:
-            v = f.tags.get(key)
-            vals.append("" if v is None else " / ".join(_text(v.text if hasattr(v, "text") else v)))
-        t.artist, t.title, t.album = vals
-        if kind == "id3":
-            t.id3_version = f.tags.version[1]
+        loaded = family.load(path, container)
+        genres, names, length, id3v = family.info(loaded, options)
+    except TagError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any parser failure is this file's problem
+        raise TagError(path, f"cannot read tags ({short_reason(e)})") from e
+    t = TrackTags(path=path, format=container, kind=family.name, genres=genres, duration=length, id3_version=id3v)
+    t.artist, t.title, t.album = names
     return t
 
 
-def _snapshot(f, kind: str) -> dict[str, str]:
-    """Every tag except the genre, as comparable strings."""
-    if f.tags is None:
-        return {}
-    spec = GENRE_FIELDS[kind]
-    skip = {spec.key.lower(), *(d.lower() for d in spec.drop)}
-    out: dict[str, str] = {}
-    if kind == "id3":
-        for k, frame in f.tags.items():
-            if not k.startswith("TCON"):
-                out[k] = frame.pprint() if hasattr(frame, "pprint") else repr(frame)
-        return out
-    items = f.tags.items() if hasattr(f.tags, "items") else list(f.tags)
-    for k, v in items:
-        if str(k).lower() not in skip:
-            out.setdefault(str(k), "")
-            out[str(k)] += repr(v)
-    return out
-
-
-def _set_genres(f, kind: str, genres: list[str]) -> None:
-    spec = GENRE_FIELDS[kind]
-    if f.tags is None:
-        f.add_tags()
-    tags = f.tags
-    if kind == "id3":
-        from mutagen.id3 import TCON
-
-        tags.delall("TCON")
-        if genres:
-            tags.add(TCON(encoding=3, text=list(genres)))
-        return
-    for d in spec.drop:
-        if d in tags:
-            del tags[d]
-    if kind == "vorbis":
-        if genres:
-            tags["genre"] = list(genres)
-        elif "genre" in tags:
-            del tags["genre"]
-        return
-    if genres:
-        tags[spec.key] = list(genres)
-    elif spec.key in tags:
-        del tags[spec.key]
-
-
-def _save(f, kind: str, path: Path, options: TagOptions, existing_version: int | None = None) -> None:
-    if kind == "id3":
-        # a file's existing ID3v2.3 / v2.4 tag keeps its version (converting would change
-        # other frames); the option decides for files without a tag (or with v2.2)
-        version = existing_version if existing_version in (3, 4) else options.id3_version
-        if version not in (3, 4):
-            raise TagError(path, f"ID3 version must be 3 or 4, not {version}")
-        f.save(str(path), v2_version=version, v23_sep=options.id3v23_separator)
-    else:
-        f.save(str(path))
-
-
 def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagOptions()) -> list[str]:
-    """Set the genre field of ``path`` to ``genres`` (empty list removes it).
+    """Set the genre field of one file through the journaled write path (its own run,
+    command "write"). Returns the genres as read back; raises :class:`TagError`."""
+    from .writer import write_one
 
-    Returns the genres as read back. Raises :class:`TagError` and leaves the original
-    file untouched on any failure.
-    """
-    path = Path(path)
-    real = path.resolve()  # write through symlinks, never replace the link itself
-    if not real.is_file():
-        raise TagError(path, "no such file")
-    if not os.access(real, os.W_OK) or not real.stat().st_mode & 0o222:
-        raise TagError(path, "file is read-only")  # no write bit counts, even for root
-    if not os.access(real.parent, os.W_OK):
-        raise TagError(path, "folder is read-only (a safe write needs a temporary file beside it)")
-    before = _open(real)
-    kind = _kind(before)
-    snap = _snapshot(before, kind)
-    id3_version = before.tags.version[1] if kind == "id3" and before.tags is not None else None
-    try:
-        digest = payload_digest(real)
-    except (ValueError, OSError) as e:
-        raise TagError(path, f"cannot verify audio payload ({_short(e)}); not written") from e
-    st = real.stat()
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".genre-tagger.tmp", dir=real.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        shutil.copyfile(real, tmp)
-        shutil.copymode(real, tmp)
-        f = _open(tmp)
-        _set_genres(f, kind, genres)
-        _save(f, kind, tmp, options, id3_version)
-        after = _open(tmp)
-        got = _get_genres(after, kind, options.id3v23_separator)
-        if got != list(genres):
-            raise TagError(path, f"verification failed: wrote {genres}, read back {got}")
-        if _snapshot(after, kind) != snap:
-            raise TagError(path, "verification failed: another tag changed; not written")
-        if payload_digest(tmp) != digest:
-            raise TagError(path, "verification failed: audio data would change; not written")
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        try:
-            os.chown(tmp, st.st_uid, st.st_gid)
-        except (PermissionError, AttributeError, OSError):
-            pass
-        if options.keep_mtime:
-            os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
-        os.replace(tmp, real)
-        _fsync_dir(real.parent)
-    except TagError:
-        tmp.unlink(missing_ok=True)
-        raise
-    except Exception as e:  # noqa: BLE001
-        tmp.unlink(missing_ok=True)
-        raise TagError(path, f"cannot write tags ({_short(e)})") from e
-    return got
-
-
-def _fsync_dir(d: Path) -> None:
-    try:
-        fd = os.open(d, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    return write_one(path, genres, options)

@@ -1,0 +1,236 @@
+"""A copy-on-write view of a file: the planned new file, built without touching the real one.
+
+:class:`Overlay` is a read/write file object over a read-only base file. Writes,
+truncation and growth only change an in-memory list of segments; a segment is either a
+range of the base file or new bytes. Tag code (mutagen, or the raw writers) saves into an
+overlay; the write path then knows exactly which bytes would change, checks them, and
+either patches those ranges in place or streams the overlay into a new file.
+
+mutagen moves data with ``mutagen._util.move_bytes`` (inserting or deleting bytes); the
+overlay moves segments instead of copying the audio into memory (:func:`patch_mutagen`).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+
+_READ = 1 << 20
+
+
+class Overlay(io.RawIOBase):
+    """The base file's bytes plus edits; ``segments`` are ``(base_offset, length)`` or ``(bytes,)``."""
+
+    def __init__(self, base_fd: int, base_size: int):
+        super().__init__()
+        self.fd = base_fd
+        self.base_size = base_size
+        self.segments: list[tuple] = [(0, base_size)] if base_size else []
+        self.pos = 0
+
+    # -- file object -------------------------------------------------------------
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    @property
+    def size(self) -> int:
+        return sum(_seglen(s) for s in self.segments)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self.pos, 2: self.size}[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def read(self, n: int = -1) -> bytes:
+        end = self.size if n is None or n < 0 else min(self.size, self.pos + n)
+        out = self.pread(self.pos, end - self.pos)
+        self.pos += len(out)
+        return out
+
+    def readinto(self, b) -> int:
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        if not data:
+            return 0
+        size = self.size
+        if self.pos > size:
+            self.segments.append((b"\0" * (self.pos - size),))
+        self._replace(self.pos, len(data), [(data,)])
+        self.pos += len(data)
+        return len(data)
+
+    def truncate(self, size: int | None = None) -> int:
+        size = self.pos if size is None else size
+        cur = self.size
+        if size < cur:
+            self.segments = self._slice(0, size)
+        elif size > cur:
+            self.segments.append((b"\0" * (size - cur),))
+        return size
+
+    def flush(self) -> None:
+        pass
+
+    # -- segment algebra ---------------------------------------------------------
+    def _slice(self, start: int, end: int) -> list[tuple]:
+        """Segments covering [start, end) of the current content."""
+        out, pos = [], 0
+        for s in self.segments:
+            n = _seglen(s)
+            a, b = max(start, pos), min(end, pos + n)
+            if a < b:
+                out.append((s[0] + a - pos, b - a) if len(s) == 2 else (s[0][a - pos : b - pos],))
+            pos += n
+            if pos >= end:
+                break
+        return out
+
+    def _replace(self, start: int, length: int, new: list[tuple]) -> None:
+        size = self.size
+        self.segments = _merge(self._slice(0, start) + new + self._slice(start + length, size))
+
+    def move(self, dest: int, src: int, count: int) -> None:
+        """What ``mutagen._util.move_bytes`` does, on segments (no data copied)."""
+        self._replace(dest, count, self._slice(src, src + count))
+
+    def splice(self, start: int, old_length: int, data: bytes) -> None:
+        """Replace ``old_length`` bytes at ``start`` with ``data`` (the file grows or shrinks)."""
+        self._replace(start, old_length, [(bytes(data),)] if data else [])
+
+    def pread(self, start: int, length: int) -> bytes:
+        parts = []
+        for s in self._slice(start, start + length):
+            if len(s) == 1:
+                parts.append(s[0])
+            else:
+                parts.append(os.pread(self.fd, s[1], s[0]))
+        return b"".join(parts)
+
+    def chunks(self) -> Iterator[bytes]:
+        """The whole new content, in pieces of at most 1 MiB."""
+        for s in self.segments:
+            if len(s) == 1:
+                yield s[0]
+                continue
+            off, left = s
+            while left > 0:
+                b = os.pread(self.fd, min(_READ, left), off)
+                if not b:
+                    raise OSError(f"file shrank while writing (offset {off})")
+                yield b
+                off, left = off + len(b), left - len(b)
+
+    def keeps_base(self, start: int, end: int) -> bool:
+        """True if base bytes [start, end) appear, unchanged and contiguous, in the new content."""
+        if start >= end:
+            return True
+        for s in self.segments:
+            if len(s) == 2 and s[0] <= start and end <= s[0] + s[1]:
+                return True
+        return False
+
+    def patches(self) -> list[tuple[int, bytes]] | None:
+        """Same size as the base: the changed ranges as ``(offset, new bytes)``; else None."""
+        if self.size != self.base_size:
+            return None
+        out: list[tuple[int, bytes]] = []
+        pos = 0
+        for s in self.segments:
+            n = _seglen(s)
+            if len(s) == 1 or s[0] != pos:
+                new = s[0] if len(s) == 1 else os.pread(self.fd, n, s[0])
+                old = os.pread(self.fd, n, pos)
+                out.extend(_diff(pos, old, new))
+            pos += n
+        return _coalesce(out)
+
+    def common_ends(self) -> tuple[int, int]:
+        """(prefix, suffix): how many leading and trailing bytes equal the base's by construction."""
+        prefix = 0
+        for s in self.segments:
+            if len(s) == 2 and s[0] == prefix:
+                prefix += s[1]
+            else:
+                break
+        suffix, new_end, base_end = 0, self.size, self.base_size
+        for s in reversed(self.segments):
+            if len(s) == 2 and s[0] + s[1] == base_end - suffix and new_end - suffix - s[1] >= prefix:
+                suffix += s[1]
+            else:
+                break
+        return prefix, min(suffix, self.base_size - prefix, self.size - prefix)
+
+
+def _seglen(s: tuple) -> int:
+    return len(s[0]) if len(s) == 1 else s[1]
+
+
+def _merge(segs: list[tuple]) -> list[tuple]:
+    out: list[tuple] = []
+    for s in segs:
+        if _seglen(s) == 0:
+            continue
+        if out and len(s) == 2 and len(out[-1]) == 2 and out[-1][0] + out[-1][1] == s[0]:
+            out[-1] = (out[-1][0], out[-1][1] + s[1])
+        elif out and len(s) == 1 and len(out[-1]) == 1:
+            out[-1] = (out[-1][0] + s[0],)
+        else:
+            out.append(s)
+    return out
+
+
+def _diff(pos: int, old: bytes, new: bytes, block: int = 64) -> list[tuple[int, bytes]]:
+    """The differing 64-byte blocks of two equally long byte strings, as ``(offset, new bytes)``."""
+    out: list[tuple[int, bytes]] = []
+    n = len(new)
+    for i in range(0, n, block):
+        if old[i : i + block] != new[i : i + block]:
+            if out and out[-1][0] + len(out[-1][1]) == pos + i:
+                out[-1] = (out[-1][0], out[-1][1] + new[i : i + block])
+            else:
+                out.append((pos + i, new[i : i + block]))
+    return out
+
+
+def _coalesce(patches: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+    out: list[tuple[int, bytes]] = []
+    for off, data in sorted(patches):
+        if out and out[-1][0] + len(out[-1][1]) == off:
+            out[-1] = (out[-1][0], out[-1][1] + data)
+        else:
+            out.append((off, data))
+    return out
+
+
+def patch_mutagen() -> None:
+    """Make mutagen's byte moves segment moves when the file object is an :class:`Overlay`."""
+    import mutagen._util as util
+
+    if getattr(util.move_bytes, "_overlay_aware", False):
+        return
+    original = util.move_bytes
+
+    def move_bytes(fobj, dest, src, count, BUFFER_SIZE=None):
+        if isinstance(fobj, Overlay):
+            if dest < 0 or src < 0 or count < 0 or max(dest, src) + count > fobj.size:
+                raise ValueError("area outside of file")
+            fobj.move(dest, src, count)
+            return None
+        return original(fobj, dest, src, count) if BUFFER_SIZE is None else original(fobj, dest, src, count, BUFFER_SIZE)
+
+    move_bytes._overlay_aware = True  # type: ignore[attr-defined]
+    util.move_bytes = move_bytes

@@ -1,0 +1,528 @@
+"""The one write path for tags: scan, undo, the GUI's batch write and ``--set`` all use it.
+
+Usage (the GUI's API too)::
+
+    with WriteRun(journal, "gui write", model_id) as run:   # takes the journal's lock,
+        for path, genres in items:                          # reconciles interrupted runs
+            res = run.apply(path, genres, options)          # never raises for one file
+            # res.status: "tagged" | "unchanged" | "error"; res.error: one-line reason
+
+    undo_run(journal, run_id, options)  -> (undo run id, [WriteResult])
+
+Protocol for one file (:meth:`WriteRun.apply`):
+
+1. *Plan*: the tag family edits an :class:`~genre_tagger.overlay.Overlay` (the new file,
+   in memory, the real file untouched).
+2. *Check* the plan, on bytes: every tag item other than the genre identical (raw, see
+   :mod:`genre_tagger.rawtags`), the genre reads back as asked, the audio payload
+   carried over unchanged (proved from the overlay's segments, else compared by digest).
+   Anything unexplained refuses the file with a one-line reason.
+3. *Journal* the intent (``pending``), committed before the file is touched: genres
+   before/after, the raw genre data before, and either the original bytes of every
+   range to be overwritten (in place) or the temporary file's name and the original
+   tag region (copy + rename).
+4. *Write*: in place (``pwrite`` of the changed ranges, fsync) when the new file has
+   the same size — the tag fits its padding; else a temporary file ``.gt-<run>-<n><ext>``
+   beside the original (the new file streamed from the overlay, fsync), renamed over it,
+   the folder fsynced. A grown tag gets :data:`~genre_tagger.tags.PADDING` bytes of
+   padding so later writes fit in place.
+5. *Record* completion (``done``); move the file's classification cache row to its new
+   size and mtime (the audio is unchanged).
+
+A crash between any two steps is reconciled by :func:`recover` on the next start
+(every :class:`WriteRun`, ``--history``, the GUI): finished writes are marked done,
+half-written in-place ranges are restored from the journal, temporary files removed,
+the run shown as interrupted.
+
+``GENRE_TAGGER_CRASH_AT=<step>`` (tests only) ends the process with ``os._exit`` at a
+step: journaled, patch-half, patched, temp-written, renamed, done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import TagError
+from .journal import Journal, JournalBusyError, WriteRow
+from .overlay import Overlay
+from .payload import payload_digest, payload_regions
+from .rawtags import Unreadable
+from .tags import FAMILIES, Family, TagOptions, detect, read_tags, short_reason
+
+TAGGED, UNCHANGED, ERROR = "tagged", "unchanged", "error"
+IMAGE_LIMIT = 4 << 20  # the original tag region is journaled (for byte-exact undo) up to this size
+
+__all__ = ["WriteRun", "WriteResult", "undo_run", "recover", "write_one", "JournalBusyError"]
+
+
+@dataclass
+class WriteResult:
+    path: Path
+    status: str  # tagged | unchanged | error
+    genres: list[str] = field(default_factory=list)  # the genres now in the file (asked for)
+    previous: list[str] = field(default_factory=list)
+    error: str = ""
+    bytes_written: int = 0
+    write_id: int | None = None
+
+
+def _step(name: str) -> None:
+    if os.environ.get("GENRE_TAGGER_CRASH_AT") == name:
+        os._exit(86)
+
+
+def _sha(b: bytes) -> str:
+    return hashlib.sha256(b).hexdigest()
+
+
+def _identity(st: os.stat_result) -> list[int]:
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def _fsync_dir(d: Path) -> None:
+    try:
+        fd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class _Plan:
+    path: Path  # as given (shown)
+    real: Path  # symlinks resolved: the file written
+    family: Family
+    container: str
+    st: os.stat_result
+    overlay: Overlay
+    raw_before: dict
+    raw_after: dict
+
+
+class WriteRun:
+    """A journal run that writes tags. Enter it to take the lock and reconcile interrupted
+    runs; :meth:`apply` writes one file; leaving it finishes the run. The run row is
+    created at the first write (a run that writes nothing leaves no trace)."""
+
+    def __init__(self, journal: Journal, command: str, model_id: str | None = None, undo_of: int | None = None):
+        self.journal, self.command, self.model_id, self.undo_of = journal, command, model_id, undo_of
+        self.run_id: int | None = None
+
+    def __enter__(self) -> WriteRun:
+        self.journal.lock(self.command)  # JournalBusyError if another process writes
+        try:
+            recover(self.journal)
+        except BaseException:
+            self.journal.unlock()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if self.run_id is not None:
+                self.journal.finish_run(self.run_id)
+        finally:
+            self.journal.unlock()
+
+    def _run(self) -> int:
+        if self.run_id is None:
+            self.run_id = self.journal.start_run(self.command, self.model_id, self.undo_of)
+        return self.run_id
+
+    # -- one file -------------------------------------------------------------------------
+    def apply(self, path: str | Path, genres: list[str], options: TagOptions = TagOptions(), *, raw: dict | None = None,
+              undo_of: int | None = None, image: tuple[int, int, bytes] | None = None) -> WriteResult:
+        """Set the genre of one file. Never raises for a problem of the file: returns a
+        result with ``status == "error"`` and a one-line reason. ``raw`` (undo) restores
+        recorded raw genre data instead of writing ``genres``; ``image`` (undo) puts back
+        the original bytes ``(offset, length now, original bytes)`` of a region."""
+        path = Path(path)
+        res = WriteResult(path, ERROR, genres=list(genres))
+        try:
+            res.previous = read_tags(path, options).genres
+            if raw is None and image is None and res.previous == list(genres):
+                res.status = UNCHANGED
+                return res
+            plan = self._plan(path, list(genres), options, raw, image)
+            if plan is None:
+                res.status = UNCHANGED
+                return res
+            res.write_id, res.bytes_written = self._commit(plan, res.previous, list(genres), options, undo_of)
+            res.status = TAGGED
+        except TagError as e:
+            res.error = e.reason
+        except Unreadable as e:
+            res.error = f"{e} — not written"
+        except Exception as e:  # noqa: BLE001 - one file's problem never ends the run
+            res.error = f"not written ({short_reason(e)})"
+        return res
+
+    def _plan(self, path: Path, genres: list[str], options: TagOptions, raw: dict | None,
+              image: tuple[int, int, bytes] | None) -> _Plan | None:
+        real = path.resolve()  # write through symlinks, never replace the link itself
+        if not real.is_file():
+            raise TagError(path, "no such file")
+        st = real.stat()
+        if not os.access(real, os.W_OK) or not st.st_mode & 0o222:
+            raise TagError(path, "file is read-only")  # no write bit counts, even for root
+        family, container = detect(real)
+        fd = os.open(real, os.O_RDONLY)
+        try:
+            st = os.fstat(fd)
+            ov = Overlay(fd, st.st_size)
+            before = family.view(ov, st.st_size, container)
+            raw_before = family.raw_genre(ov, st.st_size, container)
+            if image is not None:
+                ov.splice(*image)
+                raw_after = family.raw_genre(ov, ov.size, container)
+            else:
+                raw_after = family.edit(real, container, ov, genres, options, raw)
+            if not ov.patches() and ov.size == st.st_size:
+                os.close(fd)
+                return None  # nothing to change
+            after = family.view(ov, ov.size, container)
+            if not before.same_others(after):
+                raise TagError(path, "another tag would change; not written")
+            if image is not None and raw_after["items"] != (raw or {}).get("items", raw_after["items"]):
+                raise TagError(path, "verification failed: the original genre data could not be restored")
+            if raw is not None and family.raw_restore:
+                if raw_after["items"] != raw["items"]:
+                    raise TagError(path, "verification failed: the recorded genre data could not be restored")
+            elif image is None:
+                got = family.info(_reload(family, real, container, ov), options)[0]
+                if got != genres:
+                    raise TagError(path, f"verification failed: wrote {genres}, read back {got}")
+            _check_payload(real, ov, st.st_size)
+            return _Plan(path, real, family, container, st, ov, raw_before, raw_after)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def _commit(self, plan: _Plan, before: list[str], after: list[str], options: TagOptions, undo_of: int | None) -> tuple[int, int]:
+        ov, real = plan.overlay, plan.real
+        try:
+            patches = ov.patches()
+            common = {"identity": _identity(plan.st), "raw_before": plan.raw_before, "raw_after": plan.raw_after,
+                      "container": plan.container}
+            if patches is not None:
+                olds = b"".join(os.pread(ov.fd, len(d), off) for off, d in patches)
+                news = b"".join(d for _, d in patches)
+                p = dict(common, mode="inplace", ranges=[[off, len(d)] for off, d in patches])
+                wid = self.journal.begin_write(self._run(), plan.path, before, after, p, olds, news, undo_of)
+                _step("journaled")
+                written = self._write_in_place(plan, wid, patches, olds, options)
+            else:
+                if not os.access(real.parent, os.W_OK):
+                    raise TagError(plan.path, "folder is read-only (a tag that grows needs a new file beside the original)")
+                pre, suf = ov.common_ends()
+                old_mid = os.pread(ov.fd, plan.st.st_size - suf - pre, pre) if plan.st.st_size - suf - pre <= IMAGE_LIMIT else None
+                new_mid = ov.pread(pre, ov.size - suf - pre)
+                tmp = real.parent / f".gt-{self._run()}-{os.urandom(4).hex()}{real.suffix.lower()}"
+                p = dict(common, mode="replace", temp=os.fsdecode(tmp), prefix=pre, suffix=suf, new_size=ov.size,
+                         new_mid_sha=_sha(new_mid), old_mid_len=plan.st.st_size - suf - pre)
+                wid = self.journal.begin_write(self._run(), plan.path, before, after, p, old_mid, None, undo_of)
+                _step("journaled")
+                written = self._write_replace(plan, wid, tmp, pre, new_mid, options)
+        finally:
+            os.close(ov.fd)
+        return wid, written
+
+    def _write_in_place(self, plan: _Plan, wid: int, patches, olds: bytes, options: TagOptions) -> int:
+        real, st = plan.real, plan.st
+        try:
+            fd = os.open(real, os.O_RDWR)
+        except OSError as e:
+            self.journal.end_write(wid, "failed", note=short_reason(e))
+            raise TagError(plan.path, f"cannot open for writing ({short_reason(e)})") from e
+        try:
+            now = os.fstat(fd)
+            if _identity(now) != _identity(st):
+                self.journal.end_write(wid, "failed", note="file changed while planning")
+                raise TagError(plan.path, "file changed while it was being written; not written")
+            try:
+                for i, (off, data) in enumerate(patches):
+                    if os.pwrite(fd, data, off) != len(data):
+                        raise OSError("short write")
+                    if i == len(patches) // 2 or len(patches) == 1:
+                        _step("patch-half")
+                os.fsync(fd)
+            except BaseException:
+                pos = 0
+                for off, data in patches:  # put the original bytes back
+                    os.pwrite(fd, olds[pos : pos + len(data)], off)
+                    pos += len(data)
+                os.fsync(fd)
+                self.journal.end_write(wid, "failed", note="write failed; original bytes restored")
+                raise
+            _step("patched")
+            if options.keep_mtime:
+                os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
+            new_st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        self._done(plan, wid, new_st)
+        return sum(len(d) for _, d in patches)
+
+    def _write_replace(self, plan: _Plan, wid: int, tmp: Path, pre: int, new_mid: bytes, options: TagOptions) -> int:
+        real, st, ov = plan.real, plan.st, plan.overlay
+        try:
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, stat.S_IMODE(st.st_mode))
+            try:
+                with os.fdopen(fd, "wb", closefd=False) as out:
+                    for chunk in ov.chunks():
+                        out.write(chunk)
+                os.fsync(fd)
+                if os.fstat(fd).st_size != ov.size or os.pread(fd, len(new_mid), pre) != new_mid:
+                    raise TagError(plan.path, "verification failed: the new file reads back differently; not written")
+                try:
+                    os.fchown(fd, st.st_uid, st.st_gid)
+                except OSError:
+                    pass
+                if options.keep_mtime:
+                    os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
+            finally:
+                os.close(fd)
+            _step("temp-written")
+            if _identity(real.stat()) != _identity(st):
+                raise TagError(plan.path, "file changed while it was being written; not written")
+            os.replace(tmp, real)
+        except BaseException as e:
+            tmp.unlink(missing_ok=True)
+            self.journal.end_write(wid, "failed", note=short_reason(e))
+            raise
+        _step("renamed")
+        _fsync_dir(real.parent)
+        self._done(plan, wid, real.stat())
+        return ov.size
+
+    def _done(self, plan: _Plan, wid: int, new_st: os.stat_result) -> None:
+        self.journal.end_write(wid, "done", {"new_identity": _identity(new_st)})
+        _step("done")
+        self.journal.cache_move(plan.path, (plan.st.st_size, plan.st.st_mtime_ns), (new_st.st_size, new_st.st_mtime_ns))
+
+
+def _reload(family: Family, real: Path, container: str, ov: Overlay):
+    """The family's parsed view of the planned file (read from the overlay)."""
+    if family.name == "id3":
+        import io
+
+        from mutagen.id3 import ID3
+
+        from .tags import _id3_place
+
+        place = _id3_place(ov, ov.size, container)
+        ov.seek(place.tag_off)
+        data = ov.read(place.tag_len)
+        return (ID3(io.BytesIO(data)) if data else None), 0.0
+    ov.seek(0)
+    return family._cls(container)(ov)  # type: ignore[attr-defined]
+
+
+def _check_payload(real: Path, ov: Overlay, size: int) -> None:
+    """The audio payload must be carried over unchanged: proved from the overlay's
+    segments where possible, else by comparing digests."""
+    try:
+        base = open(real, "rb")  # noqa: SIM115
+    except OSError as e:
+        raise TagError(real, f"cannot read file ({short_reason(e)})") from e
+    with base:
+        try:
+            regions = payload_regions(real, base, size)
+            if regions and all(ov.keeps_base(a, b) for a, b in regions):
+                return
+        except Exception:  # noqa: BLE001 - fall back to the digests
+            pass
+        try:
+            same = payload_digest(real, base, size) == payload_digest(real, ov, ov.size)
+        except Exception as e:  # noqa: BLE001
+            raise TagError(real, f"cannot verify audio payload ({short_reason(e)}); not written") from e
+    if not same:
+        raise TagError(real, "verification failed: audio data would change; not written")
+
+
+# --- recovery ------------------------------------------------------------------------------
+
+
+def recover(journal: Journal) -> list[tuple[str, str]]:
+    """Reconcile writes interrupted by a crash or kill (call with the journal's lock held,
+    or let it try the lock: if another process holds it, it is alive and nothing is done).
+    Returns ``(path, what happened)`` per pending write."""
+    if not journal.locked:
+        try:
+            journal.lock("recovery")
+        except JournalBusyError:
+            return []
+        try:
+            return recover(journal)
+        finally:
+            journal.unlock()
+    out = []
+    for w in journal.pending_writes():
+        try:
+            state, note = _recover_one(w)
+        except Exception as e:  # noqa: BLE001 - recovery must never stop the app
+            state, note = "unknown", f"could not check after an interruption ({short_reason(e)})"
+        journal.end_write(w.id, state, note=note)
+        out.append((w.path, note))
+    for run_id in journal.unfinished_runs():
+        journal.mark_interrupted(run_id)
+    return out
+
+
+def _recover_one(w: WriteRow) -> tuple[str, str]:
+    plan = w.plan
+    real = Path(w.path).resolve()
+    if plan.get("mode") == "replace":
+        tmp = Path(plan["temp"])
+        if tmp.exists():
+            tmp.unlink()
+        st = real.stat()
+        if _identity(st) == plan["identity"]:
+            return "failed", "interrupted before the write; file unchanged"
+        pre, new_size = plan["prefix"], plan["new_size"]
+        if st.st_size == new_size:
+            with open(real, "rb") as fh:
+                fh.seek(pre)
+                mid = fh.read(new_size - plan["suffix"] - pre)
+            if _sha(mid) == plan["new_mid_sha"]:
+                return "done", "interrupted after the write; the write is complete"
+        return "unknown", "interrupted; the file has changed since (left as is)"
+    ranges = plan.get("ranges", [])
+    olds, news = w.old or b"", w.new or b""
+    with open(real, "r+b") as fh:
+        if os.fstat(fh.fileno()).st_size != plan["identity"][2]:
+            return "unknown", "interrupted; the file has changed since (left as is)"
+        pos, state = 0, set()
+        for off, n in ranges:
+            fh.seek(off)
+            cur = fh.read(n)
+            state.add("new" if cur == news[pos : pos + n] else "old" if cur == olds[pos : pos + n] else "other")
+            pos += n
+        if state <= {"new"}:
+            return "done", "interrupted after the write; the write is complete"
+        if state <= {"old"}:
+            return "failed", "interrupted before the write; file unchanged"
+        if "other" in state:
+            return "unknown", "interrupted; the file has changed since (left as is)"
+        pos = 0
+        for off, n in ranges:  # half written: put the original bytes back
+            fh.seek(off)
+            fh.write(olds[pos : pos + n])
+            pos += n
+        fh.flush()
+        os.fsync(fh.fileno())
+    return "failed", "interrupted during the write; original bytes restored"
+
+
+# --- undo ----------------------------------------------------------------------------------
+
+
+def undo_run(journal: Journal, run_id: int | None = None, options: TagOptions = TagOptions()) -> tuple[int | None, list[WriteResult]]:
+    """Restore the files a run wrote, file by file, through the write path.
+
+    A file is restored byte-exactly (the original bytes of the changed region) when it
+    is still as the run left it; else its genre field alone is restored from the
+    recorded raw data. Files whose genre changed since, or that a later run changed
+    again, are refused with the reason (and can be retried after undoing that run).
+    Restored files are marked; the run counts as undone once every file is restored, so
+    failed files can be retried. Raises LookupError if there is nothing to undo."""
+    with WriteRun(journal, "undo", undo_of=None) as wr:
+        run_id = run_id if run_id is not None else journal.last_undoable()
+        if run_id is None:
+            raise LookupError("nothing to undo")
+        run = journal.get_run(run_id)
+        if run is None:
+            raise LookupError(f"no run {run_id}")
+        if run.undo_of is not None:
+            raise LookupError(f"run {run_id} is an undo; scan or --set again to change those files")
+        todo = [w for w in journal.writes(run_id, "done") if w.undone_by is None]
+        if not todo:
+            raise LookupError(f"run {run_id} has nothing left to undo" + (f" (undone by run {run.undone_by})" if run.undone_by else ""))
+        wr.command, wr.undo_of = f"undo {run_id}", run_id
+        results = [_undo_one(journal, wr, w, run_id, options) for w in todo]
+        if wr.run_id is not None and not [w for w in journal.writes(run_id, "done") if w.undone_by is None]:
+            journal.mark_undone(run_id, wr.run_id)
+        return wr.run_id, results
+
+
+def _undo_one(journal: Journal, wr: WriteRun, w: WriteRow, run_id: int, options: TagOptions) -> WriteResult:
+    path = Path(w.path)
+    later = journal.later_write(path, w.id)
+    if later is not None:
+        return WriteResult(path, ERROR, w.before, w.after, f"changed again by run {later.run_id}; undo run {later.run_id} first")
+    try:
+        current = read_tags(path, options).genres
+    except TagError as e:
+        return WriteResult(path, ERROR, w.before, error=e.reason)
+    except Exception as e:  # noqa: BLE001
+        return WriteResult(path, ERROR, w.before, error=f"cannot read tags ({short_reason(e)})")
+    if current != w.after:
+        shown = ", ".join(current) or "(none)"
+        return WriteResult(path, ERROR, w.before, current, f"genre changed since run {run_id} (now {shown}); left as is")
+    image = _exact_image(path, w)
+    raw = w.plan.get("raw_before")
+    if raw is not None and raw.get("family") not in FAMILIES:
+        raw = None
+    res = wr.apply(path, w.before, options, raw=None if image else raw, undo_of=w.id, image=image)
+    res.genres = w.before
+    return res
+
+
+def _exact_image(path: Path, w: WriteRow) -> tuple[int, int, bytes] | None:
+    """``(offset, length now, original bytes)`` when the file is still byte for byte what
+    the write left in the changed region (then undo puts the original bytes back)."""
+    plan = w.plan
+    try:
+        real = path.resolve()
+        size = real.stat().st_size
+        with open(real, "rb") as fh:
+            if plan.get("mode") == "inplace" and w.old is not None and size == plan["identity"][2]:
+                ranges = plan["ranges"]
+                pos = 0
+                for off, n in ranges:
+                    fh.seek(off)
+                    if fh.read(n) != w.new[pos : pos + n]:
+                        return None
+                    pos += n
+                lo, hi = ranges[0][0], ranges[-1][0] + ranges[-1][1]
+                fh.seek(lo)
+                region = bytearray(fh.read(hi - lo))
+                pos = 0
+                for off, n in ranges:
+                    region[off - lo : off - lo + n] = w.old[pos : pos + n]
+                    pos += n
+                return lo, hi - lo, bytes(region)
+            if plan.get("mode") == "replace" and w.old is not None and size == plan["new_size"]:
+                pre = plan["prefix"]
+                n = plan["new_size"] - plan["suffix"] - pre
+                fh.seek(pre)
+                if _sha(fh.read(n)) == plan["new_mid_sha"]:
+                    return pre, n, w.old
+    except OSError:
+        return None
+    return None
+
+
+def write_one(path: str | Path, genres: list[str], options: TagOptions = TagOptions(), journal: Journal | None = None) -> list[str]:
+    """Write one file in a run of its own (command "write"); raises :class:`TagError`.
+    Returns the genres as read back."""
+    own = journal is None
+    journal = journal or Journal()
+    try:
+        with WriteRun(journal, "write") as run:
+            res = run.apply(path, genres, options)
+    finally:
+        if own:
+            journal.close()
+    if res.status == ERROR:
+        raise TagError(path, res.error)
+    return read_tags(path, options).genres
