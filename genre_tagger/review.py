@@ -15,7 +15,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -52,6 +52,7 @@ class Decision:
             raise ValueError("a set-genre decision needs at least one genre")
 
 
+Relabel = Callable[[object], "tuple[list, list] | None"]
 FileKey = tuple[bytes, int, int]  # (absolute path as bytes, size, mtime_ns), like the cache
 
 
@@ -153,14 +154,19 @@ class Review:
         return self._index.get(str(path))
 
     # -- policy -----------------------------------------------------------------------
-    def set_policy(self, policy: WritePolicy) -> list[int]:
-        """Apply new settings to every item; returns the indices whose status or new genre changed."""
+    def set_policy(self, policy: WritePolicy, relabel: Relabel | None = None) -> list[int]:
+        """Apply new settings to every item; returns the indices whose status or new genre
+        changed. ``relabel(result)`` (optional) gives a result's ``(top, tags)`` anew, e.g.
+        in another vocabulary or with other genre names (None: leave that result as is)."""
         self.policy = replace(policy, dry_run=True)
         changed = []
         for i, it in enumerate(self.items):
-            before = (it.category, it.label, list(it.new))
+            before = (it.category, it.label, list(it.new), it.predicted)
+            fresh = relabel(it.result) if relabel is not None and it.result.status != ERROR else None
+            if fresh is not None:
+                it.result.top, it.result.tags = fresh
             self._evaluate(it)
-            if (it.category, it.label, it.new) != before:
+            if (it.category, it.label, it.new, it.predicted) != before:
                 changed.append(i)
         return changed
 
@@ -182,8 +188,8 @@ class Review:
         elif status == LOW_CONFIDENCE:
             if d is not None and d.kind == ACCEPT and not it.current:
                 self._proposal(it, predicted_genres(r.top, self.policy), "Will write (accepted)")
-            elif d is not None and d.kind == ACCEPT:  # accepted, but it has a genre: keep it
-                it.new, it.category, it.label = it.current, KEEPS, KEEPS
+            elif it.current and (not self.policy.overwrite or (d is not None and d.kind == ACCEPT)):
+                it.new, it.category, it.label = it.current, KEEPS, KEEPS  # nothing would replace it anyway
             else:
                 it.new, it.category, it.label = it.current, UNSURE, UNSURE
         elif status == KEPT and predicted_genres(r.top, self.policy) != it.current:

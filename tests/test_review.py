@@ -110,6 +110,26 @@ def test_settings_re_evaluate_without_a_rescan(files, tmp_path):
     assert _cat(r, "sure") == REJECTED and _cat(r, "unsure") == UNSURE
 
 
+def test_relabel_in_another_vocabulary_without_a_rescan(files, tmp_path):
+    r = _review(files, tmp_path)
+
+    def rename(result):  # e.g. another vocabulary or a user's genre names: new (top, tags) per result
+        return [("Rock & Roll" if g == "Rock" else g, p) for g, p in result.top], []
+
+    changed = r.set_policy(r.policy, rename)
+    assert r.items[0].new == ["Rock & Roll"] and r.items[0].predicted == "Rock & Roll"
+    assert 0 in changed and 4 not in changed  # an unreadable file has nothing to relabel
+    assert r.items[3].category == KEEPS  # "Rock" is no longer the guess: it keeps its genre
+
+
+def test_an_unsure_guess_never_touches_an_existing_genre(files, tmp_path):
+    r = _review(files, tmp_path)
+    r.set_policy(WritePolicy(min_confidence=0.95))
+    assert r.items[2].category == KEEPS  # unsure, and Classical stays whatever is decided
+    r.set_policy(WritePolicy(min_confidence=0.95, overwrite=True))
+    assert r.items[2].category == UNSURE and r.plan() == []
+
+
 def test_max_genres_never_adds_a_genre_below_the_threshold(files, tmp_path):
     r = _review(files, tmp_path, max_genres=3)
     assert r.items[0].new == ["Rock"]  # Pop 0.08 and Jazz 0.02 are below 0.5
