@@ -32,13 +32,13 @@ def main() -> None:
     ap.add_argument("--tracks", type=int, default=50)
     args = ap.parse_args()
     clf = Classifier(args.model, threads=1)
-    fe, n = clf.info.frontend, clf.info.windows.count
+    fe, n = clf.meta.frontend, clf.meta.windows.count
     rng = np.random.default_rng(0)
     patches = rng.uniform(0, 4, (n, fe.patch_frames, fe.n_mels)).astype(np.float32)
-    clf.predict_patches(patches)  # warm-up
+    clf.classify_patches(patches)  # warm-up
     t0 = time.perf_counter()
     for _ in range(args.tracks):
-        clf.predict_patches(patches)
+        clf.classify_patches(patches)
     model_ms = (time.perf_counter() - t0) / args.tracks * 1000
     wins = [rng.normal(0, 0.1, fe.patch_samples).astype(np.float32) for _ in range(n)]
     t0 = time.perf_counter()
@@ -53,7 +53,7 @@ def main() -> None:
             clf.classify_file(f)
         full_ms = (time.perf_counter() - t0) / len(files) * 1000
     print(json.dumps({
-        "model": clf.info.model_id, "windows_per_track": n, "onnx_threads": 1,
+        "model": clf.meta.model_id, "windows_per_track": n, "onnx_threads": 1,
         "model_ms_per_track": round(model_ms, 1), "frontend_ms_per_track": round(fe_ms, 1),
         "decode_frontend_model_ms_per_4min_mp3": round(full_ms, 1),
         "machine": f"{platform.machine()} {platform.processor()}".strip(), "python": platform.python_version(),

@@ -85,12 +85,11 @@ def decode_floor(files: list[Path], workers: int) -> float:
 def _decode_one(path: str) -> int:
     from genre_tagger.audio import read_windows
     from genre_tagger.model import load_info
-    from genre_tagger.windows import window_starts
+    from genre_tagger.pipeline import min_samples
 
     info = load_info()
     fe, ws = info.frontend, info.windows
-    _, wins = read_windows(path, lambda d: window_starts(d, fe.patch_seconds, ws.count, ws.margin),
-                           fe.patch_seconds, fe.sample_rate, fe.patch_seconds)  # fmt: skip
+    _, wins = read_windows(path, ws.starts, ws.length, fe.sample_rate, min_samples(fe, ws))
     return len(wins)
 
 

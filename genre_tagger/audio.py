@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from math import gcd
 from pathlib import Path
 
 import numpy as np
@@ -23,85 +24,163 @@ SILENCE_PEAK = 1e-4  # every window quieter than this (about -80 dBFS) counts as
 @dataclass(frozen=True)
 class AudioInfo:
     duration: float  # seconds
-    sample_rate: int
+    n_samples: int  # length of the decoded signal at the target rate (window positions count in these)
+    sample_rate: int  # native
     channels: int
     backend: str
 
 
-def _resample(y: np.ndarray, sr: int, target: int) -> np.ndarray:
-    if sr == target:
-        return y.astype(np.float32, copy=False)
-    import soxr
-
-    return soxr.resample(y, sr, target, quality="HQ").astype(np.float32, copy=False)
+Plan = Callable[[int], list[int]]  # track length in target-rate samples -> window start samples
+CONTEXT_SECONDS = 0.05  # decoded on each side of a window before resampling, then trimmed off
+SEEK_PREROLL_SECONDS = 0.3  # PyAV seeks this much earlier (codec overlap, packet granularity)
+SAMPLE_EXACT_SEEK = {"mp4", "mov", "mp3", "flac"}  # PyAV demuxers checked sample-exact (tests/test_stability.py)
 
 
-Plan = Callable[[float], list[float]]  # duration (s; 0 = unknown) -> window starts
+@dataclass(frozen=True)
+class _Span:
+    """Native samples ``[a0, a1)`` that, resampled, give target samples ``[start, start+length)``
+    at ``offset`` into the result. ``a0`` lies on the common grid of the two rates, so the
+    result does not depend on where the window was cut (equal to resampling the whole track)."""
+
+    a0: int
+    a1: int
+    offset: int
+    length: int
 
 
-def _read_soundfile(path: Path, plan: Plan, length: float, target_sr: int) -> tuple[AudioInfo, list[np.ndarray]]:
+def _spans(starts: list[int], length: int, n_native: int, sr: int, target: int) -> list[_Span]:
+    g = gcd(sr, target)
+    step_in, step_out = sr // g, target // g
+    ctx = 0 if sr == target else int(CONTEXT_SECONDS * sr)
+    out = []
+    for s in starts:
+        a0 = max(0, ((s * sr) // target - ctx) // step_in * step_in)
+        a1 = min(n_native, -(-(s + length) * sr // target) + ctx)
+        out.append(_Span(a0, a1, s - a0 // step_in * step_out, length))
+    return out
+
+
+def _to_target(x: np.ndarray, span: _Span, sr: int, target: int) -> np.ndarray:
+    """Native mono samples of ``span`` -> the window at the target rate."""
+    if sr != target:
+        import soxr
+
+        x = soxr.resample(x, sr, target, quality="HQ")
+    return np.asarray(x[span.offset : span.offset + span.length], dtype=np.float32)
+
+
+def _read_soundfile(path: Path, plan: Plan, length: int, target: int) -> tuple[AudioInfo, list[np.ndarray]]:
     import soundfile as sf
 
-    with sf.SoundFile(str(path)) as f:
-        sr, n_total = f.samplerate, f.frames
-        if n_total <= 0 or sr <= 0:
+    # a file object, not the name: libsndfile cannot open some names (e.g. not UTF-8)
+    with open(path, "rb") as fobj, sf.SoundFile(fobj) as f:
+        sr, n_native = f.samplerate, f.frames
+        if n_native <= 0 or sr <= 0:
             raise ValueError("no audio frames")
-        info = AudioInfo(n_total / sr, sr, f.channels, "soundfile")
+        n = n_native * target // sr
+        info = AudioInfo(n_native / sr, n, sr, f.channels, "soundfile")
         out = []
-        for s in _fit(plan(info.duration), length, info.duration):
-            f.seek(min(int(round(s * sr)), n_total - 1))
-            data = f.read(int(round(length * sr)) + 1, dtype="float32", always_2d=True)
-            out.append(_resample(data.mean(axis=1), sr, target_sr))
+        for sp in _spans(plan(n), length, n_native, sr, target):
+            f.seek(sp.a0)
+            data = f.read(sp.a1 - sp.a0, dtype="float32", always_2d=True)
+            out.append(_to_target(data.mean(axis=1), sp, sr, target))
     return info, out
 
 
-def _av_duration(container, stream) -> float:
-    if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
-    if container.duration is not None:
-        return container.duration / 1_000_000
-    return 0.0
+def _frame_mono(frame) -> np.ndarray:
+    """A decoded PyAV frame -> mono float32 (channel mean, as the soundfile path)."""
+    a = frame.to_ndarray()
+    ch = len(frame.layout.channels)
+    if not frame.format.is_planar:
+        a = a.reshape(-1, ch).T
+    if a.dtype.kind == "i":
+        a = a.astype(np.float32) / float(-np.iinfo(a.dtype).min)
+    elif a.dtype.kind == "u":  # u8
+        a = (a.astype(np.float32) - 128.0) / 128.0
+    return a.astype(np.float32, copy=False).mean(axis=0)
 
 
-def _read_av(path: Path, plan: Plan, length: float, target_sr: int) -> tuple[AudioInfo, list[np.ndarray]]:
+class _AvTrack:
+    """Sample-exact access to PyAV's decoded signal. Sample 0 is the first sample of the
+    first decoded frame; after a seek, the first frame is placed by its timestamp (exact
+    where the time base is the sample rate: mp4, ogg, flac, mp3; within 1 ms for ASF)
+    and the following ones by counting samples (never by the seek target)."""
+
+    def __init__(self, container, stream):
+        self.c, self.s = container, stream
+        self.sr = int(stream.codec_context.sample_rate or stream.rate or 0)
+        if self.sr <= 0:
+            raise ValueError("unknown sample rate")
+        self.tb = stream.time_base
+        container.seek(0, stream=stream, backward=True, any_frame=False)
+        first = next(container.decode(stream), None)
+        if first is None or first.pts is None:
+            raise ValueError("no decodable audio frames with timestamps")
+        self.origin = first.pts
+
+    def n_samples(self) -> int:
+        """Native length from the container (0 = unknown)."""
+        if self.s.duration is not None and self.tb is not None:
+            return int(round(self.s.duration * self.tb * self.sr))
+        if self.c.duration is not None:
+            return int(self.c.duration * self.sr // 1_000_000)
+        return 0
+
+    def _index(self, frame) -> int:
+        return int(round((frame.pts - self.origin) * frame.time_base * self.sr))
+
+    def read(self, a0: int, a1: int) -> np.ndarray:
+        """Native mono samples ``[a0, a1)`` (fewer at the end of the stream)."""
+        for preroll in (SEEK_PREROLL_SECONDS, 3.0, None):
+            seconds = 0.0 if preroll is None else max(0.0, a0 / self.sr - preroll)
+            self.c.seek(self.origin + int(seconds / self.tb), stream=self.s, backward=True, any_frame=False)
+            got = self._collect(a0, a1)
+            if got is not None:
+                return got
+        raise ValueError("cannot seek to the window")
+
+    def _collect(self, a0: int, a1: int) -> np.ndarray | None:
+        chunks, i = [], None
+        for frame in self.c.decode(self.s):
+            if i is None:
+                if frame.pts is None:
+                    raise ValueError("frames without timestamps")
+                i = self._index(frame)
+                if i > a0:
+                    return None  # landed after the window start: seek further back
+            y = _frame_mono(frame)
+            lo, hi = max(a0 - i, 0), min(a1 - i, len(y))
+            if hi > lo:
+                chunks.append(y[lo:hi])
+            i += len(y)
+            if i >= a1:
+                break
+        return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+
+
+def _read_av(path: Path, plan: Plan, length: int, target: int) -> tuple[AudioInfo, list[np.ndarray]]:
     import av
 
     with av.open(str(path)) as container:
         if not container.streams.audio:
             raise ValueError("no audio stream")
         stream = container.streams.audio[0]
-        duration = _av_duration(container, stream)
-        sr = stream.codec_context.sample_rate or stream.rate
-        info = AudioInfo(duration, int(sr or 0), stream.codec_context.channels or 0, "pyav")
-        need = int(round(length * target_sr)) + 1
+        track = _AvTrack(container, stream)
+        sr, n_native = track.sr, track.n_samples()
+        if n_native <= 0 or not set(container.format.name.split(",")) & SAMPLE_EXACT_SEEK:
+            # no length, or a container whose seeking and timestamps are not sample-exact
+            # here (ogg, asf): decode it all once
+            whole = track.read(0, 1 << 62)
+            n_native = len(whole)
+        else:
+            whole = None
+        n = n_native * target // sr
+        info = AudioInfo(n_native / sr, n, sr, stream.codec_context.channels or 0, "pyav")
         out = []
-        for s in _fit(plan(duration), length, duration if duration > 0 else float("inf")):
-            if s > 0:
-                container.seek(int(s / stream.time_base), stream=stream, backward=True, any_frame=False)
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=target_sr)
-            chunks: list[np.ndarray] = []
-            got, first_t = 0, None
-            for frame in container.decode(stream):
-                t = float(frame.pts * frame.time_base) if frame.pts is not None else None
-                for rf in resampler.resample(frame):
-                    arr = rf.to_ndarray().reshape(-1)
-                    if first_t is None:
-                        first_t = t if t is not None else s
-                        skip = int(round(max(0.0, s - first_t) * target_sr))
-                        arr = arr[skip:]
-                    chunks.append(arr)
-                    got += len(arr)
-                if got >= need:
-                    break
-            y = np.concatenate(chunks)[:need] if chunks else np.zeros(0, np.float32)
-            out.append(y.astype(np.float32, copy=False))
-        if duration <= 0 and out:
-            info = AudioInfo(len(out[0]) / target_sr, info.sample_rate, info.channels, "pyav")
+        for sp in _spans(plan(n), length, n_native, sr, target):
+            x = whole[sp.a0 : sp.a1] if whole is not None else track.read(sp.a0, sp.a1)
+            out.append(_to_target(x, sp, sr, target))
     return info, out
-
-
-def _fit(starts: list[float], length: float, duration: float) -> list[float]:
-    return [max(0.0, min(s, duration - length)) for s in starts]
 
 
 _ASF_ENCRYPTION = (
@@ -146,14 +225,18 @@ def _short(e: Exception) -> str:
 def read_windows(
     path: str | Path,
     starts_for: Plan,
-    length: float,
+    length: int,
     target_sr: int,
-    min_seconds: float,
+    min_samples: int,
 ) -> tuple[AudioInfo, list[np.ndarray]]:
-    """Decode windows of ``length`` s at the starts that ``starts_for(duration)`` returns.
+    """Decode windows of ``length`` samples (at ``target_sr``) at the start samples that
+    ``starts_for(n)`` returns for a track of ``n`` samples at ``target_sr``.
 
-    Raises :class:`DecodeError` (or a subclass) with the path on any failure: not audio,
-    unsupported/DRM codec, unreadable, shorter than ``min_seconds``, or silent.
+    Positions are exact samples of the decoded, downmixed, resampled signal, and every
+    window equals the same slice of the whole track resampled at once, whichever decoder
+    (soundfile or PyAV) read it. Raises :class:`DecodeError` (or a subclass) with the path
+    on any failure: not audio, unsupported/DRM codec, unreadable, shorter than
+    ``min_samples``, or silent.
     """
     path = Path(path)
     if not path.is_file():
@@ -165,10 +248,10 @@ def read_windows(
         raise DecodeError(path, f"cannot read file ({e.strerror})") from e
     check_drm(path)
 
-    def plan(duration: float) -> list[float]:
-        if duration and duration < min_seconds:
-            raise AudioTooShortError(path, f"audio too short ({duration:.2f} s < {min_seconds:.2f} s)")
-        return starts_for(duration)
+    def plan(n: int) -> list[int]:
+        if n < min_samples:
+            raise AudioTooShortError(path, f"audio too short ({n / target_sr:.2f} s < {min_samples / target_sr:.2f} s)")
+        return starts_for(n)
 
     errors = []
     readers = [_read_soundfile, _read_av] if path.suffix.lower() in SOUNDFILE_EXTS else [_read_av]
@@ -187,9 +270,9 @@ def read_windows(
     windows = [w for w in windows if len(w) > 0]
     if not windows:
         raise DecodeError(path, "no audio could be decoded")
-    got = max(len(w) for w in windows) / target_sr
-    if got < min(min_seconds, length) - 0.05:
-        raise AudioTooShortError(path, f"audio too short ({got:.2f} s decoded, need {min_seconds:.2f} s)")
+    got = max(len(w) for w in windows)
+    if got < min(min_samples, length) - int(0.05 * target_sr):
+        raise AudioTooShortError(path, f"audio too short ({got / target_sr:.2f} s decoded, need {min_samples / target_sr:.2f} s)")
     if max(float(np.max(np.abs(w))) for w in windows) < SILENCE_PEAK:
         raise SilentAudioError(path, "audio is silent")
     return info, windows

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # statuses of a scanned file (also the JSON/CSV report's vocabulary)
 TAGGED = "tagged"  # genre written
@@ -17,16 +17,25 @@ STATUSES = (TAGGED, WOULD_TAG, KEPT, LOW_CONFIDENCE, UNCHANGED, ERROR)
 @dataclass(frozen=True)
 class WritePolicy:
     overwrite: bool = False  # replace existing genres (default: only fill in empty ones)
-    min_confidence: float = 0.0  # skip tracks whose best genre is below this
-    max_genres: int = 1  # write up to N genres whose probability >= min_confidence
+    min_confidence: float | None = None  # skip tracks whose best genre is below this; None = the vocabulary's default
+    max_genres: int = 1  # write up to N genres, each with probability >= min_confidence
     dry_run: bool = False
     mapping: dict[str, str] = field(default_factory=dict)  # display name -> user's name (Hip-Hop -> Rap)
 
     def __post_init__(self) -> None:
         if self.max_genres < 1:
             raise ValueError("max_genres must be >= 1")
-        if not 0.0 <= self.min_confidence <= 1.0:
+        if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
             raise ValueError("min_confidence must be between 0 and 1")
+
+    def with_default_threshold(self, default: float) -> WritePolicy:
+        """This policy with ``min_confidence`` set to ``default`` (the model vocabulary's
+        ``min_confidence``) unless the user gave one."""
+        return self if self.min_confidence is not None else replace(self, min_confidence=default)
+
+    @property
+    def threshold(self) -> float:
+        return 0.0 if self.min_confidence is None else self.min_confidence
 
 
 def parse_mapping(items: list[str]) -> dict[str, str]:
@@ -53,12 +62,18 @@ def display_genres(top: list[tuple[str, float]], display: dict[str, str], mappin
 
 
 def decide(top: list[tuple[str, float]], existing: list[str], policy: WritePolicy) -> tuple[str, list[str]]:
-    """``top``: (display name, probability) best first. Returns (status, genres to write)."""
-    if not top or top[0][1] < policy.min_confidence:
+    """``top``: (display name, probability) best first. Returns (status, genres to write).
+
+    Writes up to ``max_genres`` genres, each of them at or above the threshold (a second
+    genre below it is never added); nothing if the best one is below it."""
+    threshold = policy.threshold
+    if not top or top[0][1] < threshold:
         return LOW_CONFIDENCE, []
     chosen: list[str] = []
-    for name, p in top[: policy.max_genres]:
-        if p >= policy.min_confidence and name not in chosen:
+    for name, p in top:
+        if len(chosen) == policy.max_genres or p < threshold:
+            break
+        if name not in chosen:
             chosen.append(name)
     if existing and not policy.overwrite:
         return KEPT, []

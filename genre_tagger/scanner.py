@@ -20,7 +20,8 @@ from pathlib import Path
 from .errors import GenreTaggerError, TagError
 from .journal import Journal, pathkey
 from .library import iter_audio_files
-from .model import Classifier, ModelInfo, aggregate_outputs, load_info
+from .model import Classification, Classifier, load_info
+from .modelmeta import ModelMeta
 from .policy import ERROR, TAGGED, WritePolicy, decide, display_genres
 from .tags import TagOptions, read_tags
 from .writer import WriteResult, WriteRun, recover, undo_run
@@ -31,6 +32,7 @@ class ScanOptions:
     policy: WritePolicy = field(default_factory=WritePolicy)
     tag_options: TagOptions = field(default_factory=TagOptions)
     model: str | Path | None = None  # metadata JSON / ONNX; None = the bundled model
+    vocabulary: str | None = None  # one of the model's vocabularies (ModelMeta.vocabulary_names); None = its default
     workers: int = 0  # processes for decoding + inference; 0 = one per CPU core
     use_cache: bool = True
     in_process: bool = True  # workers == 1 classifies in this process; False: always a worker process (GUI)
@@ -44,6 +46,7 @@ class FileResult:
     previous: list[str] = field(default_factory=list)
     top: list[tuple[str, float]] = field(default_factory=list)  # display names, all genres
     tags: list[tuple[str, float]] = field(default_factory=list)  # the taggers' extra genre-like tags
+    classification: Classification | None = None  # every vocabulary's probabilities (see summarise)
     artist: str = ""
     title: str = ""
     album: str = ""
@@ -69,17 +72,23 @@ def _init_worker(model: str | None, threads: int, quiet_stderr: bool = False) ->
     _WORKER = Classifier(model, threads=threads)
 
 
-def _classify(path: str) -> dict:
-    """Runs in a worker: decode + front-end + ONNX. Never raises for bad files."""
+def _classify(path: str) -> Classification | str:
+    """Runs in a worker: decode + front-end + ONNX. Returns the Classification, or the
+    one-line reason on failure (never raises for bad files)."""
     assert _WORKER is not None
     try:
-        patches, duration = _WORKER.patches_for_file(path)
-        g, t = _WORKER.predict_patches(patches)
-        return {"ok": True, "genre_probs": g.tolist(), "tag_probs": None if t is None else t.tolist(), "duration": duration}
+        return _WORKER.classify_file(path)
     except GenreTaggerError as e:
-        return {"ok": False, "error": e.reason}
+        return e.reason
     except Exception as e:  # noqa: BLE001 - a worker must report, not die
-        return {"ok": False, "error": f"unexpected error: {type(e).__name__}: {e}"}
+        return f"unexpected error: {type(e).__name__}: {e}"
+
+
+def _terminate_workers(pool) -> None:
+    """End a process pool's workers at once (a second Ctrl-C must never wait for them)."""
+    procs = getattr(pool, "_processes", None) or {}  # ProcessPoolExecutor's workers (InlinePool has none)
+    for proc in list(procs.values()):
+        proc.terminate()
 
 
 def _terminate_workers(pool) -> None:
@@ -104,19 +113,42 @@ class InlinePool:
         pass
 
 
-def _summarise(info: ModelInfo, raw: dict) -> dict:
-    """Per-window outputs -> the cached result: aggregated genre and tag probabilities."""
-    g, t = aggregate_outputs(info, raw["genre_probs"], raw.get("tag_probs"))
-    res = {"genres": {gid: round(float(p), 6) for gid, p in zip(info.genres, g)}, "duration": raw["duration"]}
-    if t is not None:
-        res["tags"] = {info.tags[i]: round(float(t[i]), 6) for i in range(len(t)) if info.tags[i] in info.extra_genres}
-    return res
+def summarise(
+    c: Classification, meta: ModelMeta, vocabulary: str | None = None, mapping: dict[str, str] | None = None
+) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """What a user sees of a Classification in one vocabulary (None = the model's default):
+    ``(top, tags)`` = all genres as (display name after the user's ``mapping``, p) best
+    first, and the taggers' genre-like tags as (display name, p) best first. Switching
+    vocabulary is a call of this with another name (no reclassification)."""
+    vocab = meta.vocabulary(vocabulary)
+    display = dict(zip(vocab.genres, vocab.display))
+    return display_genres(c.ranked(vocab.name), display, mapping or {}), c.ranked_tags(meta.tag_display)
+
+
+def cache_entry(c: Classification) -> dict:
+    """The scan cache's row for a Classification (all vocabularies, rounded to 1e-6)."""
+    d = c.to_dict()
+    d["probs"] = {v: {g: round(p, 6) for g, p in ps.items()} for v, ps in c.probs.items()}
+    d["tags"] = {t: round(p, 6) for t, p in c.tags.items()}
+    return d
+
+
+def from_cache_entry(d: dict, meta: ModelMeta) -> Classification | None:
+    """A cached row back as a Classification; None if it lacks one of ``meta``'s vocabularies."""
+    try:
+        c = Classification.from_dict(d)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return c if all(v in c.probs for v in meta.vocabulary_names) else None
 
 
 class Scanner:
     def __init__(self, options: ScanOptions, journal: Journal | None = None):
         self.options = options
         self.info = load_info(options.model)
+        vocab = self.info.vocabulary(options.vocabulary)  # ValueError naming the choices
+        self.vocabulary = vocab.name
+        self.policy = options.policy.with_default_threshold(vocab.min_confidence)
         self.journal = journal or Journal()
         self.cancelled = threading.Event()
         self.run_id: int | None = None
@@ -125,13 +157,10 @@ class Scanner:
         self.cancelled.set()
 
     # -- per file --------------------------------------------------------------
-    def _finish(self, path: Path, summary: dict, cached: bool) -> FileResult:
+    def _finish(self, path: Path, c: Classification, cached: bool) -> FileResult:
         info, opts = self.info, self.options
-        res = FileResult(path=path, status=ERROR, cached=cached, duration=float(summary.get("duration", 0.0)))
-        probs = sorted(summary["genres"].items(), key=lambda kv: -kv[1])
-        res.top = display_genres(probs, info.display, opts.policy.mapping)
-        extra = sorted(summary.get("tags", {}).items(), key=lambda kv: -kv[1])
-        res.tags = [(info.extra_genres.get(k, k), p) for k, p in extra]
+        res = FileResult(path=path, status=ERROR, cached=cached, duration=c.duration, classification=c)
+        res.top, res.tags = summarise(c, info, self.vocabulary, self.policy.mapping)
         try:
             tags = read_tags(path, opts.tag_options)
         except TagError as e:
@@ -141,7 +170,7 @@ class Scanner:
         res.previous = tags.genres
         if tags.duration:
             res.duration = tags.duration
-        status, genres = decide(res.top, tags.genres, opts.policy)
+        status, genres = decide(res.top, tags.genres, self.policy)
         res.status, res.genres = status, genres
         if status == TAGGED and self._writer is not None:  # the write path journals and moves the cache row
             w = self._writer.apply(path, genres, opts.tag_options)
@@ -197,8 +226,9 @@ class Scanner:
                 yield self._error(p, f"cannot read file ({e.strerror})")
                 continue
             hit = cache.get(pathkey(p))
-            if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
-                yield self._finish(p, hit[2], cached=True)
+            c = from_cache_entry(hit[2], self.info) if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns else None
+            if c is not None:
+                yield self._finish(p, c, cached=True)
             else:
                 todo.append((p, st.st_size, st.st_mtime_ns))
         if todo:
@@ -234,21 +264,20 @@ class Scanner:
                 for fut in done:
                     path, size, mtime = pending.pop(fut)
                     try:
-                        raw = fut.result()
+                        c = fut.result()
                     except Exception as e:  # noqa: BLE001 - a crashed worker
                         if not self.cancelled.is_set():  # cancelled: files not finished are simply not reported
                             yield self._error(path, f"classification failed ({type(e).__name__})")
                         continue
-                    if not raw["ok"]:
-                        yield self._error(path, raw["error"])
+                    if isinstance(c, str):
+                        yield self._error(path, c)
                         continue
-                    summary = _summarise(self.info, raw)
                     if self.options.use_cache:  # cache rows are committed about once a second
-                        self.journal.cache_put(path, size, mtime, self.info.model_id, summary, commit=False)
+                        self.journal.cache_put(path, size, mtime, self.info.model_id, cache_entry(c), commit=False)
                         if time.monotonic() - last_commit > 1.0:
                             self.journal.commit()
                             last_commit = time.monotonic()
-                    yield self._finish(path, summary, cached=False)
+                    yield self._finish(path, c, cached=False)
                 if self.cancelled.is_set():
                     queue.clear()
                     for fut in list(pending):  # not started yet: dropped; running: finished and reported

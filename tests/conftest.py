@@ -26,20 +26,11 @@ def _isolated_data_dir(tmp_path_factory, monkeypatch):
     return d
 
 
+TINY_MODEL = ROOT / "tests" / "data" / "tiny.json"
+
+
 @pytest.fixture(scope="session")
-def tiny_model_path(tmp_path_factory) -> Path:
-    """A tiny untrained ONNX model with the bundled model's interface (fast scanner tests)."""
-    import json
-
-    from tiny import Tiny
-
-    from genre_tagger.frontend import FrontendConfig
-    from genre_tagger.windows import WindowSpec
-    from training.genre.export import OUTPUT_NAMES, build_metadata, export_onnx
-
-    d = tmp_path_factory.mktemp("tinymodel")
-    fe = FrontendConfig()
-    export_onnx(Tiny(sharpness=5.0).eval(), d / "tiny.onnx", fe.patch_frames, fe.n_mels, OUTPUT_NAMES)
-    meta = build_metadata("tiny", d / "tiny.onnx", fe, WindowSpec(count=2), {"accuracy": {}})
-    (d / "tiny.json").write_text(json.dumps(meta))
-    return d / "tiny.json"
+def tiny_model_path() -> Path:
+    """The tiny committed format-2 test model (two vocabularies; no torch needed; see
+    tests/make_tiny_model.py)."""
+    return TINY_MODEL

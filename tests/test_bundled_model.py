@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from genre_tagger import cli
+from genre_tagger.genres import GTZAN_GENRES
 from genre_tagger.model import Classifier, bundled_model_path, load_info
 from genre_tagger.synth import write_audio
 
@@ -15,20 +16,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_bundled_metadata_is_consistent():
-    info = load_info()  # checks front-end, input shape and the ONNX sha256
-    assert info.genres == ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"]
-    assert info.display["hiphop"] == "Hip-Hop"
+    info = load_info()  # checks format 2, front-end, windows, input shape and the ONNX sha256
+    gtzan = info.vocabulary("gtzan")
+    assert gtzan.genres == list(GTZAN_GENRES)
+    assert gtzan.display_name("hiphop") == "Hip-Hop"
     assert info.onnx_path.stat().st_size < 20e6
-    assert set(info.extra_genres) <= set(info.tags)
-    assert info.raw["accuracy"]["fault-filtered-test"]["n"] > 0
+    assert set(info.tag_display) <= set(info.tags)
+    assert gtzan.accuracy["fault-filtered-test"]["n"] > 0
     assert bundled_model_path().is_file()
 
 
 def test_bundled_model_classifies_a_file(tmp_path, capsys):
     f = write_audio(tmp_path / "song.flac", "flac", seconds=12.0)
-    pred = Classifier(threads=1).classify_file(f)
-    assert pred.windows == load_info().windows.count
-    assert abs(sum(p for _, p in pred.genres) - 1.0) < 1e-4
+    c = Classifier(threads=1).classify_file(f)
+    assert c.windows == load_info().windows.count
+    for name, probs in c.probs.items():
+        assert abs(sum(probs.values()) - 1.0) < 1e-4, name
     code = cli.main(["--scan", str(tmp_path), "--workers", "1", "-q"])
     assert code == 0
 

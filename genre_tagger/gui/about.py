@@ -5,25 +5,23 @@ from __future__ import annotations
 from PySide6.QtWidgets import QMessageBox
 
 from .. import __version__
-from ..model import ModelInfo
+from ..modelmeta import ModelMeta
 
 
-def about_text(info: ModelInfo | None) -> str:
+def about_text(info: ModelMeta | None) -> str:
     lines = [f"<h3>genre-tagger {__version__}</h3>", "<p>Offline music genre tagging with a small CNN.</p>"]
     if info is None:
         lines.append("<p>No model loaded.</p>")
         return "".join(lines)
-    lines.append(f"<p><b>Model:</b> {info.name} (version {info.version})<br>{info.raw.get('architecture', '')}</p>")
-    acc = info.raw.get("accuracy", {})
-    if acc:
-        lines.append("<p><b>Accuracy</b> (from the model's metadata):<br>")
-        for k, v in acc.items():
+    lines.append(f"<p><b>Model:</b> {info.name} (version {info.version})<br>{info.provenance.get('architecture', '')}</p>")
+    for vocab in info.vocabularies:
+        lines.append(f"<p><b>{vocab.name}</b>: {', '.join(vocab.display)}<br>")
+        for k, v in vocab.accuracy.items():
             if isinstance(v, dict) and "accuracy" in v:
                 lines.append(f"{k}: {v['accuracy']:.1%} (balanced {v.get('balanced_accuracy', 0):.1%}, n={v.get('n', '?')})<br>")
         lines.append("</p>")
-    lines.append(f"<p>Genres: {', '.join(info.display[g] for g in info.genres)}</p>")
     return "".join(lines)
 
 
-def show_about(parent, info: ModelInfo | None) -> None:
+def show_about(parent, info: ModelMeta | None) -> None:
     QMessageBox.about(parent, "About genre-tagger", about_text(info))

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import GenreTaggerError
-from ..model import ModelInfo, load_info
+from ..model import load_info
+from ..modelmeta import ModelMeta
 from ..playlists import write_playlists
 from ..policy import STATUSES
 from ..scanner import FileResult, ScanOptions
@@ -51,7 +52,7 @@ class MainWindow(QMainWindow):
         self.settings: AppSettings = load_settings()
         self.model_path = model_path
         self.scanner_factory = scanner_factory
-        self.info: ModelInfo | None = None
+        self.info: ModelMeta | None = None
         try:
             self.info = load_info(model_path)
         except GenreTaggerError as e:
@@ -353,9 +354,9 @@ class MainWindow(QMainWindow):
         if not rows:
             return
         names = [g for g, _ in self.model.rows[rows[0]].result.top] or (
-            [self.info.display[g] for g in self.info.genres] if self.info else []
+            list(self.info.vocabulary().display) if self.info else []
         )
-        extra = [n for n in (self.info.extra_genres.values() if self.info else []) if n not in names]
+        extra = [n for n in (self.info.tag_display.values() if self.info else []) if n not in names]
         genre, ok = QInputDialog.getItem(self, "Set genre", "Genre (pick or type; several with ';'):", names + sorted(extra), 0, True)
         if ok and genre.strip():
             self.model.set_decision(rows, OVERRIDDEN, [g.strip() for g in genre.split(";") if g.strip()])

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,7 @@ import torch
 from torch import nn
 
 from genre_tagger.frontend import FrontendConfig
+from genre_tagger.modelmeta import InputSpec, ModelMeta, Vocabulary
 from genre_tagger.windows import WindowSpec
 
 from ..weights import DEFAULT_CACHE, musicnn_dir
@@ -25,26 +24,35 @@ from .musicnn import load_pretrained
 from .prune import DEFAULT_TOL, PrunedMusicnn
 
 INPUT_NAME = "patches"
-OUTPUT_NAMES = ["genre_probs", "tag_probs"]
+OUTPUT_NAMES = ["probs_gtzan", "tag_probs"]  # format 2: track-level (mean over the windows, in the graph)
+
+
+class TrackLevel(nn.Module):
+    """Per-window outputs ``[N, C]`` -> track-level ``[C]`` (mean over the N windows)."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        out = self.net(x)
+        return tuple(o.mean(0) for o in (out if isinstance(out, tuple | list) else (out,)))
 
 
 def export_onnx(model: nn.Module, path: Path, frames: int, mels: int, output_names: list[str]) -> None:
+    """Export ``TrackLevel(model)`` (input ``patches [N, frames, mels]``, N dynamic)."""
     model.eval()
     dummy = torch.zeros(2, frames, mels)
     torch.onnx.export(
-        model,
+        TrackLevel(model).eval(),
         (dummy,),
         str(path),
         input_names=[INPUT_NAME],
         output_names=output_names,
-        dynamic_axes={INPUT_NAME: {0: "n"}, **{o: {0: "n"} for o in output_names}},
+        dynamic_axes={INPUT_NAME: {0: "n"}},
         opset_version=17,
         dynamo=False,
     )
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def max_abs_diff(model: nn.Module, onnx_path: Path, x: np.ndarray) -> float:
@@ -54,7 +62,7 @@ def max_abs_diff(model: nn.Module, onnx_path: Path, x: np.ndarray) -> float:
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     outs = sess.run(None, {INPUT_NAME: x.astype(np.float32)})
     with torch.no_grad():
-        ref = model(torch.from_numpy(x))
+        ref = TrackLevel(model)(torch.from_numpy(x))
     ref = ref if isinstance(ref, tuple | list) else (ref,)
     return max(float(np.abs(o - r.numpy()).max()) for o, r in zip(outs, ref))
 
@@ -67,24 +75,25 @@ def build_metadata(
     extra: dict,
     tags: list[str] | None = None,
     version: str = "1",
-) -> dict:
+) -> ModelMeta:
+    """The format-2 metadata (one vocabulary, "gtzan"); ``extra`` goes to provenance."""
     tags = list(TAG_NAMES) if tags is None else tags
-    return {
-        "format": 1,
-        "name": name,
-        "version": version,
-        "onnx": onnx_path.name,
-        "onnx_sha256": sha256(onnx_path),
-        "input": {"name": INPUT_NAME, "shape": ["n", fe.patch_frames, fe.n_mels], "dtype": "float32"},
-        "outputs": {"genres": OUTPUT_NAMES[0], "tags": OUTPUT_NAMES[1]},
-        "frontend": fe.to_dict(),
-        "windows": windows.to_dict(),
-        "genres": [{"id": g, "display": DISPLAY[g]} for g in GENRES],
-        "tags": tags,
-        "extra_genres": {k: v for k, v in EXTRA_GENRES.items() if k in tags},
-        "exported": dt.date.today().isoformat(),
-        **extra,
-    }
+    accuracy = extra.pop("accuracy", {})
+    return ModelMeta(
+        name=name,
+        version=version,
+        onnx=onnx_path.name,
+        sha256="",
+        frontend=fe,
+        windows=windows,
+        input=InputSpec(INPUT_NAME, fe.patch_frames, fe.n_mels),
+        vocabularies=[Vocabulary("gtzan", OUTPUT_NAMES[0], list(GENRES), [DISPLAY[g] for g in GENRES], accuracy=accuracy)],
+        default_vocabulary="gtzan",
+        tags=tags,
+        tag_output=OUTPUT_NAMES[1],
+        tag_display={k: v for k, v in EXTRA_GENRES.items() if k in tags},
+        provenance={"exported": dt.date.today().isoformat(), **extra},
+    ).with_onnx(onnx_path)
 
 
 def main() -> None:
@@ -141,7 +150,7 @@ def main() -> None:
         tags=tags,
         version=args.version,
     )
-    meta_path.write_text(json.dumps(meta, indent=1) + "\n")
+    meta.save(meta_path)
     print(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB), {meta_path}; max |onnx-torch| = {diff:.2e}")
 
 
