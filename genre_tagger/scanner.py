@@ -91,13 +91,6 @@ def _terminate_workers(pool) -> None:
         proc.terminate()
 
 
-def _terminate_workers(pool) -> None:
-    """End a process pool's workers at once (a second Ctrl-C must never wait for them)."""
-    procs = getattr(pool, "_processes", None) or {}  # ProcessPoolExecutor's workers (InlinePool has none)
-    for proc in list(procs.values()):
-        proc.terminate()
-
-
 class InlinePool:
     """Same interface as the process pool, in this process (workers=1, tests, GUI fallback)."""
 
