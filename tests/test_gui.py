@@ -1,7 +1,10 @@
-"""The desktop app, offscreen with pytest-qt: scan -> review -> write -> undo, settings,
-and a responsiveness check while 1 000 fake tracks are scanned."""
+"""The desktop app, offscreen with pytest-qt: first start, open -> scan -> review -> write
+(with preview) -> undo, sorting, decisions across rescans and restarts, settings applied
+to current results, shortcuts, and responsiveness while 1 000 fake tracks arrive."""
 
+import html
 import os
+import random
 import time
 from pathlib import Path
 
@@ -10,10 +13,13 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from genre_tagger.gui.main_window import MainWindow  # noqa: E402
-from genre_tagger.gui.track_model import OVERRIDDEN, REJECTED, WRITTEN  # noqa: E402
+from genre_tagger.gui.settings import AppSettings  # noqa: E402
+from genre_tagger.gui.track_model import COL_CONFIDENCE, COL_FILE, COL_STATUS  # noqa: E402
+from genre_tagger.review import FAILED, KEEPS, REJECTED, UNSURE, WILL_WRITE, WRITTEN  # noqa: E402
 from genre_tagger.scanner import FileResult  # noqa: E402
 from genre_tagger.synth import write_audio  # noqa: E402
 from genre_tagger.tags import read_tags, write_genres  # noqa: E402
@@ -36,39 +42,110 @@ def library(tmp_path):
     return lib
 
 
-@pytest.fixture()
-def scanned(qtbot, library, tiny_model_path):
-    """A main window that has scanned ``library`` with the tiny model."""
-    w = MainWindow(model_path=str(tiny_model_path))
+def _window(qtbot, model, **kw) -> MainWindow:
+    w = MainWindow(model_path=str(model), **kw)
     qtbot.addWidget(w)
     w.settings.workers = 1
-    w.set_folder(str(library))
-    w.start_scan()
+    return w
+
+
+def _scan(qtbot, w: MainWindow, folder) -> MainWindow:
+    w.set_folder(str(folder))  # opening a folder starts its scan
     qtbot.waitUntil(lambda: w.worker is None, timeout=60000)
     return w
 
 
-def test_scan_review_write_undo(qtbot, scanned, library):
-    w = scanned
-    rows = {Path(r.result.path).name: i for i, r in enumerate(w.model.rows)}
-    assert len(rows) == 5
-    assert w.model.rows[rows["broken.mp3"]].result.status == "error"
-    assert w.model.rows[rows["3 song.m4a"]].result.status == "kept"
-    assert sum(w.genre_counts.values()) == 4 and w.dist_chart.items
+@pytest.fixture()
+def scanned(qtbot, library, tiny_model_path):
+    """A main window that has scanned ``library`` with the tiny model, everything shown as would-be-written."""
+    w = _window(qtbot, tiny_model_path)
+    w.apply_settings(AppSettings(min_confidence=0.0, workers=1))
+    return _scan(qtbot, w, library)
 
-    # review: reject the mp3, override the ogg, accept (=> overwrite) the kept m4a
-    w.model.set_decision([rows["1 song.mp3"]], REJECTED)
-    w.model.set_decision([rows["2 song.ogg"]], OVERRIDDEN, ["Shoegaze"])
-    w.table.selectRow(w.proxy.mapFromSource(w.model.index(rows["3 song.m4a"], 0)).row())
-    assert w.topk_chart.items
-    w.set_decision("accepted")
+
+def _row(w: MainWindow, name: str) -> int:
+    return next(i for i, it in enumerate(w.review.items) if it.path.name == name)
+
+
+def _select(w: MainWindow, *names: str) -> None:
+    w.table.clearSelection()
+    for n in names:
+        proxy_row = w.proxy.mapFromSource(w.model.index(_row(w, n), 0)).row()
+        w.table.selectionModel().select(w.proxy.index(proxy_row, 0), QItemSelectionModel.Select | QItemSelectionModel.Rows)
+
+
+def _answer_preview(qtbot, accept: bool, seen: dict) -> None:
+    """Answer the write preview once it is open; note what it showed."""
+
+    def answer():
+        dlg = QApplication.activeModalWidget()
+        if dlg is None or dlg.objectName() != "writePreview":
+            QTimer.singleShot(20, answer)
+            return
+        seen["summary"] = dlg.summary.text()
+        seen["rows"] = [tuple(dlg.table.item(r, c).text() for c in range(3)) for r in range(dlg.table.rowCount())]
+        seen["button"] = dlg.write_button.text()
+        (dlg.accept if accept else dlg.reject)()
+
+    QTimer.singleShot(0, answer)
+
+
+def test_first_start(qtbot, tiny_model_path):
+    w = _window(qtbot, tiny_model_path)
+    w.show()
+    assert w.pages.currentWidget() is w.welcome and w.open_button.isEnabled()
+    assert "Open a music folder" in w.open_button.text()
+    assert w.windowTitle() == "genre-tagger"
+    for a in (w.act_scan, w.act_cancel, w.act_accept, w.act_reject, w.act_set, w.act_write_sel, w.act_write_all,
+              w.act_undo, w.act_playlists):  # fmt: skip
+        assert not a.isEnabled(), a.text()
+    assert w.act_open.isEnabled() and w.act_settings.isEnabled()
+    assert not w.progress.isVisible()  # no empty progress bar while idle
+
+
+def test_open_review_preview_write_undo(qtbot, scanned, library):
+    w = scanned
+    assert w.windowTitle().startswith("lib — ") and w.pages.currentIndex() == 1
+    assert not w.progress.isVisible() and w.rate_label.text() == ""
+    cat = {it.path.name: it.category for it in w.review.items}
+    assert cat == {"0 song.flac": WILL_WRITE, "1 song.mp3": WILL_WRITE, "2 song.ogg": WILL_WRITE, "3 song.m4a": KEEPS, "broken.mp3": FAILED}
+    assert w.review.items[_row(w, "broken.mp3")].error  # the reason, shown in full in the details pane
+    _select(w, "broken.mp3")
+    assert html.escape(w.review.items[_row(w, "broken.mp3")].error, quote=False) in w.details.info.text()
+
+    # reject the mp3, set the ogg's genre with one click, accept the kept m4a: asks before replacing Polka
+    _select(w, "1 song.mp3")
+    w.reject_selected()
+    _select(w, "2 song.ogg")
+    w.apply_genre("Shoegaze")
+    asked = []
+    w.confirm_replace = lambda rows: asked.append(rows) or False
+    _select(w, "3 song.m4a")
+    w.accept_selected()
+    assert asked and w.review.items[_row(w, "3 song.m4a")].category == KEEPS  # declined: Polka stays
+    w.confirm_replace = lambda rows: True
+    w.accept_selected()
+    m4a = w.review.items[_row(w, "3 song.m4a")]
+    assert m4a.category == WILL_WRITE and m4a.new != ["Polka"]
+
+    # Write All: a preview first; cancelling it writes nothing
+    seen: dict = {}
+    _answer_preview(qtbot, False, seen)
     w.write(selected=False)
+    assert "Write genres into 3 files?" in seen["summary"] and seen["button"] == "Write 3 files"
+    assert read_tags(library / "2 song.ogg").genres == [] and "nothing was changed" in w.statusBar().currentMessage()
+    _answer_preview(qtbot, True, seen)
+    w.write(selected=False)
+    assert sorted(r[0] for r in seen["rows"]) == ["0 song.flac", "2 song.ogg", "3 song.m4a"]
+    assert ("3 song.m4a", "Polka", "; ".join(m4a.new)) in seen["rows"]
     qtbot.waitUntil(lambda: not w.writing, timeout=20000)
     assert read_tags(library / "1 song.mp3").genres == []
     assert read_tags(library / "2 song.ogg").genres == ["Shoegaze"]
-    assert read_tags(library / "3 song.m4a").genres != ["Polka"]
-    assert read_tags(library / "0 song.flac").genres == w.model.rows[rows["0 song.flac"]].result.genres
-    assert w.model.rows[rows["0 song.flac"]].decision == WRITTEN
+    assert read_tags(library / "3 song.m4a").genres == m4a.new
+    flac = w.review.items[_row(w, "0 song.flac")]
+    assert read_tags(library / "0 song.flac").genres == flac.current and flac.category == WRITTEN
+    assert w.statusBar().currentMessage().startswith("Wrote genres into 3 files.")
+    assert w.act_undo.isEnabled() and not w.act_write_all.isEnabled()  # nothing left to write
 
     written = w.make_playlists(str(library / "lists"))
     assert "Shoegaze" in written and written["Shoegaze"].read_text().startswith("#EXTM3U")
@@ -76,43 +153,182 @@ def test_scan_review_write_undo(qtbot, scanned, library):
 
     w.undo_last()
     qtbot.waitUntil(lambda: not w.writing, timeout=20000)
+    assert w.statusBar().currentMessage().startswith("Undo: restored the genres of 3 files")
     assert read_tags(library / "2 song.ogg").genres == []
     assert read_tags(library / "3 song.m4a").genres == ["Polka"]
     assert read_tags(library / "0 song.flac").genres == []
-    assert w.model.rows[rows["2 song.ogg"]].result.previous == []
+    assert w.review.items[_row(w, "3 song.m4a")].current == ["Polka"]
 
 
-def test_filters(scanned):
+def test_unsure_tracks_need_an_explicit_accept(qtbot, library, tiny_model_path):
+    w = _scan(qtbot, _window(qtbot, tiny_model_path), library)
+    w.apply_settings(AppSettings(min_confidence=1.0, workers=1))  # nothing is sure enough
+    assert w.review.count(UNSURE) == 3 and not w.act_write_all.isEnabled()
+    w.write(selected=False)
+    assert "3 unsure tracks are not written" in w.statusBar().currentMessage()
+    _select(w, "0 song.flac")
+    w.accept_selected()
+    assert w.review.plan() and [p.name for _, p, _, _ in w.review.plan()] == ["0 song.flac"]
+
+
+def test_settings_re_evaluate_current_results(qtbot, scanned):
     w = scanned
-    assert w.proxy.rowCount() == 5
-    w.search.setText("song.ogg")
-    assert w.proxy.rowCount() == 1
+    m4a = _row(w, "3 song.m4a")
+    assert w.review.items[m4a].category == KEEPS
+    w.apply_settings(AppSettings(overwrite=True, min_confidence=0.0, workers=1))  # no rescan
+    assert w.worker is None and w.review.items[m4a].category == WILL_WRITE
+    assert w.proxy.data(w.proxy.index(w.proxy.mapFromSource(w.model.index(m4a, 0)).row(), COL_STATUS)) == WILL_WRITE
+    assert "changed" in w.statusBar().currentMessage()
+    # another vocabulary and genre names: relabelled from the probabilities every result carries
+    library_names = {g for it in w.review.items for g, _ in it.result.top}
+    w.apply_settings(AppSettings(overwrite=True, min_confidence=0.0, workers=1, vocabulary="gtzan", mapping={"hip-hop": "Rap"}))
+    gtzan_names = {g for it in w.review.items for g, _ in it.result.top}
+    assert "Electronic" in library_names and "Electronic" not in gtzan_names
+    assert "Rap" in gtzan_names and "Hip-Hop" not in gtzan_names and w.worker is None
+
+
+class FakeScanner:
+    """Results for ``FILES`` (real files, so decisions can be keyed), in a shuffled order."""
+
+    FILES: list[Path] = []
+    CONF: dict[str, float] = {}
+
+    def __init__(self, options):
+        self.cancelled = False
+
+    def cancel(self):
+        self.cancelled = True
+
+    def scan(self, roots, on_total=None):
+        files = list(self.FILES)
+        random.Random(1).shuffle(files)
+        on_total(len(files))
+        for p in files:
+            c = self.CONF[p.name]
+            yield FileResult(p, "would-tag", genres=["Rock"], top=[("Rock", c), ("Pop", 1 - c)], artist="A", title=p.stem)
+
+
+@pytest.fixture()
+def fake_library(tmp_path):
+    d = tmp_path / "fake"
+    d.mkdir()
+    rng = random.Random(0)
+    FakeScanner.FILES = []
+    for i in range(40):
+        p = d / f"{i:02d}.mp3"
+        p.write_bytes(b"x" * (i + 1))
+        FakeScanner.FILES.append(p)
+        FakeScanner.CONF[p.name] = round(rng.uniform(0.05, 0.99), 3)
+    return d
+
+
+def _shown(w: MainWindow, col: int) -> list:
+    return [w.proxy.index(r, col).data(Qt.DisplayRole) for r in range(w.proxy.rowCount())]
+
+
+def _confidences(w: MainWindow) -> list[float]:
+    return [w.review.items[w.proxy.mapToSource(w.proxy.index(r, 0)).row()].confidence for r in range(w.proxy.rowCount())]
+
+
+def test_sorted_at_all_times(qtbot, fake_library, tiny_model_path):
+    w = _window(qtbot, tiny_model_path, scanner_factory=FakeScanner)
+    w.show()
+    assert w.table.horizontalHeader().sortIndicatorSection() == COL_FILE
+    _scan(qtbot, w, fake_library)
+    names = _shown(w, COL_FILE)
+    assert names == sorted(names) and len(names) == 40  # arrived shuffled, shown sorted
+    w.table.sortByColumn(COL_CONFIDENCE, Qt.DescendingOrder)
+    assert _confidences(w) == sorted(_confidences(w), reverse=True)
+    # rows coming back after a filter change land in sorted place
+    w.search.setText("1")
+    assert 0 < w.proxy.rowCount() < 40 and _confidences(w) == sorted(_confidences(w), reverse=True)
     w.search.setText("")
-    w.proxy.set_filters(status="error")
-    assert w.proxy.rowCount() == 1
-    w.proxy.set_filters(status="", min_conf=1.01)
-    assert w.proxy.rowCount() == 0
+    w.apply_settings(AppSettings(min_confidence=0.5, workers=1))
+    w.status_filter.setCurrentIndex(w.status_filter.findData(UNSURE))
+    assert all(c < 0.5 for c in _confidences(w))
+    w.status_filter.setCurrentIndex(0)
+    got = _confidences(w)
+    assert len(got) == 40 and got == sorted(got, reverse=True)
+    # a decision changes a row's status: the status column stays sorted
+    w.table.sortByColumn(COL_STATUS, Qt.AscendingOrder)
+    _select(w, "07.mp3")
+    w.reject_selected()
+    statuses = _shown(w, COL_STATUS)
+    assert statuses == sorted(statuses, key=str.lower) and REJECTED in statuses
+    # a rescan: sorted while rows arrive and after
+    w.start_scan()
+    qtbot.waitUntil(lambda: w.worker is None, timeout=10000)
+    statuses = _shown(w, COL_STATUS)
+    assert statuses == sorted(statuses, key=str.lower)
 
 
-def test_settings_dialog_round_trip(qtbot, tiny_model_path):
-    from genre_tagger.gui.settings import load_settings
-    from genre_tagger.gui.settings_dialog import SettingsDialog
+def test_decisions_survive_rescan_and_restart(qtbot, fake_library, tiny_model_path):
+    w = _scan(qtbot, _window(qtbot, tiny_model_path, scanner_factory=FakeScanner), fake_library)
+    _select(w, "03.mp3")
+    w.reject_selected()
+    _select(w, "04.mp3")
+    w.apply_genre("Shoegaze")
+    w.start_scan()  # rescan
+    qtbot.waitUntil(lambda: w.worker is None, timeout=10000)
+    assert w.review.items[_row(w, "03.mp3")].category == REJECTED
+    assert w.review.items[_row(w, "04.mp3")].new == ["Shoegaze"]
+    w.close()
+    w2 = _scan(qtbot, _window(qtbot, tiny_model_path, scanner_factory=FakeScanner), fake_library)  # restart
+    assert w2.review.items[_row(w2, "03.mp3")].category == REJECTED
+    assert w2.review.items[_row(w2, "04.mp3")].label == "Will write (your genre)"
+    assert w2.review.plan([_row(w2, "03.mp3")]) == []  # Write All will not write a rejected track
+    (fake_library / "03.mp3").write_bytes(b"changed since")  # a changed file is reviewed afresh
+    w2.start_scan()
+    qtbot.waitUntil(lambda: w2.worker is None, timeout=10000)
+    assert w2.review.items[_row(w2, "03.mp3")].category != REJECTED
 
-    w = MainWindow(model_path=str(tiny_model_path))
-    qtbot.addWidget(w)
-    dlg = SettingsDialog(w.settings, w)
-    qtbot.addWidget(dlg)
-    dlg.overwrite.setChecked(True)
-    dlg.max_genres.setValue(2)
-    dlg.id3.setCurrentIndex(1)
-    dlg.mapping.setPlainText("Hip-Hop=Rap")
-    s = dlg.result_settings()
-    from genre_tagger.gui.settings import save_settings
 
-    save_settings(s)
-    loaded = load_settings()
-    assert loaded.overwrite and loaded.max_genres == 2 and loaded.id3_version == 3 and loaded.mapping == {"hip-hop": "Rap"}
-    assert loaded.policy().mapping == {"hip-hop": "Rap"}
+def test_column_widths_and_sort_are_remembered(qtbot, fake_library, tiny_model_path):
+    w = _window(qtbot, tiny_model_path, scanner_factory=FakeScanner)
+    w.resize(1280, 800)
+    w.show()
+    _scan(qtbot, w, fake_library)
+    qtbot.wait(50)
+    header = w.table.horizontalHeader()
+    assert header.sectionSize(COL_FILE) > header.sectionSize(COL_CONFIDENCE)  # file names get the space
+    header.resizeSection(COL_FILE, 333)
+    w.table.sortByColumn(COL_CONFIDENCE, Qt.DescendingOrder)
+    w.close()
+    w2 = _scan(qtbot, _window(qtbot, tiny_model_path, scanner_factory=FakeScanner), fake_library)
+    w2.show()
+    h2 = w2.table.horizontalHeader()
+    assert h2.sectionSize(COL_FILE) == 333
+    assert (h2.sortIndicatorSection(), h2.sortIndicatorOrder()) == (COL_CONFIDENCE, Qt.DescendingOrder)
+    assert _confidences(w2) == sorted(_confidences(w2), reverse=True)
+
+
+def test_shortcuts_everywhere(qtbot, tiny_model_path):
+    w = _window(qtbot, tiny_model_path)
+    expected = {"act_open": "Ctrl+O", "act_scan": "F5", "act_write_all": "Ctrl+Shift+S", "act_undo": "Ctrl+Z",
+                "act_settings": "Ctrl+,", "act_accept": "Ctrl+Return", "act_reject": "Ctrl+Backspace", "act_quit": "Ctrl+Q"}  # fmt: skip
+    for name, keys in expected.items():
+        a = getattr(w, name)
+        assert keys in [s.toString() for s in a.shortcuts()], name
+    menu_actions = {a for m in w.menuBar().findChildren(type(w.menuBar().actions()[0].menu())) for a in m.actions()}
+    for a in w.actions():
+        if a.shortcuts():
+            native = a.shortcuts()[0].toString(a.shortcuts()[0].SequenceFormat.NativeText)
+            assert native in a.toolTip(), a.text()  # toolbar tooltips name the shortcut
+            assert "&" not in a.statusTip(), a.statusTip()  # no mnemonic markers in the status bar
+            assert a in menu_actions, a.text()  # and every one is in a menu (where Qt shows the keys)
+
+
+def test_cancel_leaves_no_stale_progress(qtbot, tiny_model_path):
+    w = _window(qtbot, tiny_model_path, scanner_factory=FakeSlowScanner)
+    w.show()
+    w.set_folder("/music")
+    qtbot.waitUntil(lambda: len(w.review) > 0, timeout=10000)
+    assert w.progress.isVisible()
+    w.cancel_scan()
+    qtbot.waitUntil(lambda: w.worker is None, timeout=10000)
+    assert len(w.review) < 1000
+    assert w.statusBar().currentMessage().startswith("Scan cancelled")
+    assert not w.progress.isVisible() and w.rate_label.text() == ""
 
 
 class FakeSlowScanner:
@@ -130,15 +346,11 @@ class FakeSlowScanner:
             if self.cancelled:
                 return
             time.sleep(0.002)
-            yield FileResult(Path(f"/music/{i:04d}.mp3"), "would-tag", genres=["Rock"], top=[("Rock", 0.9), ("Pop", 0.1)],
+            yield FileResult(Path(f"/music/{i:04d}.mp3"), "would-tag", genres=["Rock"], top=[("Rock", 0.9 - i % 89 / 100), ("Pop", 0.1)],
                              artist=f"A{i % 7}", title=f"T{i}")  # fmt: skip
 
 
-def test_event_loop_stays_responsive_during_a_1000_track_scan(qtbot, tiny_model_path):
-    w = MainWindow(model_path=str(tiny_model_path), scanner_factory=FakeSlowScanner)
-    qtbot.addWidget(w)
-    w.show()
-    w.set_folder("/music")
+def _max_gap(qtbot, seconds: float | None = None, until=None) -> tuple[float, int]:
     gaps, last = [], [time.monotonic()]
 
     def tick():
@@ -149,25 +361,25 @@ def test_event_loop_stays_responsive_during_a_1000_track_scan(qtbot, tiny_model_
     timer = QTimer()
     timer.timeout.connect(tick)
     timer.start(10)
-    w.start_scan()
-    qtbot.waitUntil(lambda: w.worker is None, timeout=60000)
+    if until is None:
+        qtbot.wait(int(seconds * 1000))
+    else:
+        qtbot.waitUntil(until, timeout=60000)
     timer.stop()
-    assert len(w.model.rows) == 1000
-    worst = max(range(len(gaps)), key=gaps.__getitem__)
-    # the goal is no stall over ~100 ms; 150 ms leaves room for a loaded CI machine
-    assert max(gaps) < 0.15, f"event loop stalled for {max(gaps) * 1000:.0f} ms at tick {worst} of {len(gaps)}"
+    return max(gaps, default=0.0), len(gaps)
 
 
-def test_cancel_stops_the_scan(qtbot, tiny_model_path):
-    w = MainWindow(model_path=str(tiny_model_path), scanner_factory=FakeSlowScanner)
-    qtbot.addWidget(w)
+def test_event_loop_stays_responsive_during_a_1000_track_scan(qtbot, tiny_model_path):
+    w = _window(qtbot, tiny_model_path, scanner_factory=FakeSlowScanner)
+    w.show()
+    w.table.sortByColumn(COL_CONFIDENCE, Qt.DescendingOrder)  # rows are inserted in sorted place
+    idle, _ = _max_gap(qtbot, seconds=0.5)  # this machine's own hiccups, measured the same way
     w.set_folder("/music")
-    w.start_scan()
-    qtbot.waitUntil(lambda: len(w.model.rows) > 0, timeout=10000)
-    w.cancel_scan()
-    qtbot.waitUntil(lambda: w.worker is None, timeout=10000)
-    assert len(w.model.rows) < 1000
-    assert "Cancelled" in w.statusBar().currentMessage()
+    worst, ticks = _max_gap(qtbot, until=lambda: w.worker is None)
+    assert len(w.review) == 1000
+    # the goal is no stall over ~100 ms; the limit is relative to the idle loop's worst gap (a loaded CI machine)
+    limit = max(0.25, 3 * idle)
+    assert worst < limit, f"event loop stalled for {worst * 1000:.0f} ms ({ticks} ticks; idle worst {idle * 1000:.0f} ms)"
 
 
 def test_model_data_does_not_drain_none_refcount(qtbot):
@@ -175,11 +387,10 @@ def test_model_data_does_not_drain_none_refcount(qtbot):
     must compensate (else the app aborts with 'deallocating None' after a while)."""
     import sys
 
-    from PySide6.QtCore import Qt
-
     from genre_tagger.gui.track_model import TrackModel
+    from genre_tagger.review import Review
 
-    m = TrackModel()
+    m = TrackModel(Review())
     m.add_results([FileResult(Path("/a.mp3"), "would-tag", top=[("Rock", 0.9)])])
     idx = m.index(0, 1)
     idx.data(Qt.DecorationRole)  # runs the probe
@@ -188,3 +399,50 @@ def test_model_data_does_not_drain_none_refcount(qtbot):
         idx.data(Qt.DecorationRole)
         idx.data(Qt.ToolTipRole)
     assert sys.getrefcount(None) >= before - 50
+
+
+def test_settings_dialog_round_trip(qtbot, tiny_model_path):
+    from genre_tagger.gui.settings import load_settings, save_settings
+    from genre_tagger.gui.settings_dialog import SettingsDialog
+
+    w = _window(qtbot, tiny_model_path)
+    dlg = SettingsDialog(w.settings, w.meta, w)
+    qtbot.addWidget(dlg)
+    assert dlg.use_model.isChecked() and "30%" in dlg.use_model.text()  # the tiny model's library threshold
+    dlg.vocabulary.setCurrentIndex(dlg.vocabulary.findData("gtzan"))
+    assert "20%" in dlg.use_model.text() and "Electronic" not in dlg.genres_label.text()
+    dlg.overwrite.setChecked(True)
+    dlg.max_genres.setValue(2)
+    dlg.id3.setCurrentIndex(1)
+    dlg.mapping.setPlainText("Hip-Hop=Rap")
+    s = dlg.result_settings()
+    assert s.min_confidence is None and s.vocabulary == "gtzan"
+    save_settings(s)
+    loaded = load_settings()
+    assert loaded.overwrite and loaded.max_genres == 2 and loaded.id3_version == 3 and loaded.mapping == {"hip-hop": "Rap"}
+    assert loaded.vocabulary == "gtzan" and loaded.min_confidence is None
+    assert loaded.policy(model_threshold=0.2).min_confidence == 0.2 and loaded.policy().mapping == {"hip-hop": "Rap"}
+    dlg.use_model.setChecked(False)
+    dlg.min_conf.setValue(55)
+    assert dlg.result_settings().min_confidence == 0.55
+
+
+def test_about_in_plain_words(tiny_model_path):
+    from dataclasses import replace
+
+    from genre_tagger.gui.about import about_text
+    from genre_tagger.model import load_info
+
+    meta = load_info(tiny_model_path)
+    text = about_text(meta, "")
+    assert "Genres it can name</b> (13)" in text and "R&amp;B" in text and "at least 30% sure" in text
+    assert "Genres it can name</b> (10)" in about_text(meta, "gtzan")
+    figures = {"realmusic_extended_top1": {"accuracy": 0.861, "n": 641}, "written_precision": 0.93,
+               "gtzan_filtered_test": {"accuracy": 0.92, "clips": 75}, "cv-block-cv": {"accuracy": 0.83, "n": 332}}  # fmt: skip
+    vocab = replace(meta.vocabulary("library"), accuracy=figures)
+    text = about_text(replace(meta, vocabularies=[vocab, meta.vocabulary("gtzan")]), "")
+    assert "86% right on real recordings by artists it never heard in training <small>(641 tracks)" in text
+    assert "93% of the genres it writes with the default settings are right" in text
+    assert "92% right on the test clips of GTZAN" in text
+    assert text.index("86%") < text.index("93%") < text.index("92%")  # real music first
+    assert "cv-block" not in text and "83%" not in text and "msd-evidence" not in text  # developer figures stay in results/

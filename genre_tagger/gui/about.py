@@ -1,27 +1,87 @@
-"""About box: the model's name, version and accuracy figures from its metadata."""
+"""About box: what the app does and how often the model is right, in plain words, with
+the figures from the model's metadata."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox
 
 from .. import __version__
-from ..modelmeta import ModelMeta
+from ..modelmeta import ModelMeta, Vocabulary
 
 
-def about_text(info: ModelMeta | None) -> str:
-    lines = [f"<h3>genre-tagger {__version__}</h3>", "<p>Offline music genre tagging with a small CNN.</p>"]
-    if info is None:
-        lines.append("<p>No model loaded.</p>")
-        return "".join(lines)
-    lines.append(f"<p><b>Model:</b> {info.name} (version {info.version})<br>{info.provenance.get('architecture', '')}</p>")
-    for vocab in info.vocabularies:
-        lines.append(f"<p><b>{vocab.name}</b>: {', '.join(vocab.display)}<br>")
-        for k, v in vocab.accuracy.items():
-            if isinstance(v, dict) and "accuracy" in v:
-                lines.append(f"{k}: {v['accuracy']:.1%} (balanced {v.get('balanced_accuracy', 0):.1%}, n={v.get('n', '?')})<br>")
-        lines.append("</p>")
-    return "".join(lines)
+def _esc(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def show_about(parent, info: ModelMeta | None) -> None:
-    QMessageBox.about(parent, "About genre-tagger", about_text(info))
+def _figure(value) -> tuple[float | None, int | None]:
+    """A metadata accuracy entry (a number, or a dict with the figure) -> (fraction, tracks)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value), None
+    if isinstance(value, dict):
+        n = value.get("n", value.get("clips"))
+        for k in ("value", "accuracy", "top1", "extended_top1", "precision"):
+            if isinstance(value.get(k), (int, float)):
+                return float(value[k]), (int(n) if isinstance(n, (int, float)) else None)
+    return None, None
+
+
+def _plain(name: str) -> tuple[int, str] | None:
+    """A figure's name -> (order, what it measures in plain words); None = a figure for
+    developers (cross-validation variants: see results/MODEL.md), not shown here."""
+    key = name.lower()
+    if "precision" in key:
+        return 1, "of the genres it writes with the default settings are right"
+    if "coverage" in key:
+        return 2, "of tracks get a genre with the default settings (the rest are shown as unsure)"
+    if "real" in key:
+        return 0, "right on real recordings by artists it never heard in training"
+    if "gtzan" in key or key in ("fault-filtered-test", "test"):
+        return 3, "right on the test clips of GTZAN, the classic genre benchmark"
+    return None
+
+
+def accuracy_lines(v: Vocabulary) -> list[str]:
+    """The vocabulary's accuracy figures as plain lines ("83% right on real recordings…")."""
+    rows = []
+    for name, value in v.accuracy.items():
+        frac, n = _figure(value)
+        plain = _plain(name)
+        if frac is None or plain is None:
+            continue
+        order, words = plain
+        rows.append((order, f"{frac:.0%} {words}" + (f" <small>({n} tracks)</small>" if n else "")))
+    return [text for _, text in sorted(rows)]
+
+
+def about_text(meta: ModelMeta | None, vocabulary: str = "") -> str:
+    parts = [
+        f"<h3>genre-tagger {__version__}</h3>",
+        "<p>genre-tagger listens to a few short excerpts of every track and names its genre with a small "
+        "neural network that runs on this computer; nothing is uploaded. It changes only the genre tag, "
+        "never the audio, and every write can be undone.</p>",
+    ]
+    if meta is None:
+        parts.append("<p><b>No genre model could be loaded.</b></p>")
+        return "".join(parts)
+    v = meta.vocabulary(vocabulary if vocabulary in meta.vocabulary_names else None)
+    parts.append(f"<p><b>Genres it can name</b> ({len(v.display)}): {_esc(', '.join(v.display))}.</p>")
+    if v.min_confidence > 0:
+        parts.append(
+            f"<p><b>How sure it must be:</b> by default a genre is written only when the model is at least "
+            f"{v.min_confidence:.0%} sure; below that the track is shown as <i>unsure</i> and you decide.</p>"
+        )
+    else:
+        parts.append("<p><b>How sure it must be:</b> this model sets no minimum: every guess is proposed (Settings can set one).</p>")
+    lines = accuracy_lines(v)
+    if lines:
+        parts.append("<p><b>How often it is right</b> (measured on recordings it was not trained on):<br>" + "<br>".join(lines) + "</p>")
+    else:
+        parts.append("<p>This model's metadata gives no accuracy figures for real music.</p>")
+    parts.append("<p><small>How these figures were measured, and how to reproduce them: results/MODEL.md.</small></p>")
+    parts.append(f"<p><small>Model: {_esc(meta.name)}, version {_esc(meta.version)}</small></p>")
+    return "".join(parts)
+
+
+def show_about(parent, meta: ModelMeta | None) -> None:
+    vocab = getattr(getattr(parent, "settings", None), "vocabulary", "")
+    QMessageBox.about(parent, "About genre-tagger", about_text(meta, vocab))

@@ -1,4 +1,5 @@
-"""Confidence shown as a bar in the table."""
+"""Confidence shown as a bar in the table: green at or above the write threshold (the
+model is sure enough), amber below it (unsure: written only when accepted)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,18 @@ from PySide6.QtWidgets import QStyledItemDelegate
 
 from .track_model import CONFIDENCE_ROLE
 
+SURE, UNSURE = QColor("#59a14f"), QColor("#edc948")
+
 
 class ConfidenceDelegate(QStyledItemDelegate):
+    threshold = 0.0
+
     def paint(self, painter: QPainter, option, index):
         value = index.data(CONFIDENCE_ROLE) or 0.0
         painter.save()
         r = option.rect.adjusted(3, 4, -3, -4)
         painter.fillRect(r, QColor("#e8e8e8"))
-        color = QColor("#59a14f") if value >= 0.6 else QColor("#edc948") if value >= 0.35 else QColor("#e15759")
-        painter.fillRect(QRectF(r.x(), r.y(), r.width() * float(value), r.height()), color)
+        painter.fillRect(QRectF(r.x(), r.y(), r.width() * float(value), r.height()), SURE if value >= self.threshold else UNSURE)
         painter.setPen(Qt.black)
         painter.drawText(r, Qt.AlignCenter, index.data(Qt.DisplayRole) or "")
         painter.restore()

@@ -1,4 +1,8 @@
-"""The main window: choose a folder, scan, review, write, undo, playlists, charts."""
+"""The main window: open a folder (scans at once), review, write with a preview, undo.
+
+It only displays a :class:`~genre_tagger.review.Review` and forwards the user's
+choices to it; the write policy, decisions and statuses live there (Qt-free).
+"""
 
 from __future__ import annotations
 
@@ -6,93 +10,143 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from PySide6.QtCore import QThreadPool, QTimer
+from PySide6.QtCore import Qt, QThreadPool, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
+    QPushButton,
+    QSpinBox,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from ..errors import GenreTaggerError
+from ..journal import Journal
 from ..model import load_info
 from ..modelmeta import ModelMeta
 from ..playlists import write_playlists
-from ..policy import STATUSES
-from ..scanner import FileResult, ScanOptions
+from ..policy import ERROR
+from ..review import CATEGORIES, FAILED, REJECTED, UNSURE, WILL_WRITE, DecisionStore, Review, plural, predicted_genres
+from ..scanner import FileResult, ScanOptions, summarise
 from .about import show_about
-from .charts import BarChart
 from .confidence import ConfidenceDelegate
+from .details import DetailsPane
 from .qtcompat import install_none_guard
 from .settings import AppSettings, load_settings, qsettings, save_settings
 from .settings_dialog import SettingsDialog
-from .track_model import ACCEPTED, COL_CONFIDENCE, OVERRIDDEN, REJECTED, WRITTEN, TrackFilter, TrackModel
+from .track_model import COL_ALBUM, COL_CONFIDENCE, COL_FILE, COL_GUESS, COL_STATUS, COLUMN_SHARES, COLUMNS, TrackFilter, TrackModel
 from .workers import ScanWorker, WriteWorker
+from .write_preview import WritePreviewDialog
+
+APP = "genre-tagger"
+
+
+def shortcut_text(keys: list[QKeySequence]) -> str:
+    return keys[0].toString(QKeySequence.NativeText) if keys else ""
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, model_path: str | None = None, scanner_factory=None):
+    def __init__(self, model_path: str | None = None, scanner_factory=None, store: DecisionStore | None = None):
         super().__init__()
         install_none_guard()
-        self.setWindowTitle("genre-tagger")
+        self.setWindowTitle(APP)
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
         self.settings: AppSettings = load_settings()
         self.model_path = model_path
         self.scanner_factory = scanner_factory
-        self.info: ModelMeta | None = None
+        self.meta: ModelMeta | None = None
+        self.model_error = ""
         try:
-            self.info = load_info(model_path)
+            self.meta = load_info(model_path, verify_hash=False)  # the scan checks the ONNX itself
         except GenreTaggerError as e:
-            self._model_error = str(e)
-            QTimer.singleShot(0, lambda: QMessageBox.critical(self, "Model", self._model_error))
+            self.model_error = str(e)
+            QTimer.singleShot(0, lambda: QMessageBox.critical(self, "The genre model cannot be used", self.model_error))
         self.folder: str | None = None
         self.worker: ScanWorker | None = None
         self.writing = False
+        self._scan_again = False  # a folder was opened during a scan: scan it once this one stops
+        self._can_undo = False
         self.pool = QThreadPool.globalInstance()
         self.total, self.seen, self.t0 = 0, 0, 0.0
-        self.genre_counts: Counter = Counter()
+        self.review = Review(self._policy(), store if store is not None else DecisionStore())
         self._build()
         self._restore_state()
+        self._refresh_undo()
         self._update_actions()
 
+    # -- model and policy -------------------------------------------------------------------
+    def _vocabulary(self):
+        """The chosen vocabulary of the model (its default if the saved one is gone)."""
+        if self.meta is None:
+            return None
+        names = self.meta.vocabulary_names
+        return self.meta.vocabulary(self.settings.vocabulary if self.settings.vocabulary in names else None)
+
+    def _threshold(self) -> float:
+        v = self._vocabulary()
+        return v.min_confidence if v else 0.0
+
+    def _relabel(self, result) -> tuple[list, list] | None:
+        """A result's genres in the chosen vocabulary and names (no reclassification)."""
+        c = getattr(result, "classification", None)
+        if c is None or self.meta is None:
+            return None
+        return summarise(c, self.meta, self._vocabulary().name, self.settings.mapping)
+
+    def _policy(self):
+        return self.settings.policy(model_threshold=self._threshold())
+
     # -- construction -------------------------------------------------------------------
-    def _action(self, text: str, shortcut, slot, tip: str = "") -> QAction:
+    def _action(self, text: str, keys, slot, tip: str) -> QAction:
+        """An action with explicit shortcuts (the same on every platform), shown in its
+        menu entry, its tooltip and its status-bar tip."""
         a = QAction(text, self)
-        if shortcut:
-            a.setShortcut(QKeySequence(shortcut))
-        a.setStatusTip(tip or text)
+        seqs = [QKeySequence(k) for k in keys if k]
+        seqs = [s for s in seqs if not s.isEmpty()]
+        a.setShortcuts(list(dict.fromkeys(seqs)))
+        plain = text.replace("&&", "\0").replace("&", "").replace("\0", "&").rstrip("…")
+        hint = shortcut_text(seqs)
+        a.setToolTip(f"{plain} ({hint})" if hint else plain)
+        a.setStatusTip(tip)
         a.triggered.connect(slot)
         self.addAction(a)
         return a
 
     def _build(self) -> None:
-        self.act_open = self._action("&Open Folder…", QKeySequence.Open, self.choose_folder, "Choose the music folder")
-        self.act_scan = self._action("&Scan", "F5", self.start_scan, "Classify every track (nothing is written)")
-        self.act_cancel = self._action("&Cancel", "Esc", self.cancel_scan, "Stop the scan")
-        self.act_accept = self._action("&Accept", "Ctrl+Return", lambda: self.set_decision(ACCEPTED), "Accept the prediction")
-        self.act_reject = self._action("&Reject", "Ctrl+Backspace", lambda: self.set_decision(REJECTED), "Do not write this track")
-        self.act_override = self._action("&Set Genre…", "Ctrl+G", self.override_genre, "Choose the genre yourself")
-        self.act_write_sel = self._action("&Write Selected", "Ctrl+S", lambda: self.write(selected=True))
-        self.act_write_all = self._action("Write &All", "Ctrl+Shift+S", lambda: self.write(selected=False))
-        self.act_undo = self._action("&Undo Last Write", QKeySequence.Undo, self.undo_last)
-        self.act_history = self._action("&History…", "Ctrl+H", self.show_history)
-        self.act_playlists = self._action("&Playlists…", "Ctrl+P", self.make_playlists, "One M3U8 per genre")
-        self.act_settings = self._action("Se&ttings…", QKeySequence.Preferences, self.edit_settings)
-        self.act_about = self._action("A&bout", None, lambda: show_about(self, self.info))
-        self.act_quit = self._action("&Quit", QKeySequence.Quit, self.close)
+        A = self._action  # noqa: N806
+        self.act_open = A("&Open Folder…", ["Ctrl+O"], self.choose_folder, "Choose a music folder and scan it")
+        self.act_scan = A("&Scan Again", ["F5", "Ctrl+R"], self.start_scan, "Classify every track again (nothing is written)")
+        self.act_cancel = A("&Cancel Scan", ["Esc"], self.cancel_scan, "Stop the scan; the tracks scanned so far stay")
+        self.act_accept = A("&Accept", ["Ctrl+Return", "Ctrl+Enter"], self.accept_selected,
+                            "Accept the model's genre for the selected tracks (also when it is unsure)")  # fmt: skip
+        self.act_reject = A("&Reject", ["Ctrl+Backspace", "Ctrl+Del"], self.reject_selected, "Never write a genre into the selected tracks")
+        self.act_set = A("Set &Genre…", ["Ctrl+G"], self.set_genre_dialog, "Choose the genre of the selected tracks yourself")
+        self.act_clear = A("&Forget Decision", ["Ctrl+Shift+Backspace"], self.clear_selected, "Back to the model's proposal")
+        self.act_write_sel = A("&Write Selected…", ["Ctrl+S"], lambda: self.write(selected=True), "Write the selected tracks' new genres")
+        self.act_write_all = A("Write &All…", ["Ctrl+Shift+S"], lambda: self.write(selected=False), "Write every new genre (preview first)")
+        self.act_undo = A("&Undo Last Write", ["Ctrl+Z"], self.undo_last, "Put back the genres the last write replaced")
+        self.act_history = A("&History…", ["Ctrl+H"], self.show_history, "Past writes and undos")
+        self.act_playlists = A("&Playlists…", ["Ctrl+P"], self.make_playlists, "Write one M3U8 playlist per genre")
+        pref = QKeySequence(QKeySequence.Preferences)
+        self.act_settings = A("Se&ttings…", ["Ctrl+,", pref.toString() if not pref.isEmpty() else ""], self.edit_settings,
+                              "Minimum confidence, genres per track, vocabulary, tag options")  # fmt: skip
+        self.act_about = A("A&bout genre-tagger", ["F1"], lambda: show_about(self, self.meta), "The model, its genres and its accuracy")
+        self.act_quit = A("&Quit", ["Ctrl+Q"], self.close, "Quit genre-tagger")
 
         mb = self.menuBar()
         m = mb.addMenu("&File")
@@ -103,126 +157,222 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addAction(self.act_quit)
         m = mb.addMenu("&Tracks")
-        for a in (self.act_scan, self.act_cancel, None, self.act_accept, self.act_reject, self.act_override, None,
+        for a in (self.act_scan, self.act_cancel, None, self.act_accept, self.act_reject, self.act_set, self.act_clear, None,
                   self.act_write_sel, self.act_write_all, self.act_undo, self.act_history):  # fmt: skip
             m.addSeparator() if a is None else m.addAction(a)
-        m = mb.addMenu("&Settings")
-        m.addAction(self.act_settings)
+        mb.addMenu("&Settings").addAction(self.act_settings)
         mb.addMenu("&Help").addAction(self.act_about)
         tb = self.addToolBar("Main")
         tb.setObjectName("mainToolbar")
-        for a in (self.act_open, self.act_scan, self.act_cancel, None, self.act_accept, self.act_reject, self.act_override,
-                  None, self.act_write_sel, self.act_write_all, self.act_undo, None, self.act_playlists):  # fmt: skip
+        tb.setMovable(False)
+        for a in (self.act_open, self.act_scan, self.act_cancel, None, self.act_accept, self.act_reject, self.act_set,
+                  None, self.act_write_all, self.act_undo):  # fmt: skip
             tb.addSeparator() if a is None else tb.addAction(a)
 
         # filters
-        self.search = QLineEdit(placeholderText="Search artist, title, album, file…")
+        self.search = QLineEdit(placeholderText="Search artist, title, album, file, genre…")
         self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(150)
         self.genre_filter = QComboBox()
-        self.genre_filter.addItem("All genres", "")
+        self.genre_filter.addItem("Any guess", "")
+        self.genre_filter.setToolTip("Only tracks the model puts in this genre")
         self.status_filter = QComboBox()
         self.status_filter.addItem("Any status", "")
-        for s in (*STATUSES, ACCEPTED, REJECTED, OVERRIDDEN, WRITTEN):
-            self.status_filter.addItem(s, s)
-        self.conf_filter = QDoubleSpinBox(prefix="confidence ≥ ", decimals=2, maximum=1.0, singleStep=0.05)
+        for c in CATEGORIES:
+            self.status_filter.addItem(c, c)
+        self.conf_filter = QSpinBox(prefix="Confidence ≥ ", suffix=" %", maximum=100, singleStep=5)
+        self.conf_filter.setToolTip("Only tracks whose best genre has at least this confidence")
+        for c in (self.genre_filter, self.status_filter):
+            c.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            c.setMinimumContentsLength(9)
         filters = QHBoxLayout()
         filters.addWidget(self.search, 3)
         filters.addWidget(self.genre_filter, 1)
         filters.addWidget(self.status_filter, 1)
         filters.addWidget(self.conf_filter, 1)
 
-        self.model = TrackModel(self)
+        self.model = TrackModel(self.review, self)
         self.proxy = TrackFilter(self)
         self.proxy.setSourceModel(self.model)
-        # sort when a header is clicked, not on every inserted batch (that would stall the event loop)
-        self.proxy.setDynamicSortFilter(False)
         self.table = QTableView()
         self.table.setObjectName("trackTable")
         self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.ElideMiddle)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setItemDelegateForColumn(COL_CONFIDENCE, ConfidenceDelegate(self.table))
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.Interactive)
+        header.setSortIndicator(COL_FILE, Qt.AscendingOrder)
+        header.setContextMenuPolicy(Qt.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._column_menu)
+        self.table.setSortingEnabled(True)  # sorts now, and the proxy keeps it sorted (dynamic sort)
+        self.confidence_delegate = ConfidenceDelegate(self.table)
+        self.table.setItemDelegateForColumn(COL_CONFIDENCE, self.confidence_delegate)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.table.doubleClicked.connect(lambda _: self.set_genre_dialog())
         self.search.textChanged.connect(lambda t: self.proxy.set_filters(text=t))
         self.genre_filter.currentIndexChanged.connect(lambda _: self.proxy.set_filters(genre=self.genre_filter.currentData()))
         self.status_filter.currentIndexChanged.connect(lambda _: self.proxy.set_filters(status=self.status_filter.currentData()))
-        self.conf_filter.valueChanged.connect(lambda v: self.proxy.set_filters(min_conf=v))
+        self.conf_filter.valueChanged.connect(lambda v: self.proxy.set_filters(min_conf=v / 100.0))
 
-        left = QWidget()
-        ll = QVBoxLayout(left)
-        ll.setContentsMargins(0, 0, 0, 0)
-        ll.addLayout(filters)
-        ll.addWidget(self.table)
-        self.topk_chart = BarChart("Selected track: genre probabilities")
-        self.dist_chart = BarChart("Library: predicted genres", percent=False)
-        self.extra_label = QLabel()
-        self.extra_label.setWordWrap(True)
-        right = QWidget()
-        rl = QVBoxLayout(right)
-        rl.addWidget(self.topk_chart, 1)
-        rl.addWidget(self.extra_label)
-        rl.addWidget(self.dist_chart, 1)
+        # first start: a call to action instead of an empty table
+        self.welcome = QWidget()
+        wl = QVBoxLayout(self.welcome)
+        wl.addStretch(2)
+        title = QLabel("<h2>Tag your music with genres</h2>")
+        title.setAlignment(Qt.AlignCenter)
+        self.open_button = QPushButton("Open a music folder…")
+        self.open_button.setObjectName("openButton")
+        self.open_button.setDefault(True)
+        self.open_button.setMinimumHeight(40)
+        self.open_button.clicked.connect(self.choose_folder)
+        hint = QLabel("or drop a folder here.<br>The scan only listens: nothing is written until you review and press Write.")
+        hint.setAlignment(Qt.AlignCenter)
+        hint.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.open_button)
+        row.addStretch(1)
+        wl.addWidget(title)
+        wl.addLayout(row)
+        wl.addWidget(hint)
+        wl.addStretch(3)
+        table_page = QWidget()
+        tl = QVBoxLayout(table_page)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addLayout(filters)
+        tl.addWidget(self.table)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.welcome)
+        self.pages.addWidget(table_page)
+
+        self.details = DetailsPane()
+        self.details.apply_genre.connect(self.apply_genre)
         self.splitter = QSplitter()
         self.splitter.setObjectName("mainSplitter")
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.pages)
+        self.splitter.addWidget(self.details)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([880, 400])
         self.setCentralWidget(self.splitter)
+        self.details.hide()  # shown with the first folder; the welcome page has the window to itself
 
         self.ui_timer = QTimer(self)
         self.ui_timer.setSingleShot(True)
         self.ui_timer.setInterval(300)
         self.ui_timer.timeout.connect(self._refresh_progress)
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(260)
+        self.progress.setMaximumWidth(220)
+        self.progress.hide()  # only while scanning or writing
         self.rate_label = QLabel()
         self.statusBar().addPermanentWidget(self.rate_label)
         self.statusBar().addPermanentWidget(self.progress)
-        self.statusBar().showMessage("Open a music folder (or drop it here) to begin.")
+        self.statusBar().showMessage("Open a music folder (Ctrl+O) or drop one here to begin.")
         self._refresh_recent()
 
     # -- state --------------------------------------------------------------------------
     def _restore_state(self) -> None:
         s = qsettings()
-        geo, state, split = s.value("window/geometry"), s.value("window/state"), s.value("window/splitter")
+        geo, state, split, head = (s.value(k) for k in ("window/geometry", "window/state", "window/splitter", "window/columns"))
         if geo is not None:
             self.restoreGeometry(geo)
         else:
-            self.resize(1200, 720)
+            self.resize(1280, 800)
         if state is not None:
             self.restoreState(state)
         if split is not None:
             self.splitter.restoreState(split)
+        else:
+            self.splitter.setSizes([int(self.width() * 0.72), int(self.width() * 0.28)])
+        header = self.table.horizontalHeader()
+        if head is not None and header.restoreState(head):
+            self._columns_restored = True
+        else:
+            self._columns_restored = False
+        # restoreState brings back the sort indicator: sort by it (the proxy keeps it so)
+        self.proxy.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
 
-    def closeEvent(self, event):  # noqa: N802
-        self.cancel_scan()
+    def _size_columns_once(self) -> None:
+        if not self._columns_restored:
+            self._columns_restored = True
+            self.size_columns()
+
+    def size_columns(self, width: int | None = None) -> None:
+        """Initial column widths: shares of the table's width (file name and genres get the
+        most), never narrower than the column's title."""
+        width = width or max(self.table.viewport().width(), 500)
+        header = self.table.horizontalHeader()
+        fm = header.fontMetrics()
+        least = [fm.horizontalAdvance(c) + 24 for c in COLUMNS]  # the title and the sort arrow
+        tfm = self.table.fontMetrics()
+        for col, sample in ((COL_FILE, "000 Track name.flac"), (1, "Artist name"), (2, "Title of the song"), (COL_STATUS, REJECTED + "  ")):
+            least[col] = max(least[col], tfm.horizontalAdvance(sample))  # readable at any width
+        narrow = width < sum(least)
+        for col in (COL_ALBUM, COL_GUESS):  # a small window: the least needed columns start hidden (header menu)
+            header.setSectionHidden(col, narrow)
+        shown = [c for c in range(len(COLUMNS)) if not header.isSectionHidden(c)]
+        spare = max(0, width - sum(least[c] for c in shown))
+        for col, share in enumerate(COLUMN_SHARES):
+            header.resizeSection(col, least[col] + int(spare * share))
+
+    def _column_menu(self, pos) -> None:
+        """Right-click on the header: show or hide columns (remembered with the widths)."""
+        header = self.table.horizontalHeader()
+        menu = QMenu(self)
+        for col, name in enumerate(COLUMNS):
+            a = menu.addAction(name)
+            a.setCheckable(True)
+            a.setChecked(not header.isSectionHidden(col))
+            a.setEnabled(col != COL_FILE)
+            a.toggled.connect(lambda on, c=col: header.setSectionHidden(c, not on))
+        menu.exec(header.mapToGlobal(pos))
+
+    def save_state(self) -> None:
         s = qsettings()
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         s.setValue("window/splitter", self.splitter.saveState())
+        s.setValue("window/columns", self.table.horizontalHeader().saveState())
+        s.sync()
+
+    def closeEvent(self, event):  # noqa: N802
+        self.cancel_scan()
+        self.save_state()
         self.pool.waitForDone(5000)
         super().closeEvent(event)
 
+    def _refresh_undo(self) -> None:
+        try:
+            j = Journal()
+            self._can_undo = j.last_undoable() is not None
+            j.close()
+        except Exception:  # noqa: BLE001 - an unreadable journal: undo reports why when pressed
+            self._can_undo = True
+
     def _update_actions(self) -> None:
         scanning = self.worker is not None
-        has_rows = bool(self.model.rows)
-        self.act_scan.setEnabled(bool(self.folder) and not scanning and not self.writing and self.info is not None)
+        busy = scanning or self.writing
+        selected = self.selected_rows()
+        decidable = [i for i in selected if self.review.items[i].result.status != ERROR]
+        self.act_scan.setEnabled(bool(self.folder) and not busy and self.meta is not None)
         self.act_cancel.setEnabled(scanning)
-        for a in (self.act_accept, self.act_reject, self.act_override, self.act_write_sel):
-            a.setEnabled(has_rows and not scanning and not self.writing)
-        self.act_write_all.setEnabled(has_rows and not scanning and not self.writing)
-        self.act_playlists.setEnabled(has_rows and not scanning)
-        self.act_undo.setEnabled(not scanning and not self.writing)
+        for a in (self.act_accept, self.act_reject, self.act_set, self.act_clear):
+            a.setEnabled(bool(decidable) and not self.writing)
+        self.act_write_sel.setEnabled(not busy and any(self.review.items[i].category == WILL_WRITE for i in selected))
+        self.act_write_all.setEnabled(not busy and self.review.count(WILL_WRITE) > 0)
+        self.act_playlists.setEnabled(bool(self.review.items) and not scanning)
+        self.act_undo.setEnabled(not busy and self._can_undo)
+        self.open_button.setEnabled(self.meta is not None)
 
     def _refresh_recent(self) -> None:
         self.recent_menu.clear()
         for f in self.settings.recent_folders:
-            self.recent_menu.addAction(f, lambda f=f: self.set_folder(f))
+            self.recent_menu.addAction(f.replace("&", "&&"), lambda f=f: self.set_folder(f))
         self.recent_menu.setEnabled(bool(self.settings.recent_folders))
 
     # -- folder ---------------------------------------------------------------------------
@@ -231,12 +381,23 @@ class MainWindow(QMainWindow):
         if d:
             self.set_folder(d)
 
-    def set_folder(self, folder: str) -> None:
+    def set_folder(self, folder: str, scan: bool = True) -> None:
+        """Open a folder: the title names it and (by default) its scan starts at once."""
         self.folder = folder
         self.settings.add_recent(folder)
         save_settings(self.settings)
         self._refresh_recent()
-        self.statusBar().showMessage(f"Folder: {folder} — press Scan (F5)")
+        self.setWindowTitle(f"{Path(folder).name or folder} — {APP}")
+        self.setWindowFilePath(folder)
+        self.pages.setCurrentIndex(1)
+        self.details.show()
+        QTimer.singleShot(0, self._size_columns_once)  # once the table has its real width
+        if scan and self.worker is not None:
+            self._scan_again = True
+            self.cancel_scan()
+            self.statusBar().showMessage(f"Stopping the current scan; then scanning {folder}…")
+        elif scan:
+            self.start_scan()
         self._update_actions()
 
     def dragEnterEvent(self, event):  # noqa: N802
@@ -248,20 +409,35 @@ class MainWindow(QMainWindow):
             p = Path(url.toLocalFile())
             if p.is_dir():
                 self.set_folder(str(p))
-                self.start_scan()
                 return
 
     # -- scanning ---------------------------------------------------------------------------
-    def start_scan(self) -> None:
-        if not self.folder or self.worker is not None:
-            return
+    def _clear_results(self) -> None:
+        """Forget everything shown about the previous scan (nothing stale stays on screen)."""
+        self.table.clearSelection()
         self.model.clear()
-        self.genre_counts.clear()
-        self.dist_chart.set_items([])
-        self.topk_chart.set_items([])
-        opts = ScanOptions(policy=self.settings.policy(dry_run=True), tag_options=self.settings.tag_options(),
-                           model=self.model_path, workers=self.settings.workers,
-                           in_process=False)  # inference in worker processes, never beside Qt  # fmt: skip
+        self.details.show_item(None)
+        self.details.library_chart.set_items([])
+        self._reset_genre_filter()
+        self.rate_label.clear()
+
+    def _reset_genre_filter(self) -> None:
+        self.genre_filter.blockSignals(True)
+        while self.genre_filter.count() > 1:
+            self.genre_filter.removeItem(1)
+        self.genre_filter.setCurrentIndex(0)
+        self.genre_filter.blockSignals(False)
+        self.proxy.set_filters(genre="")
+
+    def start_scan(self) -> None:
+        if not self.folder or self.worker is not None or self.writing or self.meta is None:
+            return
+        self._clear_results()
+        self.review.set_policy(self._policy())
+        self.confidence_delegate.threshold = self.review.policy.threshold
+        opts = ScanOptions(policy=self._policy(), tag_options=self.settings.tag_options(), model=self.model_path,
+                           workers=self.settings.workers, in_process=False)  # fmt: skip
+        opts.vocabulary = self._vocabulary().name
         self.worker = ScanWorker([self.folder], opts, self.scanner_factory)
         self.worker.signals.total.connect(self._on_total)
         self.worker.signals.results.connect(self._on_results)
@@ -269,7 +445,8 @@ class MainWindow(QMainWindow):
         self.worker.signals.failed.connect(self._on_failed)
         self.total, self.seen, self.t0 = 0, 0, time.monotonic()
         self.progress.setRange(0, 0)
-        self.statusBar().showMessage(f"Scanning {self.folder}…")
+        self.progress.show()
+        self.statusBar().showMessage(f"Scanning {self.folder}… (nothing is written)")
         self.pool.start(self.worker)
         self._update_actions()
 
@@ -285,103 +462,179 @@ class MainWindow(QMainWindow):
     def _on_results(self, results: list) -> None:
         self.model.add_results(results)
         self.seen += len(results)
-        for r in results:
-            if r.top:
-                self.genre_counts[r.top[0][0]] += 1
         if not self.ui_timer.isActive():  # progress, rate and charts at most ~3 times a second
             self.ui_timer.start()
 
+    def _genre_counts(self) -> Counter:
+        return Counter(it.predicted for it in self.review.items if it.predicted)
+
     def _refresh_progress(self) -> None:
+        counts = self._genre_counts()
+        title = f"Library: the model's guesses ({plural(sum(counts.values()), 'track')})"
+        self.details.library_chart.set_items(counts.most_common(), title=title)
+        known = {self.genre_filter.itemData(i) for i in range(self.genre_filter.count())}
+        for g in sorted(counts):
+            if g not in known:
+                self.genre_filter.addItem(g, g)
+        if self.worker is None:
+            return
         self.progress.setValue(self.seen)
         dt = max(time.monotonic() - self.t0, 1e-6)
         rate = self.seen / dt
         eta = (self.total - self.seen) / rate if rate > 0 and self.total else 0
-        self.rate_label.setText(f"{self.seen}/{self.total}  {rate:.1f} tracks/s  ETA {int(eta) // 60}:{int(eta) % 60:02d}")
-        self.dist_chart.set_items(self.genre_counts.most_common())
-        known = {self.genre_filter.itemData(i) for i in range(self.genre_filter.count())}
-        for g in sorted(self.genre_counts):
-            if g not in known:
-                self.genre_filter.addItem(g, g)
+        left = f" — about {int(eta) // 60}:{int(eta) % 60:02d} left" if self.total and self.seen else ""
+        self.rate_label.setText(f"{self.seen} of {plural(self.total, 'track')}, {rate:.1f} per second{left}")
 
     def _on_finished(self, cancelled: bool) -> None:
         self.worker = None
         self.ui_timer.stop()
         self._refresh_progress()
-        self.progress.setRange(0, max(self.total, 1))
-        self.progress.setValue(self.seen)
-        errors = sum(1 for r in self.model.rows if r.result.status == "error")
-        self.statusBar().showMessage(
-            f"{'Cancelled' if cancelled else 'Scanned'}: {self.seen} files, {errors} errors. Review, then Write."
-        )
+        self.progress.hide()
+        self.rate_label.clear()
         self._update_actions()
+        if self._scan_again:
+            self._scan_again = False
+            self.start_scan()
+            return
+        errors = sum(1 for it in self.review.items if it.category == FAILED)
+        will, unsure = self.review.count(WILL_WRITE), self.review.count(UNSURE)
+        what = "Scan cancelled" if cancelled else "Scanned"
+        parts = [f"{what}: {plural(len(self.review), 'track')}", f"{will} will be written", f"{unsure} unsure"]
+        if errors:
+            parts.append(plural(errors, "error"))
+        self.statusBar().showMessage(", ".join(parts) + ". Review, then Write.")
+        self._selection_changed()
 
     def _on_failed(self, message: str) -> None:
         self.worker = None
-        self.progress.setRange(0, 1)
+        self._scan_again = False
+        self.progress.hide()
+        self.rate_label.clear()
         QMessageBox.critical(self, "Scan failed", message)
         self._update_actions()
 
     # -- review ---------------------------------------------------------------------------
     def selected_rows(self) -> list[int]:
-        return sorted({self.proxy.mapToSource(i).row() for i in self.table.selectionModel().selectedRows()})
+        sm = self.table.selectionModel()
+        return sorted({self.proxy.mapToSource(i).row() for i in sm.selectedRows()}) if sm else []
 
     def _selection_changed(self, *_):
         rows = self.selected_rows()
-        if not rows:
-            self.topk_chart.set_items([])
-            self.extra_label.setText("")
-            return
-        r = self.model.rows[rows[0]].result
-        self.topk_chart.set_items(r.top[:5])
-        extra = ", ".join(f"{name} {p:.0%}" for name, p in r.tags[:5])
-        self.extra_label.setText(f"Tagger says: {extra}" if extra else (r.error or ""))
+        it = self.review.items[rows[0]] if rows else None
+        self.details.show_item(it, len(rows), self._suggestions(it) if it else None)
+        self._update_actions()
 
-    def set_decision(self, decision: str) -> None:
-        rows = [i for i in self.selected_rows() if self.model.rows[i].result.status != "error"]
-        if decision != ACCEPTED:
-            self.model.set_decision(rows, decision)
-            return
-        k, floor = self.settings.max_genres, self.settings.min_confidence
-        for i in rows:
-            r = self.model.rows[i].result
-            if not r.genres and r.top:  # kept / skipped by policy: accepting writes the top genres
-                self.model.set_decision([i], OVERRIDDEN, [g for g, p in r.top[:k] if p >= floor] or [r.top[0][0]])
-            elif self.model.rows[i].decision != OVERRIDDEN:  # a manual override stays
-                self.model.set_decision([i], ACCEPTED)
+    def _suggestions(self, it) -> list[tuple[str, float]]:
+        """One-click genres: the model's best few, then the taggers' genre-like tags."""
+        if it.result.status == ERROR:
+            return []
+        out = [(name, p) for name, p in it.result.top[:3]]
+        names = {n for n, _ in out}
+        out += [(name, p) for name, p in getattr(it.result, "tags", [])[:5] if name not in names]
+        return out
 
-    def override_genre(self) -> None:
-        rows = [i for i in self.selected_rows() if self.model.rows[i].result.status != "error"]
+    def _changed(self, rows: list[int], what: str) -> None:
+        self.model.rows_changed(rows)
+        self._selection_changed()
+        if what:
+            self.statusBar().showMessage(what)
+
+    def _decidable(self) -> list[int]:
+        return [i for i in self.selected_rows() if self.review.items[i].result.status != ERROR]
+
+    def accept_selected(self) -> None:
+        done, ask = self.review.accept(self._decidable())
+        msg = f"Accepted {plural(len(done), 'track')}." if done else ""
+        if ask:
+            one = len(ask) == 1
+            if self.confirm_replace(ask):
+                done += self.review.replace_with_prediction(ask)
+                msg = f"Accepted {plural(len(done), 'track')}; {len(ask)} will have {'its genre' if one else 'their genres'} replaced."
+            else:
+                keeps = f"{plural(len(ask), 'track')} {'keeps its genre' if one else 'keep their genres'}."
+                msg = f"{msg} {keeps}" if msg else keeps
+        self._changed(done, msg)
+
+    def confirm_replace(self, rows: list[int]) -> bool:
+        """Ask before Accept replaces genres that files already have (tests replace it)."""
+        items = [self.review.items[i] for i in rows]
+        names = "\n".join(f"• {it.path.name}: {'; '.join(it.current)} → {'; '.join(predicted_genres(it.result.top, self.review.policy))}"
+                          for it in items[:8])  # fmt: skip
+        more = f"\n… and {len(items) - 8} more" if len(items) > 8 else ""
+        one = len(items) == 1
+        box = QMessageBox(QMessageBox.Question, "Replace existing genres?",
+                          f"{plural(len(items), 'track')} already {'has a genre' if one else 'have genres'}:\n{names}{more}\n\n"
+                          f"Replace {'it' if one else 'them'} with the model's guess?", QMessageBox.NoButton, self)  # fmt: skip
+        replace = box.addButton("Replace", QMessageBox.AcceptRole)
+        box.addButton("Keep existing", QMessageBox.RejectRole)
+        box.exec()
+        return box.clickedButton() is replace
+
+    def reject_selected(self) -> None:
+        done = self.review.reject(self._decidable())
+        self._changed(done, f"Rejected {plural(len(done), 'track')}: {'it' if len(done) == 1 else 'they'} will not be written.")
+
+    def clear_selected(self) -> None:
+        done = self.review.clear_decision(self._decidable())
+        self._changed(done, f"{plural(len(done), 'track')} back to the model's proposal.")
+
+    def apply_genre(self, genre: str) -> None:
+        done = self.review.set_genre(self._decidable(), [genre])
+        self._changed(done, f"“{genre}” set for {plural(len(done), 'track')} (written on Write).")
+
+    def set_genre_dialog(self) -> None:
+        rows = self._decidable()
         if not rows:
             return
-        names = [g for g, _ in self.model.rows[rows[0]].result.top] or (
-            list(self.info.vocabulary().display) if self.info else []
-        )
-        extra = [n for n in (self.info.tag_display.values() if self.info else []) if n not in names]
-        genre, ok = QInputDialog.getItem(self, "Set genre", "Genre (pick or type; several with ';'):", names + sorted(extra), 0, True)
+        it = self.review.items[rows[0]]
+        names = [g for g, _ in it.result.top]
+        vocab = list(self._vocabulary().display) if self.meta else []
+        extra = list(self.meta.tag_display.values()) if self.meta else []
+        choices = list(dict.fromkeys(names + vocab + sorted(extra)))
+        current = "; ".join(it.new) if it.new else (names[0] if names else "")
+        if current and current not in choices:
+            choices.insert(0, current)
+        genre, ok = QInputDialog.getItem(self, "Set genre", f"Genre for {plural(len(rows), 'track')} (pick or type; several with ';'):",
+                                         choices, choices.index(current) if current in choices else 0, True)  # fmt: skip
         if ok and genre.strip():
-            self.model.set_decision(rows, OVERRIDDEN, [g.strip() for g in genre.split(";") if g.strip()])
+            done = self.review.set_genre(rows, [g.strip() for g in genre.split(";")])
+            self._changed(done, f"Genre set for {plural(len(done), 'track')} (written on Write).")
 
     # -- writing ----------------------------------------------------------------------------
+    def confirm_write(self, plan: list, note: str) -> bool:
+        """The preview; tests replace it."""
+        dlg = WritePreviewDialog(plan, note, self)
+        return dlg.exec() == WritePreviewDialog.Accepted
+
     def write(self, selected: bool) -> None:
-        rows = self.selected_rows() if selected else list(range(len(self.model.rows)))
-        items = []
-        for i in rows:
-            row = self.model.rows[i]
-            if row.result.status == "error" or row.decision in (REJECTED, WRITTEN) or not row.proposed:
-                continue
-            if row.decision == "pending" and row.result.status not in ("would-tag",):
-                continue  # policy said keep / skip: only an explicit accept or override writes it
-            items.append((row.result.path, row.proposed))
-        if not items:
-            self.statusBar().showMessage("Nothing to write.")
+        if self.writing or self.worker is not None:
             return
-        self._start_write(WriteWorker(items, self.settings.tag_options(), self.info.model_id if self.info else None))
+        rows = self.selected_rows() if selected else None
+        plan = self.review.plan(rows)
+        scope = [self.review.items[i] for i in rows] if rows is not None else self.review.items
+        unsure = sum(1 for it in scope if it.category == UNSURE)
+        note = ""
+        if unsure:
+            one = unsure == 1
+            note = f"{plural(unsure, 'unsure track')} {'is' if one else 'are'} not written unless you accept {'it' if one else 'them'}."
+        if not plan:
+            self.statusBar().showMessage("Nothing to write." + (f" {note}" if note else ""))
+            return
+        if not self.confirm_write(plan, note):
+            self.statusBar().showMessage("Write cancelled; nothing was changed.")
+            return
+        items = [(path, after) for _, path, _, after in plan]
+        self._start_write(WriteWorker(items, self.settings.tag_options(), self.meta.model_id if self.meta else None))
 
     def undo_last(self) -> None:
-        self._start_write(WriteWorker([], self.settings.tag_options(), None, undo=True))
+        if not self.writing and self.worker is None:
+            self._start_write(WriteWorker([], self.settings.tag_options(), None, undo=True))
 
     def _start_write(self, worker: WriteWorker) -> None:
         self.writing = True
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.statusBar().showMessage("Undoing the last write…" if worker.undo else f"Writing {plural(len(worker.items), 'file')}…")
         self._update_actions()
         worker.signals.done.connect(lambda run_id, results: self._on_written(run_id, results, worker.undo))
         worker.signals.failed.connect(self._on_write_failed)
@@ -389,44 +642,51 @@ class MainWindow(QMainWindow):
 
     def _on_written(self, run_id, results: list, undone: bool = False) -> None:
         self.writing = False
-        index = self.model.row_of_path()
-        ok = failed = 0
+        self.progress.hide()
+        ok, failed, rows = 0, [], []
         for r in results:
-            i = index.get(str(r.path))
-            if r.status == "error":
-                failed += 1
-                if i is not None:
-                    self.model.rows[i].result.error = r.error
+            if r.status == ERROR:
+                failed.append(r)
+                i = self.review.mark_failed(r.path, r.error)
             else:
                 ok += 1
-                if i is not None:
-                    row = self.model.rows[i]
-                    row.result.previous = list(r.genres)
-                    row.written = list(r.genres)
-                    row.decision = "pending" if undone else WRITTEN
-                    self.model.dataChanged.emit(self.model.index(i, 0), self.model.index(i, 7))
-        msg = f"{ok} files written, {failed} failed" + (f" (run {run_id}; Undo restores it)" if run_id else "")
+                i = (self.review.mark_restored if undone else self.review.mark_written)(r.path, r.genres)
+            if i is not None:
+                rows.append(i)
+        self.model.rows_changed(rows)
+        if undone:
+            msg = f"Undo: restored the genres of {plural(ok, 'file')}"
+        else:
+            msg = f"Wrote genres into {plural(ok, 'file')}"
+        msg += f", {len(failed)} failed" if failed else ""
+        msg += "." + (" Undo (Ctrl+Z) puts the previous genres back." if run_id and not undone else "")
         self.statusBar().showMessage(msg)
+        self._refresh_undo()
+        self._selection_changed()
         if failed:
-            QMessageBox.warning(self, "Write", msg + "\n\n" + "\n".join(f"{r.path}: {r.error}" for r in results if r.error)[:2000])
-        self._update_actions()
+            detail = "\n".join(f"{Path(r.path).name}: {r.error}" for r in failed[:30])
+            QMessageBox.warning(self, "Undo" if undone else "Write", f"{msg}\n\n{detail}")
 
     def _on_write_failed(self, message: str) -> None:
         self.writing = False
+        self.progress.hide()
         self.statusBar().showMessage(message)
-        QMessageBox.information(self, "genre-tagger", message)
+        QMessageBox.information(self, APP, message)
+        self._refresh_undo()
         self._update_actions()
 
     def show_history(self) -> None:
-        from ..journal import Journal
-
-        runs = Journal().runs(30)
-        text = "\n".join(
-            f"{r.id}: {time.strftime('%Y-%m-%d %H:%M', time.localtime(r.started))} — {r.changes} files — {r.command}"
-            + (f" (undone by {r.undone_by})" if r.undone_by else "")
-            for r in runs
-        )
-        QMessageBox.information(self, "History", text or "No runs yet.")
+        j = Journal()
+        runs = j.runs(30)
+        j.close()
+        lines = []
+        for r in runs:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
+            what = f"undo of write {r.undo_of}" if r.undo_of else r.command
+            notes = [f"undone by {r.undone_by}"] if r.undone_by else [f"{r.undone} undone"] if r.undone else []
+            notes += ["interrupted"] if r.interrupted else []
+            lines.append(f"{r.id}: {when} — {what}, {plural(r.changes, 'file')}" + (f" ({', '.join(notes)})" if notes else ""))
+        QMessageBox.information(self, "History", "\n".join(lines) or "Nothing has been written yet.")
 
     # -- playlists / settings ------------------------------------------------------------
     def make_playlists(self, folder: str | None = None) -> dict:
@@ -434,22 +694,30 @@ class MainWindow(QMainWindow):
         if not folder:
             return {}
         results = []
-        for row in self.model.rows:
-            r = row.result
-            if row.decision in (ACCEPTED, OVERRIDDEN, WRITTEN):
-                genres = row.proposed
-            elif row.decision == REJECTED:
-                genres = r.previous
-            else:  # pending: what Write would leave in the file
-                genres = r.genres if r.status == "would-tag" else r.previous
-            results.append(FileResult(r.path, r.status, genres=list(genres), artist=r.artist, title=r.title,
-                                      album=r.album, duration=r.duration))  # fmt: skip
+        for it in self.review.items:  # each track with the genres it has once Write has run
+            r = it.result
+            results.append(FileResult(r.path, r.status, genres=list(it.new), previous=list(it.current), artist=r.artist,
+                                      title=r.title, album=r.album, duration=r.duration))  # fmt: skip
         written = write_playlists(results, folder)
-        self.statusBar().showMessage(f"{len(written)} playlists written to {folder}")
+        self.statusBar().showMessage(f"{plural(len(written), 'playlist')} written to {folder}")
         return written
 
+    def apply_settings(self, new: AppSettings) -> None:
+        """Use new settings now: the current results are re-evaluated at once (vocabulary
+        and genre names too: every result carries all vocabularies' probabilities)."""
+        relabel = (new.vocabulary, new.mapping) != (self.settings.vocabulary, self.settings.mapping)
+        self.settings = new
+        save_settings(new)
+        changed = self.review.set_policy(self._policy(), self._relabel if relabel else None)
+        self.confidence_delegate.threshold = self.review.policy.threshold
+        self.model.rows_changed(list(range(len(self.review))) if changed or relabel else [])
+        if relabel:
+            self._reset_genre_filter()
+            self._refresh_progress()
+        self._selection_changed()
+        self.statusBar().showMessage(f"Settings applied: {plural(len(changed), 'track')} changed.")
+
     def edit_settings(self) -> None:
-        dlg = SettingsDialog(self.settings, self)
+        dlg = SettingsDialog(self.settings, self.meta, self)
         if dlg.exec():
-            self.settings = dlg.result_settings()
-            save_settings(self.settings)
+            self.apply_settings(dlg.result_settings())

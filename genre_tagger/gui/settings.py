@@ -13,8 +13,9 @@ from ..tags import TagOptions
 @dataclass
 class AppSettings:
     overwrite: bool = False
-    min_confidence: float = 0.0
+    min_confidence: float | None = None  # None: the model's threshold for the vocabulary
     max_genres: int = 1
+    vocabulary: str = ""  # "": the model's default vocabulary
     id3_version: int = 4
     id3v23_separator: str = "; "
     keep_mtime: bool = False
@@ -22,8 +23,11 @@ class AppSettings:
     mapping: dict[str, str] = field(default_factory=dict)
     recent_folders: list[str] = field(default_factory=list)
 
-    def policy(self, dry_run: bool = True) -> WritePolicy:
-        return WritePolicy(self.overwrite, self.min_confidence, self.max_genres, dry_run, dict(self.mapping))
+    def policy(self, model_threshold: float = 0.0, dry_run: bool = True) -> WritePolicy:
+        """The write policy; ``model_threshold`` applies unless the user chose a minimum confidence."""
+        conf = model_threshold if self.min_confidence is None else self.min_confidence
+        return WritePolicy(overwrite=self.overwrite, min_confidence=conf, max_genres=self.max_genres, dry_run=dry_run,
+                           mapping=dict(self.mapping))  # fmt: skip
 
     def tag_options(self) -> TagOptions:
         return TagOptions(self.id3_version, self.id3v23_separator, self.keep_mtime)
@@ -59,7 +63,8 @@ def load_settings() -> AppSettings:
         recent = [recent] if recent else []
     return AppSettings(
         overwrite=get("overwrite", d.overwrite, bool),
-        min_confidence=get("min_confidence", d.min_confidence, float),
+        min_confidence=_threshold(s.value("threshold", "")),
+        vocabulary=str(s.value("vocabulary", "") or ""),
         max_genres=max(1, get("max_genres", d.max_genres, int)),
         id3_version=get("id3_version", d.id3_version, int) if get("id3_version", 4, int) in (3, 4) else 4,
         id3v23_separator=str(s.value("id3v23_separator", d.id3v23_separator)),
@@ -70,10 +75,21 @@ def load_settings() -> AppSettings:
     )
 
 
+def _threshold(v) -> float | None:
+    """The saved minimum confidence ("threshold"; "model" or nothing = the model's threshold).
+    The key is new: a "min_confidence" of 0 that older versions saved by default is ignored."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return min(max(f, 0.0), 1.0)
+
+
 def save_settings(a: AppSettings) -> None:
     s = qsettings()
-    for k in ("overwrite", "min_confidence", "max_genres", "id3_version", "id3v23_separator", "keep_mtime", "workers"):
+    for k in ("overwrite", "max_genres", "vocabulary", "id3_version", "id3v23_separator", "keep_mtime", "workers"):
         s.setValue(k, getattr(a, k))
+    s.setValue("threshold", "model" if a.min_confidence is None else a.min_confidence)
     s.setValue("mapping", "\n".join(f"{k}={v}" for k, v in a.mapping.items()))
     s.setValue("recent_folders", a.recent_folders)
     s.sync()

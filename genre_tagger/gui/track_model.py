@@ -1,63 +1,49 @@
-"""The track table: one row per scanned file, with a review decision per row."""
+"""The track table: displays a :class:`~genre_tagger.review.Review` (no policy here)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QBrush, QColor, QFont
 
 from ..library import display_path
-from ..scanner import FileResult
+from ..review import FAILED, WILL_WRITE, WRITTEN, Review, ReviewItem
 from .qtcompat import no_value
 
-COLUMNS = ["File", "Artist", "Title", "Album", "Current genre", "Predicted", "Confidence", "Status"]
-COL_CONFIDENCE = 6
+COLUMNS = ["File", "Artist", "Title", "Album", "Genre now", "After Write", "Guess", "Confidence", "Status"]
+COL_FILE, COL_ALBUM, COL_NOW, COL_NEW, COL_GUESS, COL_CONFIDENCE, COL_STATUS = 0, 3, 4, 5, 6, 7, 8
+# initial share of the width left once every column shows its title (file name, genres and status get the space)
+COLUMN_SHARES = [0.2, 0.2, 0.2, 0.1, 0.1, 0.12, 0.04, 0.04, 0.0]
+HEADER_TIPS = ["File name", "Artist", "Title", "Album", "The genre in the file now", "The genre once Write has run (green: changes)",
+               "The model's best genre", "How sure the model is of its best genre", "What Write will do with this track"]  # fmt: skip
 CONFIDENCE_ROLE = Qt.UserRole + 1
-STATUS_ROLE = Qt.UserRole + 2
-GENRE_ROLE = Qt.UserRole + 3
+CATEGORY_ROLE = Qt.UserRole + 2
+GUESS_ROLE = Qt.UserRole + 3
 
-# review decisions
-PENDING, ACCEPTED, REJECTED, OVERRIDDEN, WRITTEN = "pending", "accepted", "rejected", "overridden", "written"
-
-
-@dataclass
-class Row:
-    result: FileResult
-    decision: str = PENDING
-    override: list[str] = field(default_factory=list)
-    written: list[str] = field(default_factory=list)
-
-    @property
-    def proposed(self) -> list[str]:
-        """What 'write' would put into the file for this row."""
-        if self.decision == REJECTED:
-            return []
-        if self.decision == OVERRIDDEN:
-            return self.override
-        if self.decision == WRITTEN:
-            return self.written
-        return self.result.genres
-
-    @property
-    def status_text(self) -> str:
-        r = self.result
-        if r.status == "error":
-            return f"error: {r.error}"
-        if self.decision in (ACCEPTED, REJECTED, OVERRIDDEN, WRITTEN):
-            return self.decision
-        return r.status
+_ROLES = {Qt.DisplayRole, Qt.ToolTipRole, Qt.ForegroundRole, Qt.BackgroundRole, Qt.FontRole,
+          CONFIDENCE_ROLE, CATEGORY_ROLE, GUESS_ROLE}  # fmt: skip
+_NEW_BG = QBrush(QColor("#d9f2d0"))  # Picard-like: what Write changes is green
+_NEW_FG = QBrush(QColor("#1d5e12"))
+_ERROR_FG = QBrush(QColor("#b3261e"))
+_DIM_FG = QBrush(QColor("#6b6b6b"))
 
 
-_ROLES = {Qt.DisplayRole, Qt.ToolTipRole, Qt.UserRole, CONFIDENCE_ROLE, STATUS_ROLE, GENRE_ROLE}
+def genres_text(genres: list[str]) -> str:
+    return "; ".join(genres)
 
 
 class TrackModel(QAbstractTableModel):
-    def __init__(self, parent=None):
+    def __init__(self, review: Review, parent=None):
         super().__init__(parent)
-        self.rows: list[Row] = []
+        self.review = review
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    @property
+    def items(self) -> list[ReviewItem]:
+        return self.review.items
 
     def rowCount(self, parent=QModelIndex()):  # noqa: N802
-        return 0 if parent.isValid() else len(self.rows)
+        return 0 if parent.isValid() else len(self.review.items)
 
     def columnCount(self, parent=QModelIndex()):  # noqa: N802
         return len(COLUMNS)
@@ -65,83 +51,94 @@ class TrackModel(QAbstractTableModel):
     def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
         if role == Qt.DisplayRole and orientation == Qt.Horizontal:
             return COLUMNS[section]
+        if role == Qt.ToolTipRole and orientation == Qt.Horizontal:
+            return HEADER_TIPS[section]
         return no_value()
 
     def data(self, index, role=Qt.DisplayRole):
         if role not in _ROLES or not index.isValid():  # cheap exit: views ask for many roles
             return no_value()
-        row = self.rows[index.row()]
-        r = row.result
+        it = self.review.items[index.row()]
         col = index.column()
-        conf = r.top[0][1] if r.top else 0.0
         if role == Qt.DisplayRole:
-            return self._display(row, col, conf)
-        if role == Qt.ToolTipRole:
-            if col == 0:
-                return display_path(r.path)
-            if col == 7 and r.error:
-                return r.error
-            return no_value()
+            return self._display(it, col)
         if role == CONFIDENCE_ROLE:
-            return conf
-        if role == STATUS_ROLE:
-            return r.status if row.decision == PENDING else row.decision
-        if role == GENRE_ROLE:
-            return (r.top[0][0] if r.top else "")
-        if role == Qt.UserRole:  # sort key
-            return conf if col == COL_CONFIDENCE else self._display(row, col, conf)
+            return it.confidence
+        if role == CATEGORY_ROLE:
+            return it.category
+        if role == GUESS_ROLE:
+            return it.predicted
+        if role == Qt.ToolTipRole:
+            if col == COL_FILE:
+                return display_path(it.path)
+            if col == COL_STATUS and it.error:
+                return it.error
+            if col == COL_NEW and it.changes:
+                return f"{genres_text(it.current) or '(no genre)'} → {genres_text(it.new)}"
+            return no_value()
+        if col == COL_NEW and it.changes:
+            if role == Qt.BackgroundRole:
+                return _NEW_BG
+            if role == Qt.ForegroundRole:
+                return _NEW_FG
+            if role == Qt.FontRole:
+                return self._bold
+        if role == Qt.ForegroundRole:
+            if col == COL_STATUS and it.category == FAILED:
+                return _ERROR_FG
+            if col == COL_NEW and it.category not in (WILL_WRITE, WRITTEN):
+                return _DIM_FG
         return no_value()
 
     @staticmethod
-    def _display(row: Row, col: int, conf: float) -> str:
-        r = row.result
-        if col == 0:
-            return display_path(r.path.name)
+    def _display(it: ReviewItem, col: int) -> str:
+        r = it.result
+        if col == COL_FILE:
+            return display_path(it.path.name)
         if col == 1:
             return r.artist
         if col == 2:
             return r.title
         if col == 3:
             return r.album
-        if col == 4:
-            return ", ".join(r.previous)
-        if col == 5:
-            return ", ".join(row.proposed) if row.proposed else (r.top[0][0] if r.top else "")
-        if col == 6:
-            return f"{conf:.0%}" if r.top else ""
-        return row.status_text
+        if col == COL_NOW:
+            return genres_text(it.current)
+        if col == COL_NEW:
+            return ("→ " + genres_text(it.new)) if it.changes else genres_text(it.new)
+        if col == COL_GUESS:
+            return it.predicted
+        if col == COL_CONFIDENCE:
+            return f"{it.confidence:.0%}" if r.top else ""
+        return it.label
 
-    def add_results(self, results: list[FileResult]) -> None:
+    # -- changes -----------------------------------------------------------------------
+    def add_results(self, results: list) -> None:
         if not results:
             return
-        n = len(self.rows)
+        n = len(self.review.items)
         self.beginInsertRows(QModelIndex(), n, n + len(results) - 1)
-        self.rows.extend(Row(r) for r in results)
+        self.review.add(results)
         self.endInsertRows()
 
     def clear(self) -> None:
         self.beginResetModel()
-        self.rows = []
+        self.review.clear()
         self.endResetModel()
 
-    def set_decision(self, rows: list[int], decision: str, override: list[str] | None = None) -> None:
-        for i in rows:
-            self.rows[i].decision = decision
-            if override is not None:
-                self.rows[i].override = list(override)
-            self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
-
-    def row_of_path(self) -> dict:
-        return {str(r.result.path): i for i, r in enumerate(self.rows)}
+    def rows_changed(self, rows: list[int]) -> None:
+        """Repaint (and let the proxy re-sort and re-filter) the given rows."""
+        if not rows:
+            return
+        self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), len(COLUMNS) - 1))
 
 
 class TrackFilter(QSortFilterProxyModel):
-    """Search text + genre + status + minimum confidence."""
+    """Search text + predicted genre + status + minimum confidence; sorts dynamically."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.text, self.genre, self.status, self.min_conf = "", "", "", 0.0
-        self.setSortRole(Qt.UserRole)
+        self.text, self.genre, self.category, self.min_conf = "", "", "", 0.0
+        self.setDynamicSortFilter(True)  # rows arriving during a scan land in sorted place
 
     def set_filters(self, text: str | None = None, genre: str | None = None, status: str | None = None, min_conf: float | None = None):
         if text is not None:
@@ -149,21 +146,41 @@ class TrackFilter(QSortFilterProxyModel):
         if genre is not None:
             self.genre = genre
         if status is not None:
-            self.status = status
+            self.category = status
         if min_conf is not None:
             self.min_conf = min_conf
         self.invalidateFilter()
 
     def filterAcceptsRow(self, source_row, source_parent):  # noqa: N802
-        m = self.sourceModel()
-        idx = m.index(source_row, 0, source_parent)
-        if self.genre and m.data(idx, GENRE_ROLE) != self.genre:
+        items = self.sourceModel().review.items
+        it = items[source_row]
+        if self.genre and it.predicted != self.genre:
             return False
-        if self.status and m.data(idx, STATUS_ROLE) != self.status:
+        if self.category and it.category != self.category:
             return False
-        if self.min_conf and (m.data(idx, CONFIDENCE_ROLE) or 0.0) < self.min_conf:
+        if self.min_conf and it.confidence < self.min_conf:
             return False
         if self.text:
-            hay = " ".join(str(m.data(m.index(source_row, c, source_parent)) or "") for c in range(5)).lower()
+            r = it.result
+            hay = " ".join((it.path.name, r.artist, r.title, r.album, *it.current, *it.new)).lower()
             return self.text in hay
         return True
+
+    def lessThan(self, left, right):  # noqa: N802 - one Python call per comparison instead of two data() calls
+        col = left.column()
+        items = self.sourceModel().review.items
+        a, b = items[left.row()], items[right.row()]
+        ka, kb = _sort_key(a, col), _sort_key(b, col)
+        if ka == kb:  # ties: by file name, so the order is total and stable
+            return a.path.name.lower() < b.path.name.lower()
+        return ka < kb
+
+
+def _sort_key(it: ReviewItem, col: int):
+    if col == COL_CONFIDENCE:
+        return it.confidence if it.result.top else -1.0
+    if col == COL_FILE:
+        return it.path.name.lower()
+    if col == COL_NEW:
+        return genres_text(it.new).lower()
+    return TrackModel._display(it, col).lower()

@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QRunnable, Signal
 
 from ..journal import Journal
-from ..scanner import Scanner, ScanOptions, write_batch
+from ..scanner import Scanner, ScanOptions
 from ..tags import TagOptions
 
 
@@ -63,6 +63,9 @@ class WriteSignals(QObject):
 
 
 class WriteWorker(QRunnable):
+    """Write the reviewed genres (or undo the last write) through the one write path
+    (:mod:`genre_tagger.writer`), off the GUI thread."""
+
     def __init__(
         self,
         items: list[tuple[Path, list[str]]],
@@ -77,14 +80,20 @@ class WriteWorker(QRunnable):
         self.signals = WriteSignals()
 
     def run(self) -> None:
+        from ..writer import WriteRun, undo_run
+
+        journal = None
         try:
             journal = Journal()
             if self.undo:
-                from ..scanner import undo
-
-                run_id, results = undo(journal, self.undo_run, self.tag_options)
+                run_id, results = undo_run(journal, self.undo_run, self.tag_options)
             else:
-                run_id, results = write_batch(self.items, journal, self.tag_options, "gui write", self.model_id)
+                with WriteRun(journal, "gui write", self.model_id) as run:
+                    results = [run.apply(path, genres, self.tag_options) for path, genres in self.items]
+                run_id = run.run_id
             self.signals.done.emit(run_id, results)
-        except Exception as e:  # noqa: BLE001
-            self.signals.failed.emit(str(e))
+        except Exception as e:  # noqa: BLE001 - shown in the window (e.g. nothing to undo, journal busy)
+            self.signals.failed.emit(str(e).strip("'\""))
+        finally:
+            if journal is not None:
+                journal.close()
