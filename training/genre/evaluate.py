@@ -52,7 +52,7 @@ def main() -> None:
     args = ap.parse_args()
 
     clf = Classifier(args.model, threads=args.threads or None)
-    genres = clf.info.genres
+    genres = clf.meta.vocabulary("gtzan").genres  # GTZAN's labels: the seed's ten
     files = labelled_files(args.data, args.split)
     if not files:
         raise SystemExit(f"{args.data}: no labelled audio found")
@@ -69,21 +69,22 @@ def main() -> None:
             print(f"error: {e}")
             errors += 1
             continue
-        top = pred.genres[0][0]
+        ranked = pred.ranked("gtzan")
+        top = ranked[0][0]
         y_true.append(genres.index(label))
         y_pred.append(genres.index(top))
         records.append({"path": str(path), "label": label, "predicted": top,
-                        "top": [[g, round(p, 4)] for g, p in pred.genres]})  # fmt: skip
+                        "top": [[g, round(p, 4)] for g, p in ranked]})  # fmt: skip
     seconds = time.time() - t0
     rep = classification_report(np.array(y_true), np.array(y_pred), genres)
     rep.update(
-        model=clf.info.name,
-        model_id=clf.info.model_id,
+        model=clf.meta.name,
+        model_id=clf.meta.model_id,
         data=str(args.data),
         split=str(args.split) if args.split else None,
         files=len(records),
         errors=errors,
-        windows=clf.info.windows.count,
+        windows=clf.meta.windows.count,
         seconds=round(seconds, 1),
         machine=f"{platform.machine()} {platform.processor() or ''}".strip(),
         command="python -m training.genre.evaluate " + " ".join(
@@ -94,7 +95,7 @@ def main() -> None:
     (args.out / "metrics.json").write_text(json.dumps(rep, indent=1) + "\n")
     (args.out / "predictions.json").write_text(json.dumps(records, indent=1) + "\n")
     plot_confusion(np.array(rep["confusion"]), genres, args.out / "confusion.png",
-                   f"{clf.info.name}: acc {rep['accuracy']:.3f}, bal. acc {rep['balanced_accuracy']:.3f} (n={len(records)})")  # fmt: skip
+                   f"{clf.meta.name}: acc {rep['accuracy']:.3f}, bal. acc {rep['balanced_accuracy']:.3f} (n={len(records)})")  # fmt: skip
     print(json.dumps({k: rep[k] for k in ("accuracy", "balanced_accuracy", "per_class_recall", "files", "errors")}, indent=1))
 
 

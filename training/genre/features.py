@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genre_tagger.audio import read_windows
-from genre_tagger.frontend import FrontendConfig, patches_from_windows
-from genre_tagger.windows import window_starts
+from genre_tagger.frontend import FrontendConfig
+from genre_tagger.pipeline import track_patches
+from genre_tagger.windows import WindowSpec
 
 from ..data import Clip, find_clips
 from ..weights import DEFAULT_CACHE, musicnn_dir
@@ -41,15 +41,9 @@ class FeatureConfig:
 
 
 def clip_patches(path: Path, fe: FrontendConfig, windows: int, margin: float) -> np.ndarray:
-    """The app's path: decode ``windows`` windows spread over the clip -> patches."""
-    _, wins = read_windows(
-        path,
-        lambda d: window_starts(d, fe.patch_seconds, windows, margin),
-        fe.patch_seconds,
-        fe.sample_rate,
-        fe.patch_seconds,
-    )
-    return patches_from_windows(wins, fe)
+    """The app's path (:func:`genre_tagger.pipeline.track_patches`): ``windows`` windows
+    spread over the clip -> patches."""
+    return track_patches(path, fe, WindowSpec(count=windows, margin=margin)).patches
 
 
 def extract(cfg: FeatureConfig, clips: list[Clip] | None = None) -> Path:
