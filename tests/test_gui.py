@@ -331,6 +331,36 @@ def test_cancel_leaves_no_stale_progress(qtbot, tiny_model_path):
     assert not w.progress.isVisible() and w.rate_label.text() == ""
 
 
+def test_opening_a_folder_during_a_scan_scans_it_next(qtbot, fake_library, tiny_model_path):
+    w = _window(qtbot, tiny_model_path, scanner_factory=FakeSlowScanner)
+    w.set_folder("/music")
+    qtbot.waitUntil(lambda: len(w.review) > 0, timeout=10000)
+    w.scanner_factory = FakeScanner
+    w.set_folder(str(fake_library))  # the first scan stops, then the new folder is scanned
+    assert "Stopping the current scan" in w.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: w.worker is None and len(w.review) == 40, timeout=10000)
+    assert w.windowTitle().startswith("fake — ") and all(it.path.parent == fake_library for it in w.review.items)
+
+
+def test_charts_stay_legible_when_small(qtbot):
+    from PySide6.QtGui import QColor, QImage
+
+    from genre_tagger.gui.charts import BarChart, genre_color
+
+    assert genre_color("Hip-Hop") == genre_color("Rap") == genre_color("hiphop")  # one colour per genre, any name
+    assert genre_color("Rock") != genre_color("Pop") and genre_color("Polka") == genre_color("polka")
+    c = BarChart("Library", percent=False)
+    qtbot.addWidget(c)
+    c.set_items([(f"Genre {i}", 20 - i) for i in range(20)])
+    c.resize(180, 120)
+    img = QImage(c.size(), QImage.Format_ARGB32)
+    img.fill(QColor("white"))
+    c.render(img)
+    bar = genre_color("Genre 0").rgb()
+    widest = max(sum(1 for x in range(img.width()) if img.pixel(x, y) == bar) for y in range(img.height()))
+    assert widest >= 20  # the biggest bar keeps a readable length at 180 px
+
+
 class FakeSlowScanner:
     """1 000 tracks, ~2 ms each, produced on the worker thread."""
 
