@@ -83,6 +83,12 @@ def _identity(st: os.stat_result) -> list[int]:
     return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
 
 
+def _pwrite_all(fd: int, data: bytes, off: int) -> None:
+    while data:
+        n = os.pwrite(fd, data, off)
+        data, off = data[n:], off + n
+
+
 def _fsync_dir(d: Path) -> None:
     try:
         fd = os.open(d, os.O_RDONLY)
@@ -250,10 +256,11 @@ class WriteRun:
                 raise TagError(plan.path, "file changed while it was being written; not written")
             try:
                 for i, (off, data) in enumerate(patches):
-                    if os.pwrite(fd, data, off) != len(data):
-                        raise OSError("short write")
-                    if i == len(patches) // 2 or len(patches) == 1:
+                    half = len(data) // 2 if i == 0 else 0
+                    if half:  # the first range in two writes: a kill in between leaves a torn range (tests)
+                        _pwrite_all(fd, data[:half], off)
                         _step("patch-half")
+                    _pwrite_all(fd, data[half:], off + half)
                 os.fsync(fd)
             except BaseException:
                 pos = 0
@@ -405,7 +412,15 @@ def _recover_one(w: WriteRow) -> tuple[str, str]:
         for off, n in ranges:
             fh.seek(off)
             cur = fh.read(n)
-            state.add("new" if cur == news[pos : pos + n] else "old" if cur == olds[pos : pos + n] else "other")
+            old_b, new_b = olds[pos : pos + n], news[pos : pos + n]
+            if cur == new_b:
+                state.add("new")
+            elif cur == old_b:
+                state.add("old")
+            elif len(cur) == n and all(c in (o, w) for c, o, w in zip(cur, old_b, new_b)):
+                state.add("torn")  # partly written
+            else:
+                state.add("other")
             pos += n
         if state <= {"new"}:
             return "done", "interrupted after the write; the write is complete"
@@ -413,6 +428,7 @@ def _recover_one(w: WriteRow) -> tuple[str, str]:
             return "failed", "interrupted before the write; file unchanged"
         if "other" in state:
             return "unknown", "interrupted; the file has changed since (left as is)"
+        # some ranges new, some old or torn: put the original bytes back everywhere
         pos = 0
         for off, n in ranges:  # half written: put the original bytes back
             fh.seek(off)

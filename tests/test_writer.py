@@ -1,0 +1,266 @@
+"""The write path (genre_tagger.writer): tag layouts, byte-exact undo, crash recovery,
+per-file undo bookkeeping, the lock, the cache, --set. Checks compare bytes built by the
+tests themselves (tests/tagcorpus.py), never the writer's own parsers."""
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tagcorpus import corpus, frame, id3
+
+from genre_tagger.journal import Journal, JournalBusyError
+from genre_tagger.tags import read_tags
+from genre_tagger.writer import ERROR, TAGGED, UNCHANGED, WriteRun, recover, undo_run
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def layouts(tmp_path_factory):
+    return corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture
+def cases(layouts, tmp_path):
+    """Fresh copies of the corpus for one test."""
+    out = []
+    for c in layouts:
+        p = tmp_path / c.path.name
+        shutil.copy(c.path, p)
+        out.append(type(c)(c.name, p, c.refuse, c.keep, c.tail))
+    return out
+
+
+def test_every_layout_is_written_with_other_bytes_kept_or_refused_and_undone_exactly(cases):
+    j = Journal()
+    original = {c.path: c.path.read_bytes() for c in cases}
+    with WriteRun(j, "corpus") as run:
+        results = {c.name: run.apply(c.path, ["Rock", "Pop"]) for c in cases}
+    for c in cases:
+        r, data = results[c.name], c.path.read_bytes()
+        if c.refuse:
+            assert r.status == ERROR and c.refuse in r.error and "\n" not in r.error, (c.name, r.error)
+            assert data == original[c.path], c.name
+            continue
+        assert r.status == TAGGED, (c.name, r.error)
+        assert read_tags(c.path).genres == ["Rock", "Pop"], c.name
+        for k in c.keep:  # every other frame / entry, byte for byte
+            assert k in data, (c.name, k[:20])
+        if c.tail:  # audio (and an ID3v1 tag) untouched
+            assert data[-c.tail :] == original[c.path][-c.tail :], c.name
+    by_name = {c.name: c for c in cases}
+    v23 = by_name["v23_numeric_cover_v1.mp3"].path.read_bytes()
+    assert v23[3] == 3 and b"TYER" in v23 and b"TDRC" not in v23  # an ID3v2.3 tag stays v2.3
+    assert b"Genre=Rock" in by_name["flac_genre_key.flac"].path.read_bytes()  # the file's key spelling
+    _, res = undo_run(j)
+    assert all(r.status == TAGGED for r in res), [(r.path.name, r.error) for r in res]
+    for c in cases:
+        assert c.path.read_bytes() == original[c.path], c.name  # byte-exact: (17), gnre, Genre=, Latin-1, Ogg size...
+    assert not [p for p in cases[0].path.parent.iterdir() if p.name.startswith(".gt-")]
+
+
+def test_second_write_fits_the_padding_and_is_written_in_place(cases):
+    c = next(c for c in cases if c.name == "plain.ogg")
+    with WriteRun(Journal(), "t") as run:
+        first = run.apply(c.path, ["Rock"])
+        ino = c.path.stat().st_ino
+        second = run.apply(c.path, ["Jazz Fusion", "Blues"])
+    assert first.status == second.status == TAGGED
+    assert first.bytes_written > 4096  # the tag had to grow: new file with padding
+    assert second.bytes_written <= 64 * 1024 and c.path.stat().st_ino == ino  # in place, a few blocks
+
+
+def test_field_undo_restores_the_raw_genre_frame_when_other_tags_changed_since(cases):
+    c = next(c for c in cases if c.name == "v23_17rock_padded.mp3")
+    tcon = frame("TCON", b"\x00(17)Rock")
+    assert tcon in c.path.read_bytes()
+    j = Journal()
+    with WriteRun(j, "t") as run:
+        assert run.apply(c.path, ["Jazz"]).status == TAGGED
+    data = bytearray(c.path.read_bytes())
+    i = data.index(b"Caf\xe9")
+    data[i] = ord("K")  # another program edits the title in place
+    c.path.write_bytes(bytes(data))
+    _, (r,) = undo_run(j)
+    assert r.status == TAGGED, r.error
+    after = c.path.read_bytes()
+    assert tcon in after and b"Kaf\xe9" in after  # genre frame byte-exact, the other edit kept
+
+
+def test_refused_file_says_why_in_one_line_and_the_run_goes_on(cases):
+    broken = next(c for c in cases if c.name == "broken_frame_size.mp3")
+    ok = next(c for c in cases if c.name == "whole.wav")
+    nonaudio = broken.path.with_name("noise.flac")
+    nonaudio.write_bytes(b"fLaC" + os.urandom(300))
+    with WriteRun(Journal(), "t") as run:
+        rs = [run.apply(p, ["Rock"]) for p in (broken.path, nonaudio, ok.path)]
+    assert [r.status for r in rs] == [ERROR, ERROR, TAGGED]
+    assert all(r.error and "\n" not in r.error and "Traceback" not in r.error for r in rs[:2])
+
+
+def _write_in_subprocess(path: Path, genres: str, crash_at: str, data_dir: Path) -> int:
+    env = dict(os.environ, GENRE_TAGGER_CRASH_AT=crash_at, GENRE_TAGGER_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
+    code = (
+        "import sys\nfrom genre_tagger.journal import Journal\nfrom genre_tagger.writer import WriteRun\n"
+        "with WriteRun(Journal(), 'crash test') as run:\n    r = run.apply(sys.argv[1], sys.argv[2].split(';'))\n"
+        "    sys.exit(0 if r.status == 'tagged' else 3)\n"
+    )
+    return subprocess.run([sys.executable, "-c", code, str(path), genres], env=env, timeout=60).returncode
+
+
+INPLACE_STEPS = ["journaled", "patch-half", "patched", "done"]
+REPLACE_STEPS = ["journaled", "temp-written", "renamed", "done"]
+
+
+@pytest.mark.parametrize(("mode", "step"), [("inplace", s) for s in INPLACE_STEPS] + [("replace", s) for s in REPLACE_STEPS])
+def test_kill_at_each_step_is_recovered_and_undoable(mode, step, layouts, tmp_path, _isolated_data_dir):
+    src = next(c for c in layouts if c.name == ("v23_17rock_padded.mp3" if mode == "inplace" else "v23_numeric_cover_v1.mp3"))
+    ref = tmp_path / "ref" / src.path.name  # the same write without a crash: the expected new bytes
+    ref.parent.mkdir()
+    shutil.copy(src.path, ref)
+    assert _write_in_subprocess(ref, "Rock;Pop", "", tmp_path / "refdata") == 0
+    path = tmp_path / "lib" / src.path.name
+    path.parent.mkdir()
+    shutil.copy(src.path, path)
+    original, expected = path.read_bytes(), ref.read_bytes()
+    assert (len(expected) == len(original)) == (mode == "inplace")
+
+    assert _write_in_subprocess(path, "Rock;Pop", step, _isolated_data_dir) == 86  # killed at the step
+    j = Journal()
+    assert [r.interrupted for r in j.runs()] == [False]  # not yet known
+    recover(j)
+    data = path.read_bytes()
+    assert data in (original, expected)  # never half written
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+    (run,) = j.runs()
+    assert run.interrupted and run.changes == (1 if data == expected else 0)
+    if data == expected:
+        _, (r,) = undo_run(j)
+        assert r.status == TAGGED, r.error
+        assert path.read_bytes() == original
+    else:
+        assert step in ("journaled", "patch-half", "temp-written")
+
+
+def test_kill_then_history_shows_the_run_as_interrupted(layouts, tmp_path, _isolated_data_dir, capsys):
+    from genre_tagger.cli import main
+
+    path = tmp_path / "a.mp3"
+    shutil.copy(next(c for c in layouts if c.name == "v23_two_numeric.mp3").path, path)
+    assert _write_in_subprocess(path, "Jazz", "patched", _isolated_data_dir) == 86
+    assert main(["--history"]) == 0
+    assert "interrupted" in capsys.readouterr().out
+
+
+def test_seeded_fuzz_of_id3_tags_never_loses_bytes(layouts, tmp_path):
+    src = next(c for c in layouts if c.name == "v23_numeric_cover_v1.mp3").path.read_bytes()
+    tag_len = 10 + ((src[6] << 21) | (src[7] << 14) | (src[8] << 7) | src[9])
+    rng = random.Random(1234)
+    j = Journal()
+    written = refused = 0
+    for i in range(24):
+        data = bytearray(src)
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(10, 200)] = rng.randrange(256)  # frame headers and texts near the start
+        p = tmp_path / f"fuzz{i}.mp3"
+        p.write_bytes(bytes(data))
+        with WriteRun(j, "fuzz") as run:
+            r = run.apply(p, ["Jazz"])
+        after = p.read_bytes()
+        assert after.endswith(bytes(data[tag_len:]))  # audio and ID3v1 untouched in every case
+        if r.status == UNCHANGED:  # the damaged genre already reads "Jazz"
+            assert after == bytes(data)
+        elif r.status == ERROR:
+            refused += 1
+            assert after == bytes(data) and "\n" not in r.error
+        else:
+            written += 1
+            assert data[tag_len - 30_000 - 16 : tag_len - 16] in after or b"APIC" not in data  # the cover survives
+            _, (u,) = undo_run(j)
+            assert u.status == TAGGED and p.read_bytes() == bytes(data)
+    assert written and refused  # the seed exercises both outcomes
+
+
+def test_undo_is_per_file_failed_files_are_retried_and_newer_runs_protect_older(cases):
+    a = next(c for c in cases if c.name == "whole.wav").path
+    b = next(c for c in cases if c.name == "plain.opus").path
+    orig_a, orig_b = a.read_bytes(), b.read_bytes()
+    j = Journal()
+    with WriteRun(j, "first") as run:
+        run.apply(a, ["Rock"])
+        run.apply(b, ["Rock"])
+    first = run.run_id
+    with WriteRun(j, "second") as run:
+        run.apply(a, ["Jazz"])
+    second = run.run_id
+
+    _, res = undo_run(j, first)  # a was changed again by the second run: refused, b restored
+    by = {r.path: r for r in res}
+    assert by[a].status == ERROR and f"run {second}" in by[a].error
+    assert by[b].status == TAGGED and b.read_bytes() == orig_b
+    assert j.get_run(first).undone_by is None and j.get_run(first).undone == 1  # not counted as undone
+
+    os.chmod(a, 0o444)
+    _, (r,) = undo_run(j, second)
+    assert r.status == ERROR and "read-only" in r.error and j.get_run(second).undone_by is None
+    os.chmod(a, 0o644)
+    undo_run(j, second)  # retried after fixing the cause
+    assert read_tags(a).genres == ["Rock"] and j.get_run(second).undone_by is not None
+    _, (r,) = undo_run(j, first)
+    assert r.status == TAGGED and a.read_bytes() == orig_a and j.get_run(first).undone_by is not None
+    with pytest.raises(LookupError):
+        undo_run(j, first)
+
+
+def test_a_second_writer_is_refused_while_the_first_holds_the_lock(cases):
+    a = cases[0].path
+    j1, j2 = Journal(), Journal()
+    with WriteRun(j1, "scan /music") as run:
+        with pytest.raises(JournalBusyError, match="another genre-tagger run is writing tags"):
+            WriteRun(j2, "scan /music").__enter__()
+        assert run.apply(a, ["Jazz"]).status == TAGGED
+    with WriteRun(j2, "later") as run2:  # released at the end of the first run
+        assert run2.apply(a, ["Jazz"]).status == UNCHANGED
+
+
+def test_write_moves_the_cache_row_to_the_new_size_and_mtime(cases):
+    from genre_tagger.journal import pathkey
+
+    p = next(c for c in cases if c.name == "plain.ogg").path
+    j = Journal()
+    st = p.stat()
+    j.cache_put(p, st.st_size, st.st_mtime_ns, "model-x", {"probs": 1})
+    with WriteRun(j, "t") as run:
+        run.apply(p, ["Rock"])
+    st2 = p.stat()
+    assert (st2.st_size, st2.st_mtime_ns) != (st.st_size, st.st_mtime_ns)
+    assert j.cache_get_many("model-x")[pathkey(p)][:2] == (st2.st_size, st2.st_mtime_ns)
+
+
+def test_set_on_the_command_line_is_journaled_and_undone(cases, capsys):
+    from genre_tagger.cli import main
+
+    by_name = {c.name: c.path for c in cases}
+    files = [by_name[n] for n in ("whole.aiff", "plain.wma", "broken_frame_size.mp3")]
+    before = {p: p.read_bytes() for p in files}
+    assert main(["--set", "Jazz; Funk", *map(str, files)]) == 1  # one file refused
+    out, err = capsys.readouterr()
+    assert "set:" in out and "2 set" in out and "partly unreadable" in err
+    assert read_tags(files[0]).genres == ["Jazz", "Funk"]
+    assert main(["--undo"]) == 0
+    assert {p: p.read_bytes() for p in files} == before
+    assert main(["--set", "Jazz", str(files[0].parent / "missing.mp3")]) == 2
+
+
+def test_raw_id3_builder_matches_the_corpus_frames():
+    """The corpus helpers build what the ID3 standard says (guards the test data itself)."""
+    from mutagen.id3 import ID3
+
+    import io
+
+    t = ID3(io.BytesIO(id3(3, [frame("TIT2", b"\x00abc"), frame("TCON", b"\x00(17)")], padding=10)))
+    assert t["TIT2"].text == ["abc"] and t["TCON"].genres == ["Rock"]
