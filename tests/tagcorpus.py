@@ -84,10 +84,12 @@ def corpus(folder: Path) -> list[Case]:
     mp3("v23_17rock_padded.mp3", id3(3, [frame("TCON", b"\x00(17)Rock")] + v23[:4], padding=2048) + audio, keep=v23[:4], tail=len(audio))
     mp3("v23_two_numeric.mp3", id3(3, v23[:1] + [frame("TCON", b"\x00(17)(18)")], padding=512) + audio, keep=v23[:1])
     mp3("v23_latin1_genre.mp3", id3(3, [frame("TCON", b"\x00\xc9lectro")] + v23[:1], padding=256) + audio, keep=v23[:1])
-    v24 = [frame("TIT2", b"\x03title", 4), frame("TDRC", b"\x032001-02-03", 4), frame("APIC", b"\x00image/png\x00\x03\x00" + cover[:5000], 4)]
+    v24 = [frame("TIT2", b"\x03title", 4), frame("TDRC", b"\x032001-02-03", 4),
+           frame("APIC", b"\x00image/png\x00\x03\x00" + cover[:5000], 4)]  # fmt: skip
     mp3("v24_plain_number.mp3", id3(4, [frame("TCON", b"\x0317", 4)] + v24, padding=1024) + audio, keep=v24, tail=len(audio))
     # a frame whose size runs past the tag: the tag cannot be accounted for, so no write
-    bad = frame("TIT2", b"\x00ok") + b"COMM" + (900_000).to_bytes(4, "big") + b"\0\0" + b"\0eng\0x" + frame("APIC", b"\0x\0\3\0" + cover[:2000])
+    bad = frame("TIT2", b"\x00ok") + b"COMM" + (900_000).to_bytes(4, "big") + b"\0\0" + b"\0eng\0x"
+    bad += frame("APIC", b"\0x\0\3\0" + cover[:2000])
     mp3("broken_frame_size.mp3", id3(3, [bad], padding=100) + audio, refuse="ID3 tag partly unreadable")
     mp3("unsynchronised.mp3", id3(3, v23[:2], padding=64, flags=0x80) + audio, refuse="unsynchronisation")
     mp3("leading_zeros.mp3", b"\0" * 4096 + audio, tail=len(audio) + 4096)

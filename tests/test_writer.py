@@ -258,9 +258,9 @@ def test_set_on_the_command_line_is_journaled_and_undone(cases, capsys):
 
 def test_raw_id3_builder_matches_the_corpus_frames():
     """The corpus helpers build what the ID3 standard says (guards the test data itself)."""
-    from mutagen.id3 import ID3
-
     import io
+
+    from mutagen.id3 import ID3
 
     t = ID3(io.BytesIO(id3(3, [frame("TIT2", b"\x00abc"), frame("TCON", b"\x00(17)")], padding=10)))
     assert t["TIT2"].text == ["abc"] and t["TCON"].genres == ["Rock"]
