@@ -17,6 +17,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from .policy import ERROR, KEPT, LOW_CONFIDENCE, UNCHANGED, WritePolicy, decide
@@ -82,6 +83,11 @@ class ReviewItem:
     @property
     def path(self) -> Path:
         return Path(self.result.path)
+
+    @cached_property
+    def name_key(self) -> str:
+        """The file name, case-folded (sorting; computed once)."""
+        return os.path.basename(os.fsdecode(self.result.path)).casefold()
 
     @property
     def current(self) -> list[str]:

@@ -21,26 +21,27 @@ SIZES = ((1280, 800), (800, 600))
 ARTISTS = ["Northern Lights Trio", "Mara Quell", "The Static Orchard", "Lowland Brass"]
 
 
-def _tag(path: Path, artist: str, title: str, album: str) -> None:
-    """Artist/title/album for the table (a fixture: written directly with mutagen)."""
+def _tag(path: Path, artist: str, title: str, album: str, genre: str = "") -> None:
+    """Tags of the generated library (a fixture: written directly with mutagen, so the
+    app's journal stays empty and the first start looks like one)."""
     import mutagen
 
     f = mutagen.File(path, easy=True)
     if f.tags is None:
         f.add_tags()
     f["artist"], f["title"], f["album"] = artist, title, album
+    if genre:
+        f["genre"] = genre
     f.save()
 
 
 def make_library(root: Path, n: int) -> Path:
     from genre_tagger.synth import write_library
-    from genre_tagger.tags import write_genres
 
     files = write_library(root, n, seconds=8.0, formats=("flac", "mp3", "ogg", "m4a"))
+    genres = {1: "Jazz", 6: "Classical"}
     for i, p in enumerate(files):
-        _tag(p, ARTISTS[i % len(ARTISTS)], f"Study No. {i + 1}", f"Sketches {i % 2 + 1}")
-    write_genres(files[1], ["Jazz"])
-    write_genres(files[6], ["Classical"])
+        _tag(p, ARTISTS[i % len(ARTISTS)], f"Study No. {i + 1}", f"Sketches {i % 2 + 1}", genres.get(i, ""))
     (root / "broken.mp3").write_bytes(b"\0" * 64)
     return root
 

@@ -172,7 +172,7 @@ class TrackFilter(QSortFilterProxyModel):
         a, b = items[left.row()], items[right.row()]
         ka, kb = _sort_key(a, col), _sort_key(b, col)
         if ka == kb:  # ties: by file name, so the order is total and stable
-            return a.path.name.lower() < b.path.name.lower()
+            return a.name_key < b.name_key
         return ka < kb
 
 
@@ -180,7 +180,7 @@ def _sort_key(it: ReviewItem, col: int):
     if col == COL_CONFIDENCE:
         return it.confidence if it.result.top else -1.0
     if col == COL_FILE:
-        return it.path.name.lower()
+        return it.name_key
     if col == COL_NEW:
         return genres_text(it.new).lower()
     return TrackModel._display(it, col).lower()
