@@ -281,13 +281,6 @@ class Journal:
         return [(w.path, w.before, w.after) for w in self.writes(run_id, "done")]
 
     # classification cache ----------------------------------------------------
-    def cache_get(self, path: str | Path, size: int, mtime_ns: int, model: str) -> dict | None:
-        row = self.db.execute(
-            "SELECT result FROM cache WHERE path = ? AND model = ? AND size = ? AND mtime_ns = ?",
-            (pathkey(path), model, size, mtime_ns),
-        ).fetchone()
-        return None if row is None else json.loads(row[0])
-
     def cache_get_many(self, model: str) -> dict[bytes, tuple[int, int, dict]]:
         rows = self.db.execute("SELECT path, size, mtime_ns, result FROM cache WHERE model = ?", (model,))
         return {p: (s, m, json.loads(r)) for p, s, m, r in rows}
