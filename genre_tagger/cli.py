@@ -36,8 +36,16 @@ def build_parser() -> argparse.ArgumentParser:
     w = p.add_argument_group("writing")
     w.add_argument("--dry-run", "-n", action="store_true", help="write no tags and no playlists; show what would change (old -> new)")
     w.add_argument("--overwrite", action="store_true", help="replace existing genres (default: only fill in empty ones)")
-    w.add_argument("--min-confidence", type=float, default=0.0, metavar="P", help="skip tracks whose best genre has probability < P")
-    w.add_argument("--max-genres", type=int, default=1, metavar="N", help="write up to N genres with probability >= P (default 1)")
+    w.add_argument(
+        "--min-confidence", type=float, default=None, metavar="P",
+        help="skip tracks whose best genre has probability < P (default: the vocabulary's threshold, from the model)",
+    )
+    w.add_argument("--max-genres", type=int, default=1, metavar="N", help="write up to N genres, each with probability >= P (default 1)")
+    w.add_argument(
+        "--vocabulary", metavar="NAME",
+        help="the genres to choose from, one of the model's vocabularies: library (the default: GTZAN's ten and the "
+        "genres real libraries hold) or gtzan (GTZAN's ten only)",
+    )
     w.add_argument("--map", action="append", default=[], metavar="NAME=NEW", help="rename a genre, e.g. --map Hip-Hop=Rap")
     w.add_argument("--id3v23", action="store_true", help="write ID3v2.3 (default ID3v2.4)")
     w.add_argument("--id3-separator", default="; ", metavar="SEP", help="joins several genres in ID3v2.3 (default '; ')")
@@ -196,10 +204,11 @@ def run_scan(args, out, err) -> int:
         _say(err, f"genre-tagger: {e}")
         return EXIT_USAGE
     tag_opts = TagOptions(id3_version=3 if args.id3v23 else 4, id3v23_separator=args.id3_separator, keep_mtime=args.keep_mtime)
-    opts = ScanOptions(policy=policy, tag_options=tag_opts, model=args.model, workers=args.workers, use_cache=not args.no_cache)
+    opts = ScanOptions(policy=policy, tag_options=tag_opts, model=args.model, vocabulary=args.vocabulary,
+                       workers=args.workers, use_cache=not args.no_cache)  # fmt: skip
     try:
         scanner = Scanner(opts, Journal())
-    except GenreTaggerError as e:
+    except (GenreTaggerError, ValueError) as e:  # ValueError: not one of the model's vocabularies
         _say(err, f"genre-tagger: {e}")
         return EXIT_USAGE
     scanner.command = "scan " + " ".join(display_path(r) for r in roots) + (" --dry-run" if args.dry_run else "")
@@ -433,7 +442,7 @@ def _main(argv: list[str] | None) -> int:
         return run_set(args, out, err)
     if not (args.scan or args.paths):
         parser.error("nothing to scan: give --scan PATH (or --undo / --history)")
-    if args.max_genres < 1 or not 0 <= args.min_confidence <= 1:
+    if args.max_genres < 1 or (args.min_confidence is not None and not 0 <= args.min_confidence <= 1):
         parser.error("--max-genres must be >= 1 and --min-confidence between 0 and 1")
     if args.workers < 0:
         parser.error("--workers must be >= 0")

@@ -241,9 +241,10 @@ def test_csv_has_the_documented_columns(song, tiny_model_path, capsys):
 
 
 def test_each_written_genre_shows_its_own_probability(song, tiny_model_path, capsys):
-    code, out, _ = run(_scan(tiny_model_path, str(song), "--dry-run", "--max-genres", "2"), capsys)
+    code, out, _ = run(_scan(tiny_model_path, str(song), "--dry-run", "--max-genres", "2", "--min-confidence", "0"), capsys)
     line = next(line for line in out.splitlines() if line.startswith("would tag:"))
-    code, js, _ = run(_scan(tiny_model_path, str(song), "--dry-run", "--max-genres", "2", "--json", "-", "-q"), capsys)
+    args = ("--dry-run", "--max-genres", "2", "--min-confidence", "0", "--json", "-", "-q")
+    code, js, _ = run(_scan(tiny_model_path, str(song), *args), capsys)
     rec = json.loads(js)[0]
     expected = [(g, dict(rec["top"])[g]) for g in rec["genres"]]
     shown = [part.rsplit(" (", 1) for part in line.split(" -> ", 1)[1].split(", ")]
