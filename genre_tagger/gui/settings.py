@@ -36,6 +36,20 @@ class AppSettings:
         self.recent_folders = [folder] + [f for f in self.recent_folders if f != folder][:7]
 
 
+def mapping_from_text(text: str) -> dict[str, str]:
+    """``"Hip-Hop=Rap"`` lines -> ``{"hip-hop": "Rap"}`` (lines without a name on both sides are ignored)."""
+    mapping = {}
+    for line in text.splitlines():
+        k, eq, v = line.partition("=")
+        if eq and k.strip() and v.strip():
+            mapping[k.strip().lower()] = v.strip()
+    return mapping
+
+
+def mapping_to_text(mapping: dict[str, str]) -> str:
+    return "\n".join(f"{k}={v}" for k, v in mapping.items())
+
+
 def qsettings() -> QSettings:
     """The app's settings file (INI format, in the user's config folder)."""
     return QSettings(QSettings.IniFormat, QSettings.UserScope, "genre-tagger", "genre-tagger")
@@ -52,12 +66,7 @@ def load_settings() -> AppSettings:
         except (TypeError, ValueError):
             return default
 
-    mapping_raw = s.value("mapping", "")
-    mapping = {}
-    for line in str(mapping_raw or "").splitlines():
-        if "=" in line:
-            k, v = line.split("=", 1)
-            mapping[k.strip().lower()] = v.strip()
+    mapping = mapping_from_text(str(s.value("mapping", "") or ""))
     recent = s.value("recent_folders", [])
     if isinstance(recent, str):
         recent = [recent] if recent else []
@@ -90,6 +99,6 @@ def save_settings(a: AppSettings) -> None:
     for k in ("overwrite", "max_genres", "vocabulary", "id3_version", "id3v23_separator", "keep_mtime", "workers"):
         s.setValue(k, getattr(a, k))
     s.setValue("threshold", "model" if a.min_confidence is None else a.min_confidence)
-    s.setValue("mapping", "\n".join(f"{k}={v}" for k, v in a.mapping.items()))
+    s.setValue("mapping", mapping_to_text(a.mapping))
     s.setValue("recent_folders", a.recent_folders)
     s.sync()

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..modelmeta import ModelMeta
-from .settings import AppSettings
+from .settings import AppSettings, mapping_from_text, mapping_to_text
 
 VOCABULARY_WORDS = {
     "library": "Library genres (GTZAN's ten and the genres real libraries hold)",
@@ -69,7 +69,7 @@ class SettingsDialog(QDialog):
         self.workers.setRange(0, 64)
         self.workers.setSpecialValueText("one per CPU core")
         self.workers.setValue(settings.workers)
-        self.mapping = QPlainTextEdit("\n".join(f"{k}={v}" for k, v in settings.mapping.items()))
+        self.mapping = QPlainTextEdit(mapping_to_text(settings.mapping))
         self.mapping.setPlaceholderText("Hip-Hop=Rap\nClassical=Klassik")
         self.mapping.setMaximumHeight(90)
         self.vocabulary.currentIndexChanged.connect(lambda _: self._vocabulary_changed())
@@ -109,12 +109,6 @@ class SettingsDialog(QDialog):
             self.genres_label.setText(", ".join(self._vocab().display))
 
     def result_settings(self) -> AppSettings:
-        mapping = {}
-        for line in self.mapping.toPlainText().splitlines():
-            if "=" in line:
-                k, v = line.split("=", 1)
-                if k.strip() and v.strip():
-                    mapping[k.strip().lower()] = v.strip()
         vocab = self.vocabulary.currentData() or ""
         return AppSettings(
             overwrite=self.overwrite.isChecked(),
@@ -125,6 +119,6 @@ class SettingsDialog(QDialog):
             id3v23_separator=self.sep.text() or "; ",
             keep_mtime=self.keep_mtime.isChecked(),
             workers=self.workers.value(),
-            mapping=mapping,
+            mapping=mapping_from_text(self.mapping.toPlainText()),
             recent_folders=list(self._base.recent_folders),
         )
