@@ -173,6 +173,9 @@ class _Interrupts:
 
 
 def run_scan(args, out, err) -> int:
+    from .threads import one_math_thread
+
+    one_math_thread()  # before numpy is imported (see threads.py)
     from .errors import GenreTaggerError
     from .journal import Journal, JournalBusyError
     from .library import display_path

@@ -362,3 +362,18 @@ def test_ctrl_c_during_start_up_prints_no_traceback(tmp_path, tiny_model_path):
         proc.kill()
     assert proc.returncode == 130 and "Traceback" not in err and "interrupted" in err, err
     assert _group_gone(proc.pid)
+
+
+# -- the scan's worker processes -------------------------------------------------------------
+
+
+def test_workers_run_numpy_with_one_thread(monkeypatch):
+    """One process per core; a multi-threaded BLAS inside each only spins (2.5x the CPU)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from genre_tagger.scanner import _worker_context
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    with ProcessPoolExecutor(1, mp_context=_worker_context()) as ex:
+        seen = ex.submit(os.getenv, "OPENBLAS_NUM_THREADS").result(timeout=60)
+    assert seen == "1"
