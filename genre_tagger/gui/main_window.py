@@ -86,7 +86,7 @@ class MainWindow(QMainWindow):
         self.review = Review(self._policy(), store if store is not None else DecisionStore())
         self._build()
         self._restore_state()
-        self._refresh_undo()
+        self._refresh_undo(recover_first=True)
         self._update_actions()
 
     # -- model and policy -------------------------------------------------------------------
@@ -346,11 +346,20 @@ class MainWindow(QMainWindow):
         self.pool.waitForDone(5000)
         super().closeEvent(event)
 
-    def _refresh_undo(self) -> None:
+    def _refresh_undo(self, recover_first: bool = False) -> None:
+        """Is there a write to undo? At start, first reconcile writes a crash interrupted."""
         try:
             j = Journal()
-            self._can_undo = j.last_undoable() is not None
-            j.close()
+            try:
+                if recover_first:
+                    from ..writer import recover
+
+                    fixed = recover(j)
+                    if fixed:
+                        self.statusBar().showMessage(f"Reconciled {plural(len(fixed), 'write')} interrupted earlier (see History).")
+                self._can_undo = j.last_undoable() is not None
+            finally:
+                j.close()
         except Exception:  # noqa: BLE001 - an unreadable journal: undo reports why when pressed
             self._can_undo = True
 
@@ -676,9 +685,14 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def show_history(self) -> None:
+        from ..writer import recover
+
         j = Journal()
-        runs = j.runs(30)
-        j.close()
+        try:
+            recover(j)  # a write killed earlier shows as interrupted
+            runs = j.runs(30)
+        finally:
+            j.close()
         lines = []
         for r in runs:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
