@@ -158,21 +158,61 @@ class Overlay(io.RawIOBase):
             pos += n
         return _coalesce(out)
 
-    def common_ends(self) -> tuple[int, int]:
-        """(prefix, suffix): how many leading and trailing bytes equal the base's by construction."""
-        prefix = 0
+    def layout(self) -> list[list[int]]:
+        """The new content as ``[new offset, base offset or -1 (new bytes), length]`` rows."""
+        out, pos = [], 0
         for s in self.segments:
-            if len(s) == 2 and s[0] == prefix:
-                prefix += s[1]
-            else:
-                break
-        suffix, new_end, base_end = 0, self.size, self.base_size
-        for s in reversed(self.segments):
-            if len(s) == 2 and s[0] + s[1] == base_end - suffix and new_end - suffix - s[1] >= prefix:
-                suffix += s[1]
-            else:
-                break
-        return prefix, min(suffix, self.base_size - prefix, self.size - prefix)
+            n = _seglen(s)
+            out.append([pos, s[0] if len(s) == 2 else -1, n])
+            pos += n
+        return out
+
+    def new_bytes(self) -> bytes:
+        """All bytes that do not come from the base, in order."""
+        return b"".join(s[0] for s in self.segments if len(s) == 1)
+
+    def dropped(self) -> list[tuple[int, int]]:
+        """The base ranges ``(offset, length)`` that the new content no longer holds."""
+        covered = sorted((s[0], s[0] + s[1]) for s in self.segments if len(s) == 2)
+        out, pos = [], 0
+        for a, b in covered:
+            if a > pos:
+                out.append((pos, a - pos))
+            pos = max(pos, b)
+        if pos < self.base_size:
+            out.append((pos, self.base_size - pos))
+        return out
+
+
+def restore_segments(layout: list[list[int]], dropped: list[list[int]], old: bytes, base_size: int) -> list[tuple]:
+    """Segments that rebuild a base file of ``base_size`` bytes from the file described by
+    ``layout`` (see :meth:`Overlay.layout`; its base segments become references into that
+    file) and the ``dropped`` ranges' original bytes ``old``."""
+    pieces: list[tuple[int, int, tuple]] = []  # (base start, base end, segment)
+    pos = 0
+    for off, n in dropped:
+        pieces.append((off, off + n, (old[pos : pos + n],)))
+        pos += n
+    for new_off, base_off, n in layout:
+        if base_off >= 0:
+            pieces.append((base_off, base_off + n, (new_off, n)))
+    pieces.sort(key=lambda p: p[0])
+    out: list[tuple] = []
+    at = 0
+    for a, b, seg in pieces:
+        if b <= at:
+            continue
+        skip = at - a if a < at else 0
+        if a > at:
+            raise ValueError("the recorded layout does not cover the original file")
+        if len(seg) == 1:
+            out.append((seg[0][skip:],))
+        else:
+            out.append((seg[0] + skip, seg[1] - skip))
+        at = b
+    if at != base_size:
+        raise ValueError("the recorded layout does not cover the original file")
+    return _merge(out)
 
 
 def _seglen(s: tuple) -> int:

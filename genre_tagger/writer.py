@@ -48,7 +48,7 @@ from pathlib import Path
 
 from .errors import TagError
 from .journal import Journal, JournalBusyError, WriteRow
-from .overlay import Overlay
+from .overlay import Overlay, restore_segments
 from .payload import payload_digest, payload_regions
 from .rawtags import Unreadable
 from .tags import FAMILIES, Family, TagOptions, detect, read_tags, short_reason
@@ -87,6 +87,15 @@ def _pwrite_all(fd: int, data: bytes, off: int) -> None:
     while data:
         n = os.pwrite(fd, data, off)
         data, off = data[n:], off + n
+
+
+def _new_sha(fd: int, layout: list) -> str:
+    """sha256 of the bytes a planned file holds where ``layout`` says they are new."""
+    h = hashlib.sha256()
+    for new_off, base_off, n in layout:
+        if base_off < 0:
+            h.update(os.pread(fd, n, new_off))
+    return h.hexdigest()
 
 
 def _fsync_dir(d: Path) -> None:
@@ -146,11 +155,11 @@ class WriteRun:
 
     # -- one file -------------------------------------------------------------------------
     def apply(self, path: str | Path, genres: list[str], options: TagOptions = TagOptions(), *, raw: dict | None = None,
-              undo_of: int | None = None, image: tuple[int, int, bytes] | None = None) -> WriteResult:
+              undo_of: int | None = None, image: list[tuple] | None = None) -> WriteResult:
         """Set the genre of one file. Never raises for a problem of the file: returns a
         result with ``status == "error"`` and a one-line reason. ``raw`` (undo) restores
-        recorded raw genre data instead of writing ``genres``; ``image`` (undo) puts back
-        the original bytes ``(offset, length now, original bytes)`` of a region."""
+        recorded raw genre data instead of writing ``genres``; ``image`` (undo) is the
+        whole previous file as overlay segments (see :func:`_exact_image`)."""
         path = Path(path)
         res = WriteResult(path, ERROR, genres=list(genres))
         try:
@@ -173,7 +182,7 @@ class WriteRun:
         return res
 
     def _plan(self, path: Path, genres: list[str], options: TagOptions, raw: dict | None,
-              image: tuple[int, int, bytes] | None) -> _Plan | None:
+              image: list[tuple] | None) -> _Plan | None:
         real = path.resolve()  # write through symlinks, never replace the link itself
         if not real.is_file():
             raise TagError(path, "no such file")
@@ -188,7 +197,7 @@ class WriteRun:
             before = family.view(ov, st.st_size, container)
             raw_before = family.raw_genre(ov, st.st_size, container)
             if image is not None:
-                ov.splice(*image)
+                ov.segments = list(image)
                 raw_after = family.raw_genre(ov, ov.size, container)
             else:
                 raw_after = family.edit(real, container, ov, genres, options, raw)
@@ -229,15 +238,16 @@ class WriteRun:
             else:
                 if not os.access(real.parent, os.W_OK):
                     raise TagError(plan.path, "folder is read-only (a tag that grows needs a new file beside the original)")
-                pre, suf = ov.common_ends()
-                old_mid = os.pread(ov.fd, plan.st.st_size - suf - pre, pre) if plan.st.st_size - suf - pre <= IMAGE_LIMIT else None
-                new_mid = ov.pread(pre, ov.size - suf - pre)
+                dropped = ov.dropped()
+                keep_old = sum(n for _, n in dropped) <= IMAGE_LIMIT
+                old = b"".join(os.pread(ov.fd, n, off) for off, n in dropped) if keep_old else None
+                new = ov.new_bytes()
                 tmp = real.parent / f".gt-{self._run()}-{os.urandom(4).hex()}{real.suffix.lower()}"
-                p = dict(common, mode="replace", temp=os.fsdecode(tmp), prefix=pre, suffix=suf, new_size=ov.size,
-                         new_mid_sha=_sha(new_mid), old_mid_len=plan.st.st_size - suf - pre)
-                wid = self.journal.begin_write(self._run(), plan.path, before, after, p, old_mid, None, undo_of)
+                p = dict(common, mode="replace", temp=os.fsdecode(tmp), new_size=ov.size, layout=ov.layout(),
+                         dropped=[list(d) for d in dropped] if keep_old else None, new_sha=_sha(new))  # fmt: skip
+                wid = self.journal.begin_write(self._run(), plan.path, before, after, p, old, None, undo_of)
                 _step("journaled")
-                written = self._write_replace(plan, wid, tmp, pre, new_mid, options)
+                written = self._write_replace(plan, wid, tmp, p["layout"], p["new_sha"], options)
         finally:
             os.close(ov.fd)
         return wid, written
@@ -279,7 +289,7 @@ class WriteRun:
         self._done(plan, wid, new_st)
         return sum(len(d) for _, d in patches)
 
-    def _write_replace(self, plan: _Plan, wid: int, tmp: Path, pre: int, new_mid: bytes, options: TagOptions) -> int:
+    def _write_replace(self, plan: _Plan, wid: int, tmp: Path, layout: list, new_sha: str, options: TagOptions) -> int:
         real, st, ov = plan.real, plan.st, plan.overlay
         try:
             fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, stat.S_IMODE(st.st_mode))
@@ -288,7 +298,7 @@ class WriteRun:
                     for chunk in ov.chunks():
                         out.write(chunk)
                 os.fsync(fd)
-                if os.fstat(fd).st_size != ov.size or os.pread(fd, len(new_mid), pre) != new_mid:
+                if os.fstat(fd).st_size != ov.size or _new_sha(fd, layout) != new_sha:
                     raise TagError(plan.path, "verification failed: the new file reads back differently; not written")
                 try:
                     os.fchown(fd, st.st_uid, st.st_gid)
@@ -395,13 +405,13 @@ def _recover_one(w: WriteRow) -> tuple[str, str]:
         st = real.stat()
         if _identity(st) == plan["identity"]:
             return "failed", "interrupted before the write; file unchanged"
-        pre, new_size = plan["prefix"], plan["new_size"]
-        if st.st_size == new_size:
-            with open(real, "rb") as fh:
-                fh.seek(pre)
-                mid = fh.read(new_size - plan["suffix"] - pre)
-            if _sha(mid) == plan["new_mid_sha"]:
-                return "done", "interrupted after the write; the write is complete"
+        if st.st_size == plan["new_size"]:
+            fd = os.open(real, os.O_RDONLY)
+            try:
+                if _new_sha(fd, plan["layout"]) == plan["new_sha"]:
+                    return "done", "interrupted after the write; the write is complete"
+            finally:
+                os.close(fd)
         return "unknown", "interrupted; the file has changed since (left as is)"
     ranges = plan.get("ranges", [])
     olds, news = w.old or b"", w.new or b""
@@ -488,43 +498,38 @@ def _undo_one(journal: Journal, wr: WriteRun, w: WriteRow, run_id: int, options:
     raw = w.plan.get("raw_before")
     if raw is not None and raw.get("family") not in FAMILIES:
         raw = None
-    res = wr.apply(path, w.before, options, raw=None if image else raw, undo_of=w.id, image=image)
+    res = wr.apply(path, w.before, options, raw=raw, undo_of=w.id, image=image)
     res.genres = w.before
     return res
 
 
-def _exact_image(path: Path, w: WriteRow) -> tuple[int, int, bytes] | None:
-    """``(offset, length now, original bytes)`` when the file is still byte for byte what
-    the write left in the changed region (then undo puts the original bytes back)."""
+def _exact_image(path: Path, w: WriteRow) -> list[tuple] | None:
+    """Segments (over the file as it is now) that rebuild the file as it was before the
+    write, when the file still holds exactly what the write left where it changed it;
+    else None (undo then restores the genre field alone)."""
     plan = w.plan
     try:
         real = path.resolve()
         size = real.stat().st_size
-        with open(real, "rb") as fh:
-            if plan.get("mode") == "inplace" and w.old is not None and size == plan["identity"][2]:
-                ranges = plan["ranges"]
-                pos = 0
-                for off, n in ranges:
-                    fh.seek(off)
-                    if fh.read(n) != w.new[pos : pos + n]:
-                        return None
-                    pos += n
-                lo, hi = ranges[0][0], ranges[-1][0] + ranges[-1][1]
-                fh.seek(lo)
-                region = bytearray(fh.read(hi - lo))
-                pos = 0
-                for off, n in ranges:
-                    region[off - lo : off - lo + n] = w.old[pos : pos + n]
-                    pos += n
-                return lo, hi - lo, bytes(region)
-            if plan.get("mode") == "replace" and w.old is not None and size == plan["new_size"]:
-                pre = plan["prefix"]
-                n = plan["new_size"] - plan["suffix"] - pre
-                fh.seek(pre)
-                if _sha(fh.read(n)) == plan["new_mid_sha"]:
-                    return pre, n, w.old
+        fd = os.open(real, os.O_RDONLY)
     except OSError:
         return None
+    try:
+        if plan.get("mode") == "inplace" and w.old is not None and w.new is not None and size == plan["identity"][2]:
+            pos, out, at = 0, [], 0
+            for off, n in plan["ranges"]:
+                if os.pread(fd, n, off) != w.new[pos : pos + n]:
+                    return None
+                out += [(at, off - at), (w.old[pos : pos + n],)]
+                at, pos = off + n, pos + n
+            return [s for s in out + [(at, size - at)] if (s[1] if len(s) == 2 else len(s[0]))]
+        if plan.get("mode") == "replace" and w.old is not None and plan.get("dropped") is not None and size == plan["new_size"]:
+            if _new_sha(fd, plan["layout"]) == plan["new_sha"]:
+                return restore_segments(plan["layout"], plan["dropped"], w.old, plan["identity"][2])
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(fd)
     return None
 
 
