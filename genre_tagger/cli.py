@@ -84,15 +84,13 @@ class Progress:
         self.done += 1
         now = time.time()
         if self.enabled and (now - self.last > 0.1 or self.done == self.total):
+            from .progress import clock, rate_and_eta
+
             self.last = now
-            rate = self.done / max(now - self.t0, 1e-6)
-            eta = (self.total - self.done) / rate if rate > 0 else 0
+            rate, eta = rate_and_eta(self.done, self.total, now - self.t0)
             width = 30
             fill = int(width * self.done / max(self.total, 1))
-            self.stream.write(
-                f"\r[{'#' * fill}{'.' * (width - fill)}] {self.done}/{self.total} "
-                f"{rate:5.1f} tracks/s ETA {int(eta) // 60}:{int(eta) % 60:02d} "
-            )
+            self.stream.write(f"\r[{'#' * fill}{'.' * (width - fill)}] {self.done}/{self.total} {rate:5.1f} tracks/s ETA {clock(eta)} ")
             self.stream.flush()
 
     def clear(self) -> None:

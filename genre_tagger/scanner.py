@@ -81,7 +81,7 @@ def _classify(path: str) -> Classification | str:
         return _WORKER.classify_file(path)
     except GenreTaggerError as e:
         return e.reason
-    except Exception as e:  # noqa: BLE001 - a worker must report, not die
+    except Exception as e:  # a worker must report, not die
         return f"unexpected error: {type(e).__name__}: {e}"
 
 
@@ -285,7 +285,7 @@ class Scanner:
                     path, size, mtime = pending.pop(fut)
                     try:
                         c = fut.result()
-                    except Exception as e:  # noqa: BLE001 - a crashed worker
+                    except Exception as e:  # a crashed worker
                         if not self.cancelled.is_set():  # cancelled: files not finished are simply not reported
                             yield self._error(path, f"classification failed ({type(e).__name__})")
                         continue

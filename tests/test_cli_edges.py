@@ -377,3 +377,11 @@ def test_workers_run_numpy_with_one_thread(monkeypatch):
     with ProcessPoolExecutor(1, mp_context=_worker_context()) as ex:
         seen = ex.submit(os.getenv, "OPENBLAS_NUM_THREADS").result(timeout=60)
     assert seen == "1"
+
+
+def test_rate_and_time_left():
+    from genre_tagger.progress import clock, rate_and_eta
+
+    assert rate_and_eta(5, 10, 10.0) == (0.5, 10.0)
+    assert rate_and_eta(0, 10, 3.0) == (0.0, 0.0)  # unknown yet
+    assert clock(125.9) == "2:05"
