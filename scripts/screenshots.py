@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-SIZES = ((1280, 800), (800, 600))
+SIZES = tuple(tuple(map(int, s.split("x"))) for s in os.environ.get("SCREENSHOT_SIZES", "1280x800 800x600").split())
 ARTISTS = ["Northern Lights Trio", "Mara Quell", "The Static Orchard", "Lowland Brass"]
 
 

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QStackedWidget,
@@ -48,7 +49,20 @@ from .details import DetailsPane
 from .qtcompat import install_none_guard
 from .settings import AppSettings, load_settings, qsettings, save_settings
 from .settings_dialog import SettingsDialog
-from .track_model import COL_ALBUM, COL_CONFIDENCE, COL_FILE, COL_GUESS, COL_STATUS, COLUMN_SHARES, COLUMNS, TrackFilter, TrackModel
+from .track_model import (
+    COL_ALBUM,
+    COL_ARTIST,
+    COL_CONFIDENCE,
+    COL_FILE,
+    COL_GUESS,
+    COL_STATUS,
+    COL_TITLE,
+    COLUMN_SHARES,
+    COLUMNS,
+    DEFAULT_ORDER,
+    TrackFilter,
+    TrackModel,
+)
 from .workers import ScanWorker, WriteWorker
 from .write_preview import WritePreviewDialog
 
@@ -172,7 +186,7 @@ class MainWindow(QMainWindow):
         # filters
         self.search = QLineEdit(placeholderText="Search artist, title, album, file, genre…")
         self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(150)
+        self.search.setMinimumWidth(120)
         self.genre_filter = QComboBox()
         self.genre_filter.addItem("Any guess", "")
         self.genre_filter.setToolTip("Only tracks the model puts in this genre")
@@ -184,7 +198,7 @@ class MainWindow(QMainWindow):
         self.conf_filter.setToolTip("Only tracks whose best genre has at least this confidence")
         for c in (self.genre_filter, self.status_filter):
             c.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-            c.setMinimumContentsLength(9)
+            c.setMinimumContentsLength(7)
         filters = QHBoxLayout()
         filters.addWidget(self.search, 3)
         filters.addWidget(self.genre_filter, 1)
@@ -207,6 +221,7 @@ class MainWindow(QMainWindow):
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.Interactive)
         header.setSortIndicator(COL_FILE, Qt.AscendingOrder)
+        header.setSectionsMovable(True)
         header.setContextMenuPolicy(Qt.CustomContextMenu)
         header.customContextMenuRequested.connect(self._column_menu)
         self.table.setSortingEnabled(True)  # sorts now, and the proxy keeps it sorted (dynamic sort)
@@ -256,11 +271,17 @@ class MainWindow(QMainWindow):
         self.splitter.setObjectName("mainSplitter")
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.pages)
-        self.splitter.addWidget(self.details)
+        self.side = QScrollArea()  # a small window scrolls the side pane instead of squeezing it
+        self.side.setWidget(self.details)
+        self.side.setWidgetResizable(True)
+        self.side.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.side.setFrameShape(QScrollArea.NoFrame)
+        self.side.setMinimumWidth(self.details.minimumWidth() + self.side.verticalScrollBar().sizeHint().width())
+        self.splitter.addWidget(self.side)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.setCentralWidget(self.splitter)
-        self.details.hide()  # shown with the first folder; the welcome page has the window to itself
+        self.side.hide()  # shown with the first folder; the welcome page has the window to itself
 
         self.ui_timer = QTimer(self)
         self.ui_timer.setSingleShot(True)
@@ -278,7 +299,7 @@ class MainWindow(QMainWindow):
     # -- state --------------------------------------------------------------------------
     def _restore_state(self) -> None:
         s = qsettings()
-        geo, state, split, head = (s.value(k) for k in ("window/geometry", "window/state", "window/splitter", "window/columns"))
+        geo, state, split, head = (s.value(k) for k in ("window/geometry", "window/state", "window/splitter", "window/table"))
         if geo is not None:
             self.restoreGeometry(geo)
         else:
@@ -298,8 +319,12 @@ class MainWindow(QMainWindow):
         self.proxy.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
 
     def _size_columns_once(self) -> None:
+        """First use (nothing saved): the default column order and widths."""
         if not self._columns_restored:
             self._columns_restored = True
+            header = self.table.horizontalHeader()
+            for visual, logical in enumerate(DEFAULT_ORDER):
+                header.moveSection(header.visualIndex(logical), visual)
             self.size_columns()
 
     def size_columns(self, width: int | None = None) -> None:
@@ -310,7 +335,8 @@ class MainWindow(QMainWindow):
         fm = header.fontMetrics()
         least = [fm.horizontalAdvance(c) + 24 for c in COLUMNS]  # the title and the sort arrow
         tfm = self.table.fontMetrics()
-        for col, sample in ((COL_FILE, "000 Track name.flac"), (1, "Artist name"), (2, "Title of the song"), (COL_STATUS, REJECTED + "  ")):
+        samples = {COL_FILE: "000 Track name.flac", COL_ARTIST: "Artist name", COL_TITLE: "Title of the song", COL_STATUS: REJECTED + "  "}
+        for col, sample in samples.items():
             least[col] = max(least[col], tfm.horizontalAdvance(sample))  # readable at any width
         narrow = width < sum(least)
         for col in (COL_ALBUM, COL_GUESS):  # a small window: the least needed columns start hidden (header menu)
@@ -337,7 +363,7 @@ class MainWindow(QMainWindow):
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         s.setValue("window/splitter", self.splitter.saveState())
-        s.setValue("window/columns", self.table.horizontalHeader().saveState())
+        s.setValue("window/table", self.table.horizontalHeader().saveState())
         s.sync()
 
     def closeEvent(self, event):  # noqa: N802
@@ -399,7 +425,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{Path(folder).name or folder} — {APP}")
         self.setWindowFilePath(folder)
         self.pages.setCurrentIndex(1)
-        self.details.show()
+        self.side.show()
         QTimer.singleShot(0, self._size_columns_once)  # once the table has its real width
         if scan and self.worker is not None:
             self._scan_again = True

@@ -10,7 +10,9 @@ from ..review import FAILED, WILL_WRITE, WRITTEN, Review, ReviewItem
 from .qtcompat import no_value
 
 COLUMNS = ["File", "Artist", "Title", "Album", "Genre now", "After Write", "Guess", "Confidence", "Status"]
-COL_FILE, COL_ALBUM, COL_NOW, COL_NEW, COL_GUESS, COL_CONFIDENCE, COL_STATUS = 0, 3, 4, 5, 6, 7, 8
+COL_FILE, COL_ARTIST, COL_TITLE, COL_ALBUM, COL_NOW, COL_NEW, COL_GUESS, COL_CONFIDENCE, COL_STATUS = range(9)
+# the order shown at first (columns can be dragged): what the review is about comes first
+DEFAULT_ORDER = [COL_FILE, COL_NOW, COL_NEW, COL_STATUS, COL_CONFIDENCE, COL_ARTIST, COL_TITLE, COL_ALBUM, COL_GUESS]
 # initial share of the width left once every column shows its title (file name, genres and status get the space)
 COLUMN_SHARES = [0.2, 0.2, 0.2, 0.1, 0.1, 0.12, 0.04, 0.04, 0.0]
 HEADER_TIPS = ["File name", "Artist", "Title", "Album", "The genre in the file now", "The genre once Write has run (green: changes)",
@@ -95,11 +97,11 @@ class TrackModel(QAbstractTableModel):
         r = it.result
         if col == COL_FILE:
             return display_path(it.path.name)
-        if col == 1:
+        if col == COL_ARTIST:
             return r.artist
-        if col == 2:
+        if col == COL_TITLE:
             return r.title
-        if col == 3:
+        if col == COL_ALBUM:
             return r.album
         if col == COL_NOW:
             return genres_text(it.current)
