@@ -102,28 +102,43 @@ def _frame_mono(frame) -> np.ndarray:
 
 class _AvTrack:
     """Sample-exact access to PyAV's decoded signal. Sample 0 is the first sample of the
-    first decoded frame; after a seek, the first frame is placed by its timestamp (exact
-    where the time base is the sample rate: mp4, ogg, flac, mp3; within 1 ms for ASF)
-    and the following ones by counting samples (never by the seek target)."""
+    first frame decoded from the start of the file; after a seek, the first frame is
+    placed by its timestamp (exact where the time base is the sample rate, as in mp4 and
+    mp3) and the following ones by counting samples (never by the seek target). Each
+    read decodes in a freshly opened container: decoders are not sample-exact after a
+    seek back to the start (AAC priming) or after reaching the end."""
 
-    def __init__(self, container, stream):
-        self.c, self.s = container, stream
-        self.sr = int(stream.codec_context.sample_rate or stream.rate or 0)
-        if self.sr <= 0:
-            raise ValueError("unknown sample rate")
-        self.tb = stream.time_base
-        container.seek(0, stream=stream, backward=True, any_frame=False)
-        first = next(container.decode(stream), None)
-        if first is None or first.pts is None:
-            raise ValueError("no decodable audio frames with timestamps")
-        self.origin = first.pts
+    def __init__(self, path: Path):
+        import av
 
-    def n_samples(self) -> int:
+        self._av, self.path = av, path
+        with self._open() as c:
+            s = c.streams.audio[0]
+            self.sr = int(s.codec_context.sample_rate or s.rate or 0)
+            if self.sr <= 0:
+                raise ValueError("unknown sample rate")
+            self.tb = s.time_base
+            self.format = c.format.name
+            self.channels = s.codec_context.channels or 0
+            self.duration_n = self._length(c, s)
+            first = next(c.decode(s), None)
+            if first is None or first.pts is None:
+                raise ValueError("no decodable audio frames with timestamps")
+            self.origin = first.pts
+
+    def _open(self):
+        c = self._av.open(str(self.path))
+        if not c.streams.audio:
+            c.close()
+            raise ValueError("no audio stream")
+        return c
+
+    def _length(self, c, s) -> int:
         """Native length from the container (0 = unknown)."""
-        if self.s.duration is not None and self.tb is not None:
-            return int(round(self.s.duration * self.tb * self.sr))
-        if self.c.duration is not None:
-            return int(self.c.duration * self.sr // 1_000_000)
+        if s.duration is not None and self.tb is not None:
+            return int(round(s.duration * self.tb * self.sr))
+        if c.duration is not None:
+            return int(c.duration * self.sr // 1_000_000)
         return 0
 
     def _index(self, frame) -> int:
@@ -132,22 +147,30 @@ class _AvTrack:
     def read(self, a0: int, a1: int) -> np.ndarray:
         """Native mono samples ``[a0, a1)`` (fewer at the end of the stream)."""
         for preroll in (SEEK_PREROLL_SECONDS, 3.0, None):
-            seconds = 0.0 if preroll is None else max(0.0, a0 / self.sr - preroll)
-            self.c.seek(self.origin + int(seconds / self.tb), stream=self.s, backward=True, any_frame=False)
-            got = self._collect(a0, a1)
+            with self._open() as c:
+                s = c.streams.audio[0]
+                if preroll is not None:
+                    if a0 / self.sr <= preroll:
+                        continue  # near the start: decode from the start instead
+                    t = self.origin + int((a0 / self.sr - preroll) / self.tb)
+                    c.seek(t, stream=s, backward=True, any_frame=False)
+                got = self._collect(c.decode(s), a0, a1, exact_start=preroll is None)
             if got is not None:
                 return got
         raise ValueError("cannot seek to the window")
 
-    def _collect(self, a0: int, a1: int) -> np.ndarray | None:
+    def _collect(self, frames, a0: int, a1: int, exact_start: bool) -> np.ndarray | None:
         chunks, i = [], None
-        for frame in self.c.decode(self.s):
+        for frame in frames:
             if i is None:
-                if frame.pts is None:
+                if exact_start:
+                    i = 0
+                elif frame.pts is None:
                     raise ValueError("frames without timestamps")
-                i = self._index(frame)
-                if i > a0:
-                    return None  # landed after the window start: seek further back
+                else:
+                    i = self._index(frame)
+                    if i > a0:
+                        return None  # landed after the window start: seek further back
             y = _frame_mono(frame)
             lo, hi = max(a0 - i, 0), min(a1 - i, len(y))
             if hi > lo:
@@ -159,27 +182,20 @@ class _AvTrack:
 
 
 def _read_av(path: Path, plan: Plan, length: int, target: int) -> tuple[AudioInfo, list[np.ndarray]]:
-    import av
-
-    with av.open(str(path)) as container:
-        if not container.streams.audio:
-            raise ValueError("no audio stream")
-        stream = container.streams.audio[0]
-        track = _AvTrack(container, stream)
-        sr, n_native = track.sr, track.n_samples()
-        if n_native <= 0 or not set(container.format.name.split(",")) & SAMPLE_EXACT_SEEK:
-            # no length, or a container whose seeking and timestamps are not sample-exact
-            # here (ogg, asf): decode it all once
-            whole = track.read(0, 1 << 62)
-            n_native = len(whole)
-        else:
-            whole = None
-        n = n_native * target // sr
-        info = AudioInfo(n_native / sr, n, sr, stream.codec_context.channels or 0, "pyav")
-        out = []
-        for sp in _spans(plan(n), length, n_native, sr, target):
-            x = whole[sp.a0 : sp.a1] if whole is not None else track.read(sp.a0, sp.a1)
-            out.append(_to_target(x, sp, sr, target))
+    track = _AvTrack(path)
+    sr, n_native = track.sr, track.duration_n
+    whole = None
+    if n_native <= 0 or not set(track.format.split(",")) & SAMPLE_EXACT_SEEK:
+        # no length, or a container whose seeking and timestamps are not sample-exact
+        # here (ogg, asf): decode it all once
+        whole = track.read(0, 1 << 62)
+        n_native = len(whole)
+    n = n_native * target // sr
+    info = AudioInfo(n_native / sr, n, sr, track.channels, "pyav")
+    out = []
+    for sp in _spans(plan(n), length, n_native, sr, target):
+        x = whole[sp.a0 : sp.a1] if whole is not None else track.read(sp.a0, sp.a1)
+        out.append(_to_target(x, sp, sr, target))
     return info, out
 
 
