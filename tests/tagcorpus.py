@@ -121,6 +121,17 @@ def corpus(folder: Path) -> list[Case]:
         if last:
             break
     mp3("flac_short_picture.flac", short + flac[pos:], refuse="cannot read tags", keep=[pic])
+    # no comment block at all (one is added)
+    blocks, pos = [], 4
+    while True:
+        last, n = flac[pos] & 0x80, int.from_bytes(flac[pos + 1 : pos + 4], "big")
+        blocks.append(bytes((flac[pos] & 0x7F,)) + flac[pos + 1 : pos + 4 + n])
+        pos += 4 + n
+        if last:
+            break
+    kept = [b for b in blocks if b[0] != 4]
+    kept[-1] = bytes((kept[-1][0] | 0x80,)) + kept[-1][1:]
+    mp3("flac_no_comments.flac", b"fLaC" + b"".join(kept) + flac[pos:], keep=[kept[0][4:]])
 
     # WAV / AIFF: whole files and truncated ones (a chunk runs past the end)
     for fmt in ("wav", "aiff"):
