@@ -187,6 +187,21 @@ def test_settings_re_evaluate_current_results(qtbot, scanned):
     assert "Rap" in gtzan_names and "Hip-Hop" not in gtzan_names and w.worker is None
 
 
+def test_results_arriving_after_a_settings_change_use_the_new_vocabulary(qtbot, tiny_model_path):
+    from genre_tagger.model import Classification
+    from genre_tagger.scanner import summarise
+
+    w = _window(qtbot, tiny_model_path)
+    lib, gtzan = w.meta.vocabulary("library"), w.meta.vocabulary("gtzan")
+    c = Classification({"library": {g: (0.9 if g == "electronic" else 0.1 / 12) for g in lib.genres},
+                        "gtzan": {g: (0.6 if g == "pop" else 0.4 / 9) for g in gtzan.genres}})  # fmt: skip
+    top, tags = summarise(c, w.meta, "library")
+    w._scan_view = ("library", {})  # a scan started with the library vocabulary...
+    w.apply_settings(AppSettings(vocabulary="gtzan", min_confidence=0.0))  # ...and the user switched during it
+    w._on_results([FileResult(Path("/x/a.mp3"), "would-tag", genres=["Electronic"], top=top, tags=tags, classification=c)])
+    assert w.review.items[0].predicted == "Pop" and w.review.items[0].new == ["Pop"]
+
+
 class FakeScanner:
     """Results for ``FILES`` (real files, so decisions can be keyed), in a shuffled order."""
 

@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         self.writing = False
         self._scan_again = False  # a folder was opened during a scan: scan it once this one stops
         self._can_undo = False
+        self._scan_view: tuple = ("", {})
         self.pool = QThreadPool.globalInstance()
         self.total, self.seen, self.t0 = 0, 0, 0.0
         self.review = Review(self._policy(), store if store is not None else DecisionStore())
@@ -229,6 +230,9 @@ class MainWindow(QMainWindow):
         self.table.setItemDelegateForColumn(COL_CONFIDENCE, self.confidence_delegate)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.doubleClicked.connect(lambda _: self.set_genre_dialog())
+        self.table.setContextMenuPolicy(Qt.ActionsContextMenu)  # right-click: the review actions
+        for a in (self.act_accept, self.act_reject, self.act_set, self.act_clear, self.act_write_sel):
+            self.table.addAction(a)
         self.search.textChanged.connect(lambda t: self.proxy.set_filters(text=t))
         self.genre_filter.currentIndexChanged.connect(lambda _: self.proxy.set_filters(genre=self.genre_filter.currentData()))
         self.status_filter.currentIndexChanged.connect(lambda _: self.proxy.set_filters(status=self.status_filter.currentData()))
@@ -473,6 +477,7 @@ class MainWindow(QMainWindow):
         opts = ScanOptions(policy=self._policy(), tag_options=self.settings.tag_options(), model=self.model_path,
                            workers=self.settings.workers, in_process=False)  # fmt: skip
         opts.vocabulary = self._vocabulary().name
+        self._scan_view = (opts.vocabulary, dict(self.settings.mapping))  # how this scan names genres
         self.worker = ScanWorker([self.folder], opts, self.scanner_factory)
         self.worker.signals.total.connect(self._on_total)
         self.worker.signals.results.connect(self._on_results)
@@ -495,6 +500,11 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, max(n, 1))
 
     def _on_results(self, results: list) -> None:
+        if self._scan_view != (self._vocabulary().name, self.settings.mapping):  # settings changed during the scan
+            for r in results:
+                fresh = self._relabel(r) if r.status != ERROR else None
+                if fresh is not None:
+                    r.top, r.tags = fresh
         self.model.add_results(results)
         self.seen += len(results)
         if not self.ui_timer.isActive():  # progress, rate and charts at most ~3 times a second
