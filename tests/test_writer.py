@@ -264,3 +264,17 @@ def test_raw_id3_builder_matches_the_corpus_frames():
 
     t = ID3(io.BytesIO(id3(3, [frame("TIT2", b"\x00abc"), frame("TCON", b"\x00(17)")], padding=10)))
     assert t["TIT2"].text == ["abc"] and t["TCON"].genres == ["Rock"]
+
+
+def test_a_second_scan_while_one_writes_stops_with_exit_2(cases, tiny_model_path, capsys):
+    from genre_tagger.cli import main
+
+    before = cases[0].path.read_bytes()
+    other = Journal()
+    other.lock("scan /music")  # another process's scan, as far as the lock file is concerned
+    try:
+        code = main(["--model", str(tiny_model_path), "--workers", "1", "--overwrite", str(cases[0].path)])
+    finally:
+        other.unlock()
+    assert code == 2 and "another genre-tagger run is writing tags (pid" in capsys.readouterr().err
+    assert cases[0].path.read_bytes() == before
