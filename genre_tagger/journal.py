@@ -246,14 +246,18 @@ class Journal:
         self.db.commit()
         return int(cur.lastrowid)
 
-    def end_write(self, write_id: int, state: str, plan_update: dict | None = None, note: str | None = None) -> None:
-        """Record how a write ended (``done``, ``failed`` or ``unknown``); an undo marks what it undid."""
+    def end_write(self, write_id: int, state: str, plan_update: dict | None = None, note: str | None = None, commit: bool = True) -> None:
+        """Record how a write ended (``done``, ``failed`` or ``unknown``); an undo marks what
+        it undid. ``commit=False``: the row is committed with the next commit (the next
+        write's intent, the end of the run) — if that never comes, recovery finds the write
+        pending and checks the file, so no fsync is spent on it."""
         row = self.get_write(write_id)
         plan = dict(row.plan, **(plan_update or {})) if row else {}
         self.db.execute("UPDATE writes SET state = ?, plan = ?, note = ? WHERE id = ?", (state, json.dumps(plan), note, write_id))
         if state == "done" and row is not None and row.undo_of is not None:
             self.db.execute("UPDATE writes SET undone_by = ? WHERE id = ?", (write_id, row.undo_of))
-        self.db.commit()
+        if commit:
+            self.db.commit()
 
     def get_write(self, write_id: int) -> WriteRow | None:
         r = self.db.execute(self._WRITE_SQL + "WHERE id = ?", (write_id,)).fetchone()
@@ -293,7 +297,7 @@ class Journal:
         if commit:
             self.db.commit()
 
-    def cache_move(self, path: str | Path, old: tuple[int, int], new: tuple[int, int]) -> None:
+    def cache_move(self, path: str | Path, old: tuple[int, int], new: tuple[int, int], commit: bool = True) -> None:
         """After a tag write (audio verified unchanged): the cache rows of ``path`` for
         (size, mtime) ``old`` now describe ``new``."""
         if old != new:
@@ -301,7 +305,8 @@ class Journal:
                 "UPDATE cache SET size = ?, mtime_ns = ? WHERE path = ? AND size = ? AND mtime_ns = ?",
                 (new[0], new[1], pathkey(path), old[0], old[1]),
             )
-            self.db.commit()
+            if commit:
+                self.db.commit()
 
     def commit(self) -> None:
         self.db.commit()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
 
 _READ = 1 << 20
 
@@ -120,19 +119,32 @@ class Overlay(io.RawIOBase):
                 parts.append(os.pread(self.fd, s[1], s[0]))
         return b"".join(parts)
 
-    def chunks(self) -> Iterator[bytes]:
-        """The whole new content, in pieces of at most 1 MiB."""
+    def copy_to(self, out_fd: int) -> None:
+        """Write the whole new content to ``out_fd`` (at its current position): base ranges
+        with ``copy_file_range`` where the system has it (the kernel copies, or shares the
+        blocks on copy-on-write file systems), new bytes with ``write``."""
+        pos = os.lseek(out_fd, 0, os.SEEK_CUR)
+        fast = hasattr(os, "copy_file_range")
         for s in self.segments:
             if len(s) == 1:
-                yield s[0]
+                _write_all(out_fd, s[0], pos)
+                pos += len(s[0])
                 continue
             off, left = s
             while left > 0:
-                b = os.pread(self.fd, min(_READ, left), off)
-                if not b:
-                    raise OSError(f"file shrank while writing (offset {off})")
-                yield b
-                off, left = off + len(b), left - len(b)
+                n = 0
+                if fast:
+                    try:
+                        n = os.copy_file_range(self.fd, out_fd, left, off, pos)
+                    except OSError:
+                        fast = False
+                if not n:
+                    b = os.pread(self.fd, min(_READ, left), off)
+                    if not b:
+                        raise OSError(f"file shrank while writing (offset {off})")
+                    _write_all(out_fd, b, pos)
+                    n = len(b)
+                off, pos, left = off + n, pos + n, left - n
 
     def keeps_base(self, start: int, end: int) -> bool:
         """True if base bytes [start, end) appear, unchanged and contiguous, in the new content."""
@@ -213,6 +225,12 @@ def restore_segments(layout: list[list[int]], dropped: list[list[int]], old: byt
     if at != base_size:
         raise ValueError("the recorded layout does not cover the original file")
     return _merge(out)
+
+
+def _write_all(fd: int, data: bytes, pos: int) -> None:
+    while data:
+        n = os.pwrite(fd, data, pos)
+        data, pos = data[n:], pos + n
 
 
 def _seglen(s: tuple) -> int:

@@ -131,11 +131,10 @@ def test_failed_write_leaves_original_and_no_temp(originals, tmp_path, monkeypat
     before = path.read_bytes()
     import genre_tagger.overlay as overlay_mod
 
-    def boom(self):
+    def boom(self, fd):
         raise OSError(28, "No space left on device")
-        yield b""
 
-    monkeypatch.setattr(overlay_mod.Overlay, "chunks", boom)  # the new file cannot be written
+    monkeypatch.setattr(overlay_mod.Overlay, "copy_to", boom)  # the new file cannot be written
     with pytest.raises(TagError, match="No space left"):
         write_genres(path, ["Rock"])
     assert path.read_bytes() == before
