@@ -152,12 +152,13 @@ class Review:
                     it.decision = stored.get(it.key)
         for it in new:
             self._evaluate(it)
-            self._index[str(it.path)] = len(self.items)
+            self._index[os.path.abspath(it.path)] = len(self.items)
             self.items.append(it)
         return new
 
     def index_of(self, path: str | Path) -> int | None:
-        return self._index.get(str(path))
+        """The item of a file (the journal names files by absolute path, the scan as found)."""
+        return self._index.get(os.path.abspath(path))
 
     # -- policy -----------------------------------------------------------------------
     def set_policy(self, policy: WritePolicy, relabel: Relabel | None = None) -> list[int]:
