@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -73,6 +74,7 @@ def main() -> None:
     ap.add_argument("--shifts-ms", type=float, nargs="+", default=[50, 25, -25, -50])
     ap.add_argument("--formats", nargs="+", default=["mp3", "flac", "ogg", "opus", "m4a"])
     ap.add_argument("--vocabulary", default=None)
+    ap.add_argument("--out", type=Path, default=None, help="also write the JSON here (e.g. results/stability.json)")
     args = ap.parse_args()
 
     clf = Classifier(args.model, threads=1)
@@ -82,6 +84,7 @@ def main() -> None:
     keys = ("shift", "format", "flip_shift", "flip_format", "ms")
     rows: dict[int, dict[str, list[float]]] = {w: {k: [] for k in keys} for w in counts}
     per_clip = []
+    by_variant: dict[int, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for clip in args.clips:
             y, sr = load_clip(clip)
@@ -95,16 +98,19 @@ def main() -> None:
                 rows[w]["ms"].append((time.perf_counter() - t0) * 1000)
                 top, p0 = r.ranked(vocab)[0]
                 worst = {"shift": 0.0, "format": 0.0}
+                dps = {}
                 for name, path in var.items():
                     c = clf.classify_file(path)
                     kind = "shift" if name.startswith("shift") else "format"
-                    dp = abs(c.probs[vocab][top] - p0)
+                    dps[name] = dp = abs(c.probs[vocab][top] - p0)
                     worst[kind] = max(worst[kind], dp)
+                    by_variant.setdefault(w, {}).setdefault(name, []).append(dp)
                     rows[w]["flip_" + kind].append(float(c.ranked(vocab)[0][0] != top))
                 rows[w]["shift"].append(worst["shift"])
                 rows[w]["format"].append(worst["format"])
                 per_clip.append({"clip": str(clip), "windows": w, "top": top, "p": round(p0, 4),
-                                 "max_dp_shift": round(worst["shift"], 4), "max_dp_format": round(worst["format"], 4)})  # fmt: skip
+                                 "max_dp_shift": round(worst["shift"], 4), "max_dp_format": round(worst["format"], 4),
+                                 "dp": {k: round(v, 4) for k, v in dps.items()}})  # fmt: skip
     summary = {
         w: {
             "clips": len(v["shift"]),
@@ -114,19 +120,24 @@ def main() -> None:
             "max_dp_format_mean": round(float(np.mean(v["format"])), 4),
             "top_changed_shift": round(float(np.mean(v["flip_shift"])), 3),
             "top_changed_format": round(float(np.mean(v["flip_format"])), 3),
-            "ms_per_30s_clip": round(float(np.median(v["ms"])), 1),
+            "ms_per_clip": round(float(np.median(v["ms"])), 1),
+            "max_dp_by_variant": {k: round(max(x), 4) for k, x in by_variant[w].items()},
         }
         for w, v in rows.items()
     }
     print(f"{'windows':>7} {'shift max':>9} {'shift mean':>10} {'format max':>10} {'format mean':>11} {'ms/clip':>8}")
     for w, s in summary.items():
         print(f"{w:>7} {s['max_dp_shift_max']:>9.3f} {s['max_dp_shift_mean']:>10.3f} {s['max_dp_format_max']:>10.3f} "
-              f"{s['max_dp_format_mean']:>11.3f} {s['ms_per_30s_clip']:>8.1f}")  # fmt: skip
-    print(json.dumps({
+              f"{s['max_dp_format_mean']:>11.3f} {s['ms_per_clip']:>8.1f}")  # fmt: skip
+    report = json.dumps({
         "model": base.model_id, "vocabulary": vocab, "shifts_ms": args.shifts_ms, "formats": args.formats,
         "summary": summary, "clips": per_clip,
-        "machine": f"{platform.machine()}, 1 ONNX thread", "command": "python benchmarks/stability.py " + " ".join(sys.argv[1:]),
-    }, indent=1))  # fmt: skip
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, 1 ONNX thread (ms are wall time; other work may share the CPU)",
+        "command": "python benchmarks/stability.py " + " ".join(sys.argv[1:]),
+    }, indent=1)  # fmt: skip
+    print(report)
+    if args.out:
+        args.out.write_text(report + "\n")
 
 
 if __name__ == "__main__":

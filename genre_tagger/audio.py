@@ -33,7 +33,11 @@ class AudioInfo:
 Plan = Callable[[int], list[int]]  # track length in target-rate samples -> window start samples
 CONTEXT_SECONDS = 0.05  # decoded on each side of a window before resampling, then trimmed off
 SEEK_PREROLL_SECONDS = 0.3  # PyAV seeks this much earlier (codec overlap, packet granularity)
-SAMPLE_EXACT_SEEK = {"mp4", "mov", "mp3", "flac"}  # PyAV demuxers checked sample-exact (tests/test_stability.py)
+# PyAV demuxers whose seeking is used: sample-exact for mp4/mov, mp3 and flac (tests/test_stability.py);
+# ASF (wma) has millisecond timestamps, so its windows may sit up to 1 ms off, which is
+# far cheaper than decoding a whole WMA file for each track. Others (ogg via PyAV, a rare
+# fallback) are decoded whole.
+SEEKABLE = {"mp4", "mov", "mp3", "flac", "asf"}
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ class _AvTrack:
     """Sample-exact access to PyAV's decoded signal. Sample 0 is the first sample of the
     first frame decoded from the start of the file; after a seek, the first frame is
     placed by its timestamp (exact where the time base is the sample rate, as in mp4 and
-    mp3) and the following ones by counting samples (never by the seek target). Each
+    mp3; within 1 ms in ASF) and the following ones by counting samples (never by the seek target). Each
     read decodes in a freshly opened container: decoders are not sample-exact after a
     seek back to the start (AAC priming) or after reaching the end."""
 
@@ -185,9 +189,7 @@ def _read_av(path: Path, plan: Plan, length: int, target: int) -> tuple[AudioInf
     track = _AvTrack(path)
     sr, n_native = track.sr, track.duration_n
     whole = None
-    if n_native <= 0 or not set(track.format.split(",")) & SAMPLE_EXACT_SEEK:
-        # no length, or a container whose seeking and timestamps are not sample-exact
-        # here (ogg, asf): decode it all once
+    if n_native <= 0 or not set(track.format.split(",")) & SEEKABLE:  # decode it all once
         whole = track.read(0, 1 << 62)
         n_native = len(whole)
     n = n_native * target // sr
