@@ -122,7 +122,8 @@ def test_kill_at_each_step_is_recovered_and_undoable(mode, step, layouts, tmp_pa
     ref = tmp_path / "ref" / src.path.name  # the same write without a crash: the expected new bytes
     ref.parent.mkdir()
     shutil.copy(src.path, ref)
-    assert _write_in_subprocess(ref, "Rock;Pop", "", tmp_path / "refdata") == 0
+    with WriteRun(Journal(tmp_path / "ref.sqlite3"), "reference") as run:
+        assert run.apply(ref, ["Rock", "Pop"]).status == TAGGED
     path = tmp_path / "lib" / src.path.name
     path.parent.mkdir()
     shutil.copy(src.path, path)
