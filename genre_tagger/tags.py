@@ -350,42 +350,42 @@ class VorbisFamily(_MutagenFamily):
         return rawtags.flac_view(fh, size) if container == "FLAC" else rawtags.ogg_view(fh, size)
 
 
-class Mp4Family(_MutagenFamily):
-    name = "mp4"
-    classes = {"MP4": "mutagen.mp4:MP4"}
+class _KeyedFamily(_MutagenFamily):
+    """Tags as a dict of lists (MP4, ASF): the genre under ``genre_keys[0]``; the other
+    keys hold the same field in another form and are replaced by it."""
+
+    genre_keys: tuple[str, ...] = ()
+    info_keys: tuple[str, str, str] = ("", "", "")  # artist, title, album
 
     def info(self, f, options):
         tags = f.tags or {}
-        genres = _text(tags.get("\xa9gen", []))
-        names = [" / ".join(_text(tags.get(k, []))) for k in ("\xa9ART", "\xa9nam", "\xa9alb")]
+        genres = _text(tags.get(self.genre_keys[0], []))
+        names = [" / ".join(_text(tags.get(k, []))) for k in self.info_keys]
         return genres, names, float(getattr(f.info, "length", 0.0) or 0.0), None
 
     def set_genres(self, f, genres):
-        for key in ("\xa9gen", "gnre"):
+        for key in self.genre_keys:
             if key in f.tags:
                 del f.tags[key]
         if genres:
-            f.tags["\xa9gen"] = list(genres)
+            f.tags[self.genre_keys[0]] = list(genres)
+
+
+class Mp4Family(_KeyedFamily):
+    name = "mp4"
+    classes = {"MP4": "mutagen.mp4:MP4"}
+    genre_keys = ("\xa9gen", "gnre")  # mutagen reads a numeric gnre atom as \xa9gen
+    info_keys = ("\xa9ART", "\xa9nam", "\xa9alb")
 
     def view(self, fh, size, container):
         return rawtags.mp4_view(fh, size)
 
 
-class AsfFamily(_MutagenFamily):
+class AsfFamily(_KeyedFamily):
     name = "asf"
     classes = {"ASF": "mutagen.asf:ASF"}
-
-    def info(self, f, options):
-        tags = f.tags or {}
-        genres = _text(tags.get("WM/Genre", []))
-        names = [" / ".join(_text(tags.get(k, []))) for k in ("Author", "Title", "WM/AlbumTitle")]
-        return genres, names, float(getattr(f.info, "length", 0.0) or 0.0), None
-
-    def set_genres(self, f, genres):
-        if "WM/Genre" in f.tags:
-            del f.tags["WM/Genre"]
-        if genres:
-            f.tags["WM/Genre"] = list(genres)
+    genre_keys = ("WM/Genre",)
+    info_keys = ("Author", "Title", "WM/AlbumTitle")
 
     def view(self, fh, size, container):
         return rawtags.asf_view(fh, size)
