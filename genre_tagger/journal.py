@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .overlay import pread, pwrite
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -155,7 +157,7 @@ class Journal:
             _try_lock(fd)
         except OSError as e:
             try:
-                holder = os.pread(fd, 300, 0).decode("utf-8", "replace").strip()
+                holder = pread(fd, 300, 0).decode("utf-8", "replace").strip()
             except OSError:
                 holder = ""
             os.close(fd)
@@ -164,7 +166,7 @@ class Journal:
                 f"another genre-tagger run is writing tags{who}; wait until it has finished and try again"
             ) from e
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}: {command}"[:300].encode("utf-8", "replace"), 0)
+        pwrite(fd, f"pid {os.getpid()}: {command}"[:300].encode("utf-8", "replace"), 0)
         self._lock_fd, self._lock_depth = fd, 1
 
     def unlock(self, all_levels: bool = False) -> None:

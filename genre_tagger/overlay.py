@@ -18,6 +18,22 @@ import os
 _READ = 1 << 20
 
 
+def pread(fd: int, n: int, offset: int) -> bytes:
+    """``os.pread`` where the system has it (POSIX), else seek + read."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, n, offset)
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, n)
+
+
+def pwrite(fd: int, data: bytes, offset: int) -> int:
+    """``os.pwrite`` where the system has it (POSIX), else seek + write."""
+    if hasattr(os, "pwrite"):
+        return os.pwrite(fd, data, offset)
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.write(fd, data)
+
+
 class Overlay(io.RawIOBase):
     """The base file's bytes plus edits; ``segments`` are ``(base_offset, length)`` or ``(bytes,)``."""
 
@@ -116,7 +132,7 @@ class Overlay(io.RawIOBase):
             if len(s) == 1:
                 parts.append(s[0])
             else:
-                parts.append(os.pread(self.fd, s[1], s[0]))
+                parts.append(pread(self.fd, s[1], s[0]))
         return b"".join(parts)
 
     def copy_to(self, out_fd: int) -> None:
@@ -139,7 +155,7 @@ class Overlay(io.RawIOBase):
                     except OSError:
                         fast = False
                 if not n:
-                    b = os.pread(self.fd, min(_READ, left), off)
+                    b = pread(self.fd, min(_READ, left), off)
                     if not b:
                         raise OSError(f"file shrank while writing (offset {off})")
                     _write_all(out_fd, b, pos)
@@ -164,8 +180,8 @@ class Overlay(io.RawIOBase):
         for s in self.segments:
             n = _seglen(s)
             if len(s) == 1 or s[0] != pos:
-                new = s[0] if len(s) == 1 else os.pread(self.fd, n, s[0])
-                old = os.pread(self.fd, n, pos)
+                new = s[0] if len(s) == 1 else pread(self.fd, n, s[0])
+                old = pread(self.fd, n, pos)
                 out.extend(_diff(pos, old, new))
             pos += n
         return _coalesce(out)
@@ -229,7 +245,7 @@ def restore_segments(layout: list[list[int]], dropped: list[list[int]], old: byt
 
 def _write_all(fd: int, data: bytes, pos: int) -> None:
     while data:
-        n = os.pwrite(fd, data, pos)
+        n = pwrite(fd, data, pos)
         data, pos = data[n:], pos + n
 
 

@@ -48,7 +48,7 @@ from pathlib import Path
 
 from .errors import TagError
 from .journal import Journal, JournalBusyError, WriteRow
-from .overlay import Overlay, restore_segments
+from .overlay import Overlay, pread, pwrite, restore_segments
 from .payload import payload_digest, payload_regions
 from .rawtags import Unreadable
 from .tags import FAMILIES, Family, TagOptions, detect, read_tags, short_reason
@@ -85,7 +85,7 @@ def _identity(st: os.stat_result) -> list[int]:
 
 def _pwrite_all(fd: int, data: bytes, off: int) -> None:
     while data:
-        n = os.pwrite(fd, data, off)
+        n = pwrite(fd, data, off)
         data, off = data[n:], off + n
 
 
@@ -94,7 +94,7 @@ def _new_sha(fd: int, layout: list) -> str:
     h = hashlib.sha256()
     for new_off, base_off, n in layout:
         if base_off < 0:
-            h.update(os.pread(fd, n, new_off))
+            h.update(pread(fd, n, new_off))
     return h.hexdigest()
 
 
@@ -230,7 +230,7 @@ class WriteRun:
             common = {"identity": _identity(plan.st), "raw_before": plan.raw_before, "raw_after": plan.raw_after,
                       "container": plan.container}
             if patches is not None:
-                olds = b"".join(os.pread(ov.fd, len(d), off) for off, d in patches)
+                olds = b"".join(pread(ov.fd, len(d), off) for off, d in patches)
                 news = b"".join(d for _, d in patches)
                 p = dict(common, mode="inplace", ranges=[[off, len(d)] for off, d in patches])
                 wid = self.journal.begin_write(self._run(), plan.path, before, after, p, olds, news, undo_of)
@@ -241,7 +241,7 @@ class WriteRun:
                     raise TagError(plan.path, "folder is read-only (a tag that grows needs a new file beside the original)")
                 dropped = ov.dropped()
                 keep_old = sum(n for _, n in dropped) <= IMAGE_LIMIT
-                old = b"".join(os.pread(ov.fd, n, off) for off, n in dropped) if keep_old else None
+                old = b"".join(pread(ov.fd, n, off) for off, n in dropped) if keep_old else None
                 new = ov.new_bytes()
                 tmp = real.parent / f".gt-{self._run()}-{os.urandom(4).hex()}{real.suffix.lower()}"
                 p = dict(common, mode="replace", temp=os.fsdecode(tmp), new_size=ov.size, layout=ov.layout(),
@@ -276,7 +276,7 @@ class WriteRun:
             except BaseException:
                 pos = 0
                 for off, data in patches:  # put the original bytes back
-                    os.pwrite(fd, olds[pos : pos + len(data)], off)
+                    pwrite(fd, olds[pos : pos + len(data)], off)
                     pos += len(data)
                 os.fsync(fd)
                 self.journal.end_write(wid, "failed", note="write failed; original bytes restored")
@@ -518,7 +518,7 @@ def _exact_image(path: Path, w: WriteRow) -> list[tuple] | None:
         if plan.get("mode") == "inplace" and w.old is not None and w.new is not None and size == plan["identity"][2]:
             pos, out, at = 0, [], 0
             for off, n in plan["ranges"]:
-                if os.pread(fd, n, off) != w.new[pos : pos + n]:
+                if pread(fd, n, off) != w.new[pos : pos + n]:
                     return None
                 out += [(at, off - at), (w.old[pos : pos + n],)]
                 at, pos = off + n, pos + n
