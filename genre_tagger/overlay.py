@@ -135,6 +135,22 @@ class Overlay(io.RawIOBase):
                 parts.append(pread(self.fd, s[1], s[0]))
         return b"".join(parts)
 
+    def rebase(self, regions: list[tuple[int, int]], min_length: int = 512) -> None:
+        """Where new bytes repeat a base region verbatim (a tag item the writer copied),
+        refer to the base instead: the journal then keeps only what really changes."""
+        for off, n in sorted(regions, key=lambda r: -r[1]):
+            if n < min_length:
+                continue
+            want = pread(self.fd, n, off)
+            out: list[tuple] = []
+            for s in self.segments:
+                i = s[0].find(want) if len(s) == 1 and len(s[0]) >= n else -1
+                if i < 0:
+                    out.append(s)
+                else:
+                    out += [(s[0][:i],), (off, n), (s[0][i + n :],)]
+            self.segments = _merge(out)
+
     def copy_to(self, out_fd: int) -> None:
         """Write the whole new content to ``out_fd`` (at its current position): base ranges
         with ``copy_file_range`` where the system has it (the kernel copies, or shares the

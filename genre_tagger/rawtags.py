@@ -21,6 +21,7 @@ class RawView:
     genre: list[bytes] = field(default_factory=list)  # the genre items, raw
     others: list[bytes] = field(default_factory=list)  # every other item, raw, in file order
     ordered: bool = True  # False: the writer may reorder items (compare as a multiset)
+    regions: list[tuple[int, int]] = field(default_factory=list)  # (offset, length) of large items in the file
 
     def same_others(self, other: RawView) -> bool:
         a, b = self.others, other.others
@@ -106,14 +107,17 @@ def parse_id3(data: bytes) -> Id3Tag:
     return Id3Tag(version, size, frames, data[:10])
 
 
-def id3_view(tag: Id3Tag | None) -> RawView:
+def id3_view(tag: Id3Tag | None, offset: int = 0) -> RawView:
+    """``offset``: where the tag starts in the file (for ``regions``)."""
     if tag is None:
         return RawView()
     g = GENRE_FRAME[tag.version]
-    return RawView(
-        genre=[raw for fid, raw in tag.frames if fid == g],
-        others=[raw for fid, raw in tag.frames if fid != g],
-    )
+    view = RawView(genre=[raw for fid, raw in tag.frames if fid == g], others=[raw for fid, raw in tag.frames if fid != g])
+    pos = offset + 10
+    for _, raw in tag.frames:
+        view.regions.append((pos, len(raw)))
+        pos += len(raw)
+    return view
 
 
 def genre_frame(version: int, genres: list[str], sep: str) -> bytes:
@@ -198,6 +202,7 @@ def flac_view(fh, size: int) -> RawView:
             comments = vorbis_view(body, framing=False)
         elif kind != 1:  # padding may change
             view.others.append(bytes([kind]) + body)
+            view.regions.append((pos + 4, n))
         pos += 4 + n
         if hdr[0] & 0x80:
             break
@@ -279,6 +284,7 @@ def mp4_view(fh, size: int) -> RawView:
     if moov is None:
         raise Unreadable("MP4 file has no moov atom")
     view = RawView(ordered=False)
+    moov_at = pos
     for _, _, body, end in _atoms(moov, 0, len(moov)):
         for k2, _, b2, e2 in _atoms(moov, body, end):
             if k2 != b"udta":
@@ -292,6 +298,7 @@ def mp4_view(fh, size: int) -> RawView:
                     for k5, s5, _, e5 in _atoms(moov, b4, e4):
                         item = moov[s5:e5]
                         (view.genre if k5 in (b"\xa9gen", b"gnre") else view.others).append(item)
+                        view.regions.append((moov_at + s5, e5 - s5))
     return view
 
 

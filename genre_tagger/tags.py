@@ -210,12 +210,17 @@ class Id3Family(Family):
         return place, tag
 
     def view(self, fh, size, container):
-        return rawtags.id3_view(self._tag(fh, size, container)[1])
+        place, tag = self._tag(fh, size, container)
+        return rawtags.id3_view(tag, place.tag_off)
 
     def raw_genre(self, fh, size, container):
         place, tag = self._tag(fh, size, container)
         out = super().raw_genre(fh, size, container)
         out["version"] = tag.version if tag else None
+        if tag is not None:  # how many other frames stand before the (first) genre frame
+            gid = rawtags.GENRE_FRAME[tag.version]
+            at = next((i for i, (fid, _) in enumerate(tag.frames) if fid == gid), len(tag.frames))
+            out["index"] = sum(1 for fid, _ in tag.frames[:at] if fid != gid)
         return out
 
     def edit(self, path, container, ov, genres, options, raw):
@@ -232,9 +237,10 @@ class Id3Family(Family):
             new_genre = [rawtags.genre_frame(version, genres, options.id3v23_separator)] if genres else []
         frames = tag.frames if tag else []
         gid = rawtags.GENRE_FRAME[version]
-        at = next((i for i, (fid, _) in enumerate(frames) if fid == gid), len(frames))
         kept = [raw_f for fid, raw_f in frames if fid != gid]
-        before = sum(1 for fid, _ in frames[:at] if fid != gid)
+        # a new genre frame goes last: frames after it never move on later writes (a cover
+        # behind it would otherwise be rewritten); recorded data goes back where it was
+        before = min(raw.get("index", len(kept)), len(kept)) if raw is not None and raw.get("version") in (None, version) else len(kept)
         new_frames = kept[:before] + new_genre + kept[before:]
         new_tag = None
         if tag is not None:
@@ -250,7 +256,8 @@ class Id3Family(Family):
             ov.splice(0, place.tag_len, new_tag)
         else:
             self._resize_chunk(ov, container, place, new_tag)
-        return {"family": self.name, "container": container, "items": [b.hex() for b in new_genre], "version": version}
+        return {"family": self.name, "container": container, "items": [b.hex() for b in new_genre], "version": version,
+                "index": before}  # fmt: skip
 
     @staticmethod
     def _resize_chunk(ov: Overlay, container: str, place: _Id3Place, new_tag: bytes) -> None:

@@ -202,6 +202,7 @@ class WriteRun:
                 raw_after = family.raw_genre(ov, ov.size, container)
             else:
                 raw_after = family.edit(real, container, ov, genres, options, raw)
+                ov.rebase(before.regions)
             if not ov.patches() and ov.size == st.st_size:
                 os.close(fd)
                 return None  # nothing to change
@@ -470,7 +471,7 @@ def undo_run(journal: Journal, run_id: int | None = None, options: TagOptions = 
             raise LookupError(f"no run {run_id}")
         if run.undo_of is not None:
             raise LookupError(f"run {run_id} is an undo; scan or --set again to change those files")
-        todo = [w for w in journal.writes(run_id, "done") if w.undone_by is None]
+        todo = sorted((w for w in journal.writes(run_id, "done") if w.undone_by is None), key=lambda w: -w.id)  # newest first
         if not todo:
             raise LookupError(f"run {run_id} has nothing left to undo" + (f" (undone by run {run.undone_by})" if run.undone_by else ""))
         wr.command, wr.undo_of = f"undo {run_id}", run_id

@@ -279,3 +279,20 @@ def test_a_second_scan_while_one_writes_stops_with_exit_2(cases, tiny_model_path
         other.unlock()
     assert code == 2 and "another genre-tagger run is writing tags (pid" in capsys.readouterr().err
     assert cases[0].path.read_bytes() == before
+
+
+def test_a_big_cover_behind_the_genre_is_not_rewritten_by_later_writes(layouts, tmp_path):
+    audio = next(c for c in layouts if c.name == "mpeg25_8khz.mp3").path.read_bytes()
+    cover = frame("APIC", b"\x00image/jpeg\x00\x03\x00" + os.urandom(200_000), 4)
+    p = tmp_path / "cover.mp3"
+    p.write_bytes(id3(4, [frame("TCON", b"\x0317", 4), cover], padding=4096) + audio)
+    original = p.read_bytes()
+    j = Journal()
+    with WriteRun(j, "t") as run:
+        first = run.apply(p, ["Jazz"])  # the genre frame moves behind the cover (the cover moves once)
+        second = run.apply(p, ["Jazz Fusion", "Nu Jazz"])
+    assert first.status == second.status == TAGGED and cover in p.read_bytes()
+    assert second.bytes_written <= 1024, second.bytes_written  # only the genre frame and padding change
+    _, res = undo_run(j)  # two writes of one file in one run: undone newest first
+    assert [r.status for r in res] == [TAGGED, TAGGED] and res[0].bytes_written <= 1024
+    assert p.read_bytes() == original
