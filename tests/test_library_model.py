@@ -73,10 +73,10 @@ def test_threshold_is_the_lowest_that_keeps_precision_at_every_higher_one():
 
 def test_vocabulary_rule_drops_the_worst_genre_below_the_bar():
     per = {
-        "electronic": {"predicted": 50, "precision": 0.9},
-        "folk": {"predicted": 10, "precision": 0.6},
-        "latin": {"predicted": 8, "precision": 0.5},
-        "world": {"predicted": 2, "precision": 1.0},  # too few predictions to measure
+        "electronic": {"written": 50, "written_precision": 0.9},
+        "folk": {"written": 10, "written_precision": 0.6},
+        "latin": {"written": 8, "written_precision": 0.5},
+        "world": {"written": 2, "written_precision": 1.0},  # too few writes to measure
     }
     assert genre_to_drop(per, ["electronic", "folk", "latin", "world"]) == "world"
     assert genre_to_drop(per, ["electronic", "folk", "latin"]) == "latin"

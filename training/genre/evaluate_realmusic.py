@@ -66,10 +66,14 @@ def scan(model_json: Path, clips: list[Example], work: Path, vocabulary: str | N
     return records
 
 
-def score(records: list[dict | None], clips: list[Example]) -> dict:
-    """realmusic/README.md's three figures (+ per-genre precision of the top genre)."""
+def score(records: list[dict | None], clips: list[Example], min_conf: list[float] | None = None) -> dict:
+    """realmusic/README.md's three figures (+ per-genre precision of the top genre). With
+    ``min_conf`` (the model's default threshold per clip) also the written precision and
+    coverage that threshold gives on the report's top probability (a cross-check of the
+    app's default)."""
     top_ok, gz_ok, written, written_ok, per = [], [], 0, 0, {}
-    for r, e in zip(records, clips):
+    at_thr = []
+    for k, (r, e) in enumerate(zip(records, clips)):
         top = genre_id(r["top"][0][0]) if r and r.get("top") else None
         ok = top in e.accepted
         top_ok.append(ok)
@@ -77,6 +81,8 @@ def score(records: list[dict | None], clips: list[Example]) -> dict:
             gz_ok.append(top == e.gtzan)
         if top is not None:
             per.setdefault(top, []).append(ok)
+        if min_conf is not None and r and r.get("top"):
+            at_thr.append((r["top"][0][1] >= min_conf[k], ok))
         if r and r["status"] == "would-tag" and r.get("genres"):
             written += 1
             written_ok += genre_id(r["genres"][0]) in e.accepted
@@ -88,6 +94,10 @@ def score(records: list[dict | None], clips: list[Example]) -> dict:
         "written_precision": written_ok / written if written else None,
         "coverage": written / len(clips),
         "no_record": sum(r is None for r in records),
+        "at_model_min_confidence": {
+            "written_precision": float(np.mean([o for w, o in at_thr if w])) if any(w for w, _ in at_thr) else None,
+            "coverage": sum(w for w, _ in at_thr) / len(clips),
+        } if min_conf is not None else None,
         "top1_precision_per_genre": {g: {"predicted": len(v), "precision": float(np.mean(v))} for g, v in sorted(per.items())},
     }
 
@@ -107,6 +117,7 @@ def main() -> None:
     cand_name = args.candidate or sel["chosen"]["candidate"]
     cand = next(c for c in CANDIDATES if c.name == cand_name)
     library = args.library.split(",") if args.library else sel["chosen"]["library"]
+    gtzan_c = sel["chosen"]["gtzan_head_c"]
     ex, cache = load_all(args.gtzan, args.data, args.features)
     real = [e for e in ex if e.is_real]
     idx_of = {e.key: i for i, e in enumerate(ex)}
@@ -116,6 +127,7 @@ def main() -> None:
                  "command": "python -m training.genre.evaluate_realmusic --data <realmusic> --gtzan <GTZAN>", "folds": []}  # fmt: skip
     held_clips: list[Example] = []
     held_records: list[dict | None] = []
+    held_thr: list[float] = []
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         for k, f in enumerate(folds):
@@ -125,25 +137,28 @@ def main() -> None:
             test_keys = {e.key for e in test}
             train = [e for e in ex if e.key not in test_keys]
             sub = {b: a[[idx_of[e.key] for e in train]] for b, a in cache.items()}
-            spec = fit_spec(sub, train, cand, library)
+            spec = fit_spec(sub, train, cand, library, gtzan_c)
             work = Path(tmp) / f"fold{k}"
             meta = export(build_net(spec), spec, work / "model", f"fold{k}", "cv")
             recs = scan(work / "model" / f"fold{k}.json", test, work)
-            s = score(recs, test)
-            s["min_confidence"] = meta.vocabulary().min_confidence
+            thr = meta.vocabulary().min_confidence
+            s = score(recs, test, [thr] * len(test))
+            s["min_confidence"] = thr
+            held_thr += [thr] * len(test)
             out["folds"].append(s)
             held_clips += test
             held_records += recs
             print(f"fold {k}: ext {s['extended_top1']:.3f} g10 {s['gtzan10_top1']} prec {s['written_precision']} "
                   f"cov {s['coverage']:.3f} thr {s['min_confidence']} ({time.time() - t0:.0f} s)", flush=True)  # fmt: skip
-        out["realmusic"] = score(held_records, held_clips)
+        out["realmusic"] = score(held_records, held_clips, held_thr)
         keep = [i for i, e in enumerate(held_clips) if e.source != "emotify"]
-        out["realmusic_without_emotify"] = score([held_records[i] for i in keep], [held_clips[i] for i in keep])
+        out["realmusic_without_emotify"] = score([held_records[i] for i in keep], [held_clips[i] for i in keep],
+                                                 [held_thr[i] for i in keep])  # fmt: skip
         # GTZAN: fit on filtered train+valid (+ all realmusic), scan the filtered test clips
         train = [e for e in ex if e.is_real or e.group in ("train", "valid")]
         test = [e for e in ex if not e.is_real and e.group == "test"]
         sub = {b: a[[idx_of[e.key] for e in train]] for b, a in cache.items()}
-        spec = fit_spec(sub, train, cand, library)
+        spec = fit_spec(sub, train, cand, library, gtzan_c)
         work = Path(tmp) / "gtzan"
         export(build_net(spec), spec, work / "model", "gtzan-filtered", "cv")
         recs = scan(work / "model" / "gtzan-filtered.json", test, work, vocabulary="gtzan")
@@ -153,6 +168,7 @@ def main() -> None:
         out["gtzan_filtered_test"] = {"vocabulary": "gtzan", "clips": len(test), "accuracy": float(np.mean(ok)),
                                       "balanced_accuracy": float(np.mean(recall))}  # fmt: skip
     a = out["realmusic"]
+    print("at the model's min_confidence:", a["at_model_min_confidence"])
     print(f"realmusic (app path, {a['clips']} clips): ext top-1 {a['extended_top1']:.3f}, GTZAN-10 top-1 {a['gtzan10_top1']}, "
           f"written precision {a['written_precision']} at coverage {a['coverage']:.3f}; "
           f"GTZAN filtered test (gtzan vocab) {out['gtzan_filtered_test']['accuracy']:.3f}")  # fmt: skip
