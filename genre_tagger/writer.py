@@ -121,6 +121,7 @@ class _Plan:
     overlay: Overlay
     raw_before: dict
     raw_after: dict
+    patches: list[tuple[int, bytes]] | None  # same size: the changed ranges; None: a new file
 
 
 class WriteRun:
@@ -203,7 +204,8 @@ class WriteRun:
             else:
                 raw_after = family.edit(real, container, ov, genres, options, raw)
                 ov.rebase(before.regions)
-            if not ov.patches() and ov.size == st.st_size:
+            patches = ov.patches()  # None: the size changes
+            if patches == []:
                 os.close(fd)
                 return None  # nothing to change
             after = family.view(ov, ov.size, container)
@@ -219,7 +221,7 @@ class WriteRun:
                 if got != genres:
                     raise TagError(path, f"verification failed: wrote {genres}, read back {got}")
             _check_payload(real, ov, st.st_size)
-            return _Plan(path, real, family, container, st, ov, raw_before, raw_after)
+            return _Plan(path, real, family, container, st, ov, raw_before, raw_after, patches)
         except BaseException:
             os.close(fd)
             raise
@@ -227,7 +229,7 @@ class WriteRun:
     def _commit(self, plan: _Plan, before: list[str], after: list[str], options: TagOptions, undo_of: int | None) -> tuple[int, int]:
         ov, real = plan.overlay, plan.real
         try:
-            patches = ov.patches()
+            patches = plan.patches
             common = {"identity": _identity(plan.st), "raw_before": plan.raw_before, "raw_after": plan.raw_after,
                       "container": plan.container}
             if patches is not None:
