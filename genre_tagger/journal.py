@@ -128,6 +128,7 @@ class Journal:
         self.db.commit()
         self._lock_fd: int | None = None
         self._lock_depth = 0
+        self.active_runs: set[int] = set()  # runs this object is writing now (recovery leaves them alone)
 
     def _migrate(self) -> None:
         cols = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}

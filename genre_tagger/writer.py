@@ -146,6 +146,7 @@ class WriteRun:
         try:
             if self.run_id is not None:
                 self.journal.finish_run(self.run_id)
+                self.journal.active_runs.discard(self.run_id)
             self.journal.commit()
         finally:
             self.journal.unlock()
@@ -153,6 +154,7 @@ class WriteRun:
     def _run(self) -> int:
         if self.run_id is None:
             self.run_id = self.journal.start_run(self.command, self.model_id, self.undo_of)
+            self.journal.active_runs.add(self.run_id)
         return self.run_id
 
     # -- one file -------------------------------------------------------------------------
@@ -394,7 +396,8 @@ def recover(journal: Journal) -> list[tuple[str, str]]:
         journal.end_write(w.id, state, note=note)
         out.append((w.path, note))
     for run_id in journal.unfinished_runs():
-        journal.mark_interrupted(run_id)
+        if run_id not in journal.active_runs:  # a WriteRun of this very object is still going
+            journal.mark_interrupted(run_id)
     return out
 
 
