@@ -10,9 +10,11 @@ and written three times through ``WriteRun.apply`` / ``undo_run``:
 3. undo of pass 2 (in place, byte-exact).
 
 For each pass it prints the distribution (min / median / p95 / max) of the bytes the
-write path wrote to the audio file (``WriteResult.bytes_written``) and of the bytes the
-process handed to the OS in that time (``wchar`` of /proc/self/io: the file plus the
-journal's SQLite writes), the share of writes done in place, and ms per write. Goal:
+write path wrote to the audio file (``WriteResult.bytes_written``: the changed ranges in
+place, the whole file when a new file is written) and of the bytes the process passed to
+write calls in that time (``wchar`` of /proc/self/io: the journal's SQLite writes and the
+new bytes; a new file's unchanged parts are copied by the kernel with copy_file_range and
+are not counted there), the share of writes done in place, and ms per write. Goal:
 <= 64 KB per write when the tag fits.
 """
 
