@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from genre_tagger.threads import one_math_thread  # noqa: E402
+from genre_tagger.processes import one_math_thread  # noqa: E402
 
 one_math_thread()  # as the app does: the stages are measured on one core, one thread
 
@@ -128,28 +128,40 @@ def _proc_table() -> dict[int, tuple[int, int, int]]:
     return rows
 
 
+ROLES = ("main process", "fork server and resource tracker", "workers")  # by depth below the command
+
+
 def watch(cmd: list[str], env: dict) -> dict:
-    """Run ``cmd``; sample its process tree (the scan, the fork server, the workers) every
-    20 ms: peak RSS summed over the tree, and the CPU seconds each process used (its last
-    sample; the last < 20 ms of a process are missed)."""
+    """Run ``cmd``; sample its process tree every 20 ms: peak RSS summed over the tree, and
+    the CPU seconds of each process (its last sample; the last < 20 ms of a process are
+    missed), summed per role: the scan's own process, its helpers (fork server, resource
+    tracker) and the worker processes they start."""
     tick, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    peak, cpu = 0, {}
+    peak, cpu, depth = 0, {}, {proc.pid: 0}
     while proc.poll() is None:
         rows = _proc_table()
-        tree, grew = {proc.pid}, True
+        grew = True
         while grew:
             grew = False
             for pid, (ppid, _, _) in rows.items():
-                if ppid in tree and pid not in tree:
-                    tree.add(pid)
+                if ppid in depth and pid not in depth:
+                    depth[pid] = depth[ppid] + 1
                     grew = True
-        peak = max(peak, sum(rows[pid][2] for pid in tree if pid in rows))
-        for pid in tree:
+        peak = max(peak, sum(rows[pid][2] for pid in depth if pid in rows))
+        for pid in depth:
             if pid in rows:
                 cpu[pid] = rows[pid][1]
         time.sleep(0.02)
-    return {"peak_rss_mb": round(peak * page / 2**20, 1), "cpu_s": round(sum(cpu.values()) / tick, 2), "processes": len(cpu)}
+    by_role = {role: 0 for role in ROLES}
+    for pid, ticks in cpu.items():
+        by_role[ROLES[min(depth[pid], 2)]] += ticks
+    return {
+        "peak_rss_mb": round(peak * page / 2**20, 1),
+        "cpu_s": round(sum(cpu.values()) / tick, 2),
+        "cpu_s_by_role": {role: round(t / tick, 2) for role, t in by_role.items()},
+        "processes": len(cpu),
+    }
 
 
 def main() -> None:
@@ -216,6 +228,7 @@ def main() -> None:
         f"peak RSS {tree['peak_rss_mb']} MB; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after",
         file=sys.stderr,
     )
+    print("  CPU by process: " + ", ".join(f"{role} {sec} s" for role, sec in tree["cpu_s_by_role"].items()), file=sys.stderr)
     print(json.dumps({
         "tracks": n, "minutes_per_track": args.minutes, "formats": list(FORMATS), "workers": workers,
         "stages_per_track_1_core": stages, "bound_tracks_per_s": round(bound, 2),
@@ -224,7 +237,7 @@ def main() -> None:
         "full_scan_s": round(full, 2), "full_scan_tracks_per_s": round(n / full, 2),
         "rescan_s": round(rescan, 2), "rescan_tracks_per_s": round(n / rescan, 1),
         "rescan_1000_tracks_s_extrapolated": round(rescan / n * args.rescan_tracks, 2),
-        "peak_rss_mb_scan_tree": tree["peak_rss_mb"], "dry_run_cpu_s": tree["cpu_s"],
+        "peak_rss_mb_scan_tree": tree["peak_rss_mb"], "dry_run_cpu_s": tree["cpu_s"], "dry_run_cpu_s_by_role": tree["cpu_s_by_role"],
         "dry_run_stage_cpu_s": round(stage_cpu, 2), "help_s": round(help_s, 3), "library_generation_s": round(gen_s, 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores", "python": platform.python_version(),
         "load_average_before": round(load_before, 2), "load_average_after": round(os.getloadavg()[0], 2),

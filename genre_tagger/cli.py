@@ -146,6 +146,15 @@ def missing_roots(roots: list[str]) -> list[str]:
     return [r for r in roots if not os.path.lexists(r)]
 
 
+def _missing_roots_error(roots: list[str], err) -> int:
+    from .library import display_path
+
+    for r in missing_roots(roots):
+        _say(err, f"genre-tagger: no such file or folder: {display_path(r)}")
+    err.write("genre-tagger: give the folder that holds your music, e.g. genre-tagger --dry-run --scan /path/to/Music\n")
+    return EXIT_USAGE
+
+
 class _Interrupts:
     """Ctrl-C during a scan: the first press asks the scanner to stop after the files in
     progress; the second raises KeyboardInterrupt at once; later presses are ignored while
@@ -171,9 +180,14 @@ class _Interrupts:
 
 
 def run_scan(args, out, err) -> int:
-    from .threads import one_math_thread
+    from .processes import one_math_thread, start_fork_server
 
-    one_math_thread()  # before numpy is imported (see threads.py)
+    roots = args.scan + args.paths
+    if missing_roots(roots):
+        return _missing_roots_error(roots, err)
+    one_math_thread()  # before numpy is imported (see processes.py)
+    if (args.workers or os.cpu_count() or 1) > 1:
+        start_fork_server()  # the workers' imports overlap this process's own
     from .errors import GenreTaggerError
     from .journal import Journal, JournalBusyError
     from .library import display_path
@@ -181,13 +195,6 @@ def run_scan(args, out, err) -> int:
     from .scanner import Scanner, ScanOptions
     from .tags import TagOptions
 
-    roots = args.scan + args.paths
-    missing = missing_roots(roots)
-    if missing:
-        for r in missing:
-            _say(err, f"genre-tagger: no such file or folder: {display_path(r)}")
-        err.write("genre-tagger: give the folder that holds your music, e.g. genre-tagger --dry-run --scan /path/to/Music\n")
-        return EXIT_USAGE
     problems = output_problems(args)
     if problems:
         for why in problems:
@@ -269,7 +276,7 @@ def run_scan(args, out, err) -> int:
         if scanner.run_id is not None:
             human.write(f"run {scanner.run_id} recorded; 'genre-tagger --undo' restores it\n")
         elif args.dry_run:
-            human.write("dry run: no file, tag or playlist was written\n")
+            human.write("dry run: no tag and no playlist was written\n")
     return code
 
 

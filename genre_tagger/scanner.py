@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -23,8 +22,8 @@ from .library import iter_audio_files
 from .model import Classification, Classifier, load_info
 from .modelmeta import ModelMeta
 from .policy import ERROR, TAGGED, WritePolicy, decide, display_genres
+from .processes import start_fork_server, terminate_workers, worker_context
 from .tags import TagOptions, read_tags
-from .threads import one_math_thread
 from .writer import WriteResult, WriteRun, recover, undo_run
 
 
@@ -83,41 +82,6 @@ def _classify(path: str) -> Classification | str:
         return e.reason
     except Exception as e:  # a worker must report, not die
         return f"unexpected error: {type(e).__name__}: {e}"
-
-
-def _terminate_workers(pool) -> None:
-    """End a process pool's workers at once (a second Ctrl-C must never wait for them)."""
-    procs = getattr(pool, "_processes", None) or {}  # ProcessPoolExecutor's workers (InlinePool has none)
-    for proc in list(procs.values()):
-        proc.terminate()
-
-
-# imported once by the fork server instead of by every worker: this module and the libraries
-# that _init_worker and the decoders import on first use (onnxruntime alone takes ~0.14 s)
-WORKER_PRELOAD = [__name__, "onnxruntime", "soundfile", "soxr", "av"]
-
-
-def _worker_context():
-    """How worker processes start: a fork server that has imported :data:`WORKER_PRELOAD`
-    once, so that each worker starts with them loaded; spawn where fork is unavailable
-    (Windows, a PyInstaller bundle)."""
-    import multiprocessing as mp
-
-    one_math_thread()  # inherited by the fork server and so by every worker
-    if os.name == "nt" or getattr(sys, "frozen", False):
-        return mp.get_context("spawn")
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(WORKER_PRELOAD)  # takes effect when the fork server first starts
-    return ctx
-
-
-def _start_fork_server() -> None:
-    """Start the fork server now, not at the first file; returns at once (no-op without one)."""
-    ctx = _worker_context()
-    if ctx.get_start_method() == "forkserver":
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()
 
 
 class InlinePool:
@@ -228,7 +192,7 @@ class Scanner:
 
     def _scan(self, roots: Iterable[str | Path], on_total: Callable[[int], None] | None = None) -> Iterator[FileResult]:
         if (self.options.workers or os.cpu_count() or 1) > 1 or not self.options.in_process:
-            _start_fork_server()  # it imports the heavy modules while the files are listed
+            start_fork_server()  # it imports the heavy modules while the files are listed
         errors: list[FileResult] = []
         files = []
         for p in iter_audio_files(roots, on_error=lambda p, why: errors.append(self._error(p, why))):
@@ -264,7 +228,7 @@ class Scanner:
         model = str(self.info.path)
         if n <= 1 and self.options.in_process:
             return InlinePool(model)
-        return ProcessPoolExecutor(n, mp_context=_worker_context(), initializer=_init_worker, initargs=(model, 1, True))
+        return ProcessPoolExecutor(n, mp_context=worker_context(), initializer=_init_worker, initargs=(model, 1, True))
 
     def _classify_all(self, todo: list[tuple[Path, int, int]]) -> Iterator[FileResult]:
         n = self.options.workers or os.cpu_count() or 1
@@ -304,7 +268,7 @@ class Scanner:
                         if fut.cancel():
                             del pending[fut]
         except BaseException:  # KeyboardInterrupt (a second Ctrl-C), GeneratorExit: stop the workers now
-            _terminate_workers(pool)
+            terminate_workers(pool)
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -95,7 +95,7 @@ def test_dry_run_writes_no_playlists_and_says_so(song, tmp_path, tiny_model_path
     assert code == 0, err
     assert not lists.exists() and _snapshot(tmp_path) == before
     assert "would be written" in out and "none written" in out
-    assert "dry run: no file, tag or playlist was written" in out
+    assert "dry run: no tag and no playlist was written" in out
     code, out, err = run(_scan(tiny_model_path, str(song), "--dry-run", "--playlists", str(lists), "-q"), capsys)
     assert code == 0 and out == "" and not lists.exists()
 
@@ -371,10 +371,10 @@ def test_workers_run_numpy_with_one_thread(monkeypatch):
     """One process per core; a multi-threaded BLAS inside each only spins (2.5x the CPU)."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from genre_tagger.scanner import _worker_context
+    from genre_tagger.processes import worker_context
 
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    with ProcessPoolExecutor(1, mp_context=_worker_context()) as ex:
+    with ProcessPoolExecutor(1, mp_context=worker_context()) as ex:
         seen = ex.submit(os.getenv, "OPENBLAS_NUM_THREADS").result(timeout=60)
     assert seen == "1"
 
