@@ -5,7 +5,8 @@ containers/codecs, through the app's own Classifier.
                                    [--shifts-ms 50 25 -25 -50] [--formats mp3 flac ogg opus m4a]
 
 For each clip (any audio file; e.g. a few realmusic clips, never committed), the decoded
-clip written as 16-bit WAV is the reference; its top genre in the default vocabulary is
+clip (scaled to peak 0.99 if louder, so that every container holds the same audio)
+written as 16-bit WAV is the reference; its top genre in the default vocabulary is
 the genre watched. Variants: the clip shifted by each of ``--shifts-ms`` (positive:
 that much silence put before it; negative: that much cut from its start), and the clip
 encoded as each of ``--formats``. For each window count, the figure is max |Δp| of the
@@ -33,6 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 from genre_tagger.model import Classifier  # noqa: E402
 from genre_tagger.synth import write_audio  # noqa: E402
+
+
+def _rel(arg: str) -> str:
+    """An existing path relative to the working directory (so the command reads the same elsewhere)."""
+    return os.path.relpath(arg) if os.path.exists(arg) else arg
 
 
 def load_clip(path: Path) -> tuple[np.ndarray, int]:
@@ -88,6 +94,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for clip in args.clips:
             y, sr = load_clip(clip)
+            y = y * min(1.0, 0.99 / max(1e-9, float(np.abs(y).max())))  # fits every container (16-bit WAV clips at 1.0)
             d = Path(tmp) / clip.stem
             d.mkdir()
             ref, var = variants(y, sr, d, args.shifts_ms, args.formats)
@@ -108,7 +115,7 @@ def main() -> None:
                     rows[w]["flip_" + kind].append(float(c.ranked(vocab)[0][0] != top))
                 rows[w]["shift"].append(worst["shift"])
                 rows[w]["format"].append(worst["format"])
-                per_clip.append({"clip": str(clip), "windows": w, "top": top, "p": round(p0, 4),
+                per_clip.append({"clip": _rel(str(clip)), "windows": w, "top": top, "p": round(p0, 4),
                                  "max_dp_shift": round(worst["shift"], 4), "max_dp_format": round(worst["format"], 4),
                                  "dp": {k: round(v, 4) for k, v in dps.items()}})  # fmt: skip
     summary = {
@@ -133,7 +140,7 @@ def main() -> None:
         "model": base.model_id, "vocabulary": vocab, "shifts_ms": args.shifts_ms, "formats": args.formats,
         "summary": summary, "clips": per_clip,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, 1 ONNX thread (ms are wall time; other work may share the CPU)",
-        "command": "python benchmarks/stability.py " + " ".join(sys.argv[1:]),
+        "command": "python benchmarks/stability.py " + " ".join(_rel(a) for a in sys.argv[1:]),
     }, indent=1)  # fmt: skip
     print(report)
     if args.out:
