@@ -105,12 +105,15 @@ def _frame_mono(frame) -> np.ndarray:
 
 
 class _AvTrack:
-    """Sample-exact access to PyAV's decoded signal. Sample 0 is the first sample of the
-    first frame decoded from the start of the file; after a seek, the first frame is
-    placed by its timestamp (exact where the time base is the sample rate, as in mp4 and
-    mp3; within 1 ms in ASF) and the following ones by counting samples (never by the seek target). Each
-    read decodes in a freshly opened container: decoders are not sample-exact after a
-    seek back to the start (AAC priming) or after reaching the end."""
+    """Sample-exact access to PyAV's decoded signal.
+
+    Sample 0 is the first sample of the first frame decoded from the start of the file.
+    After a seek, the first frame is placed by its timestamp (exact where the time base
+    is the sample rate, as in mp4 and mp3; within 1 ms in ASF) and the following ones by
+    counting samples, never by the seek target. Each read decodes in a freshly opened
+    container: decoders are not sample-exact after a seek back to the start (AAC
+    priming) or after reaching the end. (AAC's noise substitution still draws from a
+    random state that depends on where decoding started: a few noise bands differ.)"""
 
     def __init__(self, path: Path):
         import av
