@@ -187,20 +187,35 @@ class Overlay(io.RawIOBase):
                 return True
         return False
 
-    def patches(self) -> list[tuple[int, bytes]] | None:
-        """Same size as the base: the changed ranges as ``(offset, new bytes)``; else None."""
-        if self.size != self.base_size:
-            return None
+    def patches(self, limit: int | None = None) -> list[tuple[int, bytes]] | None:
+        """The new content as changes made in place: ``(offset, new bytes)`` ranges within
+        the base's length, plus one range at the base's end when the file grows (a file
+        that shrinks is cut to ``self.size``). None when more than ``limit`` bytes would
+        change (counting what is appended or cut off)."""
+        m = min(self.size, self.base_size)
+        budget = limit if limit is not None else float("inf")
+        budget -= abs(self.size - self.base_size)
         out: list[tuple[int, bytes]] = []
         pos = 0
         for s in self.segments:
             n = _seglen(s)
+            if pos >= m or budget < 0:
+                break
             if len(s) == 1 or s[0] != pos:
-                new = s[0] if len(s) == 1 else pread(self.fd, n, s[0])
-                old = pread(self.fd, n, pos)
-                out.extend(_diff(pos, old, new))
+                for a in range(pos, min(pos + n, m), _READ):  # in pieces: a shifted file stops early
+                    cnt = min(a + _READ, pos + n, m) - a
+                    new = s[0][a - pos : a - pos + cnt] if len(s) == 1 else pread(self.fd, cnt, s[0] + a - pos)
+                    out.extend(d := _diff(a, pread(self.fd, cnt, a), new))
+                    budget -= sum(len(x) for _, x in d)
+                    if budget < 0:
+                        break
             pos += n
-        return _coalesce(out)
+        if budget < 0:
+            return None
+        out = _coalesce(out)  # ranges within the base's length, then (never merged with them) what is appended
+        if self.size > self.base_size:
+            out.append((self.base_size, self.pread(self.base_size, self.size - self.base_size)))
+        return out
 
     def layout(self) -> list[list[int]]:
         """The new content as ``[new offset, base offset or -1 (new bytes), length]`` rows."""

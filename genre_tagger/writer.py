@@ -21,11 +21,12 @@ Protocol for one file (:meth:`WriteRun.apply`):
    before/after, the raw genre data before, and either the original bytes of every
    range to be overwritten (in place) or the temporary file's name and the original
    tag region (copy + rename).
-4. *Write*: in place (``pwrite`` of the changed ranges, fsync) when the new file has
-   the same size — the tag fits its padding; else a temporary file ``.gt-<run>-<n><ext>``
-   beside the original (the new file streamed from the overlay, fsync), renamed over it,
-   the folder fsynced. A grown tag gets :data:`~genre_tagger.tags.PADDING` bytes of
-   padding so later writes fit in place.
+4. *Write*: in place when at most :data:`INPLACE_LIMIT` bytes change — the tag fits its
+   padding, or what grows is at the end of the file (a WAV/AIFF ID3 chunk, an MP4 ``moov``
+   at the end): ``pwrite`` of the changed ranges (appended bytes first), fsync. Otherwise a
+   temporary file ``.gt-<run>-<n><ext>`` beside the original (the new file copied from
+   the overlay, fsync), renamed over it, the folder fsynced. A grown tag gets
+   :data:`~genre_tagger.tags.PADDING` bytes of padding so later writes fit in place.
 5. *Record* completion (``done``); move the file's classification cache row to its new
    size and mtime (the audio is unchanged).
 
@@ -35,7 +36,7 @@ half-written in-place ranges are restored from the journal, temporary files remo
 the run shown as interrupted.
 
 ``GENRE_TAGGER_CRASH_AT=<step>`` (tests only) ends the process with ``os._exit`` at a
-step: journaled, patch-half, patched, temp-written, renamed, done.
+step: journaled, appended, patch-half, patched, temp-written, renamed, done.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from .tags import FAMILIES, Family, TagOptions, detect, read_tags, short_reason
 
 TAGGED, UNCHANGED, ERROR = "tagged", "unchanged", "error"
 IMAGE_LIMIT = 4 << 20  # the original tag region is journaled (for byte-exact undo) up to this size
+INPLACE_LIMIT = 256 << 10  # at most this many bytes changed, appended or cut off: in place; more: a new file
 
 __all__ = ["WriteRun", "WriteResult", "undo_run", "recover", "write_one", "JournalBusyError"]
 
@@ -121,7 +123,7 @@ class _Plan:
     overlay: Overlay
     raw_before: dict
     raw_after: dict
-    patches: list[tuple[int, bytes]] | None  # same size: the changed ranges; None: a new file
+    patches: list[tuple[int, bytes]] | None  # the changes made in place (Overlay.patches); None: a new file
 
 
 class WriteRun:
@@ -206,8 +208,8 @@ class WriteRun:
             else:
                 raw_after = family.edit(real, container, ov, genres, options, raw)
                 ov.rebase(before.regions)
-            patches = ov.patches()  # None: the size changes
-            if patches == []:
+            patches = ov.patches(INPLACE_LIMIT)  # None: too much changes, a new file is written
+            if patches == [] and ov.size == st.st_size:
                 os.close(fd)
                 return None  # nothing to change
             after = family.view(ov, ov.size, container)
@@ -235,9 +237,12 @@ class WriteRun:
             common = {"identity": _identity(plan.st), "raw_before": plan.raw_before, "raw_after": plan.raw_after,
                       "container": plan.container}
             if patches is not None:
-                olds = b"".join(pread(ov.fd, len(d), off) for off, d in patches)
+                old_size = plan.st.st_size
+                olds = b"".join(pread(ov.fd, len(d), off) for off, d in patches if off < old_size)
+                if ov.size < old_size:  # cut off at the end: keep what goes
+                    olds += pread(ov.fd, old_size - ov.size, ov.size)
                 news = b"".join(d for _, d in patches)
-                p = dict(common, mode="inplace", ranges=[[off, len(d)] for off, d in patches])
+                p = dict(common, mode="inplace", ranges=[[off, len(d)] for off, d in patches], new_size=ov.size)
                 wid = self.journal.begin_write(self._run(), plan.path, before, after, p, olds, news, undo_of)
                 _step("journaled")
                 written = self._write_in_place(plan, wid, patches, olds, options)
@@ -270,19 +275,23 @@ class WriteRun:
             if _identity(now) != _identity(st):
                 self.journal.end_write(wid, "failed", note="file changed while planning")
                 raise TagError(plan.path, "file changed while it was being written; not written")
+            new_size, old_size = plan.overlay.size, st.st_size
             try:
-                for i, (off, data) in enumerate(patches):
+                for off, data in patches:  # what is appended first: harmless until the rest is written
+                    if off >= old_size:
+                        _pwrite_all(fd, data, off)
+                        _step("appended")
+                for i, (off, data) in enumerate(p for p in patches if p[0] < old_size):
                     half = len(data) // 2 if i == 0 else 0
                     if half:  # the first range in two writes: a kill in between leaves a torn range (tests)
                         _pwrite_all(fd, data[:half], off)
                         _step("patch-half")
                     _pwrite_all(fd, data[half:], off + half)
+                if new_size < old_size:
+                    os.ftruncate(fd, new_size)
                 os.fsync(fd)
             except BaseException:
-                pos = 0
-                for off, data in patches:  # put the original bytes back
-                    pwrite(fd, olds[pos : pos + len(data)], off)
-                    pos += len(data)
+                _put_back(fd, patches, olds, old_size, new_size)
                 os.fsync(fd)
                 self.journal.end_write(wid, "failed", note="write failed; original bytes restored")
                 raise
@@ -294,6 +303,7 @@ class WriteRun:
             os.close(fd)
         self._done(plan, wid, new_st)
         return sum(len(d) for _, d in patches)
+
 
     def _write_replace(self, plan: _Plan, wid: int, tmp: Path, layout: list, new_sha: str, options: TagOptions) -> int:
         real, st, ov = plan.real, plan.st, plan.overlay
@@ -330,6 +340,18 @@ class WriteRun:
         self.journal.end_write(wid, "done", {"new_identity": _identity(new_st)}, commit=False)
         self.journal.cache_move(plan.path, (plan.st.st_size, plan.st.st_mtime_ns), (new_st.st_size, new_st.st_mtime_ns), commit=False)
         _step("done")
+
+
+def _put_back(fd: int, patches, olds: bytes, old_size: int, new_size: int) -> None:
+    """Undo an in-place write, whole or partial: the original bytes, the original length."""
+    pos = 0
+    for off, data in patches:
+        if off < old_size:
+            pwrite(fd, olds[pos : pos + len(data)], off)
+            pos += len(data)
+    if new_size < old_size:
+        _pwrite_all(fd, olds[pos:], new_size)
+    os.ftruncate(fd, old_size)
 
 
 def _reload(family: Family, real: Path, container: str, ov: Overlay):
@@ -420,37 +442,41 @@ def _recover_one(w: WriteRow) -> tuple[str, str]:
                 os.close(fd)
         return "unknown", "interrupted; the file has changed since (left as is)"
     ranges = plan.get("ranges", [])
+    old_size = plan["identity"][2]
+    new_size = plan.get("new_size", old_size)
     olds, news = w.old or b"", w.new or b""
+    patches, pos = [], 0
+    for off, n in ranges:
+        patches.append((off, news[pos : pos + n]))
+        pos += n
     with open(real, "r+b") as fh:
-        if os.fstat(fh.fileno()).st_size != plan["identity"][2]:
+        size = os.fstat(fh.fileno()).st_size
+        if size not in (old_size, new_size) and not min(old_size, new_size) <= size <= max(old_size, new_size):
             return "unknown", "interrupted; the file has changed since (left as is)"
-        pos, state = 0, set()
-        for off, n in ranges:
+        opos, state = 0, set()
+        for off, data in patches:
             fh.seek(off)
-            cur = fh.read(n)
-            old_b, new_b = olds[pos : pos + n], news[pos : pos + n]
-            if cur == new_b:
+            cur = fh.read(len(data))
+            if off >= old_size:  # appended
+                state.add("new" if cur == data else "old" if not cur else "torn")
+                continue
+            old_b = olds[opos : opos + len(data)]
+            opos += len(data)
+            if cur == data:
                 state.add("new")
             elif cur == old_b:
                 state.add("old")
-            elif len(cur) == n and all(c in (o, w) for c, o, w in zip(cur, old_b, new_b)):
+            elif len(cur) == len(data) and all(c in (o, w) for c, o, w in zip(cur, old_b, data)):
                 state.add("torn")  # partly written
             else:
                 state.add("other")
-            pos += n
-        if state <= {"new"}:
-            return "done", "interrupted after the write; the write is complete"
-        if state <= {"old"}:
-            return "failed", "interrupted before the write; file unchanged"
         if "other" in state:
             return "unknown", "interrupted; the file has changed since (left as is)"
-        # some ranges new, some old or torn: put the original bytes back everywhere
-        pos = 0
-        for off, n in ranges:  # half written: put the original bytes back
-            fh.seek(off)
-            fh.write(olds[pos : pos + n])
-            pos += n
-        fh.flush()
+        if state <= {"new"} and size == new_size:
+            return "done", "interrupted after the write; the write is complete"
+        if state <= {"old"} and size == old_size:
+            return "failed", "interrupted before the write; file unchanged"
+        _put_back(fh.fileno(), patches, olds, old_size, new_size)  # half written: the original bytes back
         os.fsync(fh.fileno())
     return "failed", "interrupted during the write; original bytes restored"
 
@@ -521,14 +547,23 @@ def _exact_image(path: Path, w: WriteRow) -> list[tuple] | None:
     except OSError:
         return None
     try:
-        if plan.get("mode") == "inplace" and w.old is not None and w.new is not None and size == plan["identity"][2]:
-            pos, out, at = 0, [], 0
+        old_size = plan["identity"][2]
+        if plan.get("mode") == "inplace" and w.old is not None and w.new is not None and size == plan.get("new_size", old_size):
+            npos = opos = 0
+            out, at = [], 0
             for off, n in plan["ranges"]:
-                if pread(fd, n, off) != w.new[pos : pos + n]:
+                if pread(fd, n, off) != w.new[npos : npos + n]:
                     return None
-                out += [(at, off - at), (w.old[pos : pos + n],)]
-                at, pos = off + n, pos + n
-            return [s for s in out + [(at, size - at)] if (s[1] if len(s) == 2 else len(s[0]))]
+                npos += n
+                if off >= old_size:  # appended by the write: dropped
+                    continue
+                out += [(at, off - at), (w.old[opos : opos + n],)]
+                at, opos = off + n, opos + n
+            end = min(size, old_size)
+            out.append((at, end - at))
+            if old_size > size:  # cut off by the write: put back
+                out.append((w.old[opos:],))
+            return [s for s in out if (s[1] if len(s) == 2 else len(s[0]))]
         if plan.get("mode") == "replace" and w.old is not None and plan.get("dropped") is not None and size == plan["new_size"]:
             if _new_sha(fd, plan["layout"]) == plan["new_sha"]:
                 return restore_segments(plan["layout"], plan["dropped"], w.old, plan["identity"][2])

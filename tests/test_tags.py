@@ -134,11 +134,34 @@ def test_failed_write_leaves_original_and_no_temp(originals, tmp_path, monkeypat
     def boom(self, fd):
         raise OSError(28, "No space left on device")
 
+    import genre_tagger.writer as writer_mod
+
+    monkeypatch.setattr(writer_mod, "INPLACE_LIMIT", 0)  # a new file, whatever the size
     monkeypatch.setattr(overlay_mod.Overlay, "copy_to", boom)  # the new file cannot be written
     with pytest.raises(TagError, match="No space left"):
         write_genres(path, ["Rock"])
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["crash.ogg"]
+
+
+def test_failed_in_place_write_puts_the_original_bytes_back(originals, tmp_path, monkeypatch):
+    path = tmp_path / "crash.wav"
+    shutil.copy(originals["wav"], path)
+    before = path.read_bytes()
+    import genre_tagger.writer as writer_mod
+
+    real, calls = writer_mod._pwrite_all, []
+
+    def fails_second_time(fd, data, off):
+        calls.append(off)
+        if len(calls) == 2:
+            raise OSError(5, "Input/output error")
+        real(fd, data, off)
+
+    monkeypatch.setattr(writer_mod, "_pwrite_all", fails_second_time)  # the chunk is appended, then the header fails
+    with pytest.raises(TagError, match="Input/output error"):
+        write_genres(path, ["Rock"])
+    assert len(calls) == 2 and path.read_bytes() == before
 
 
 def test_payload_change_is_detected_and_not_written(originals, tmp_path, monkeypatch):

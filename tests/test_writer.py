@@ -116,19 +116,31 @@ INPLACE_STEPS = ["journaled", "patch-half", "patched", "done"]
 REPLACE_STEPS = ["journaled", "temp-written", "renamed", "done"]
 
 
-@pytest.mark.parametrize(("mode", "step"), [("inplace", s) for s in INPLACE_STEPS] + [("replace", s) for s in REPLACE_STEPS])
+@pytest.mark.parametrize(
+    ("mode", "step"),
+    [("inplace", s) for s in INPLACE_STEPS]
+    + [("append", s) for s in ["appended", *INPLACE_STEPS]]
+    + [("replace", s) for s in REPLACE_STEPS],
+)
 def test_kill_at_each_step_is_recovered_and_undoable(mode, step, layouts, tmp_path, _isolated_data_dir):
-    src = next(c for c in layouts if c.name == ("v23_17rock_padded.mp3" if mode == "inplace" else "v23_numeric_cover_v1.mp3"))
-    ref = tmp_path / "ref" / src.path.name  # the same write without a crash: the expected new bytes
+    name = {"inplace": "v23_17rock_padded.mp3", "append": "whole.wav", "replace": "v23_numeric_cover_v1.mp3"}[mode]
+    src = next(c for c in layouts if c.name == name).path  # append: a WAV gets its ID3 chunk at the end, in place
+    if mode == "replace":  # more audio behind a tag that must grow: too much to move in place, a new file
+        data = src.read_bytes()
+        tag = 10 + ((data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9])
+        src = tmp_path / src.name
+        src.write_bytes(data[:tag] + data[tag:-128] * 40 + data[-128:])
+    ref = tmp_path / "ref" / src.name  # the same write without a crash: the expected new bytes
     ref.parent.mkdir()
-    shutil.copy(src.path, ref)
+    shutil.copy(src, ref)
     with WriteRun(Journal(tmp_path / "ref.sqlite3"), "reference") as run:
         assert run.apply(ref, ["Rock", "Pop"]).status == TAGGED
-    path = tmp_path / "lib" / src.path.name
+    path = tmp_path / "lib" / src.name
     path.parent.mkdir()
-    shutil.copy(src.path, path)
+    shutil.copy(src, path)
     original, expected = path.read_bytes(), ref.read_bytes()
     assert (len(expected) == len(original)) == (mode == "inplace")
+    assert mode != "append" or expected[8 : len(original)] == original[8:]  # only the RIFF size changes, then a chunk follows
 
     assert _write_in_subprocess(path, "Rock;Pop", step, _isolated_data_dir) == 86  # killed at the step
     j = Journal()
@@ -144,7 +156,7 @@ def test_kill_at_each_step_is_recovered_and_undoable(mode, step, layouts, tmp_pa
         assert r.status == TAGGED, r.error
         assert path.read_bytes() == original
     else:
-        assert step in ("journaled", "patch-half", "temp-written")
+        assert step in ("journaled", "appended", "patch-half", "temp-written")
 
 
 def test_kill_then_history_shows_the_run_as_interrupted(layouts, tmp_path, _isolated_data_dir, capsys):
