@@ -300,25 +300,25 @@ def _merge(segs: list[tuple]) -> list[tuple]:
 
 def _diff(pos: int, old: bytes, new: bytes, block: int = 64) -> list[tuple[int, bytes]]:
     """The differing 64-byte blocks of two equally long byte strings, as ``(offset, new bytes)``."""
-    out: list[tuple[int, bytes]] = []
-    n = len(new)
-    for i in range(0, n, block):
+    runs: list[list[int]] = []
+    for i in range(0, len(new), block):
         if old[i : i + block] != new[i : i + block]:
-            if out and out[-1][0] + len(out[-1][1]) == pos + i:
-                out[-1] = (out[-1][0], out[-1][1] + new[i : i + block])
+            if runs and runs[-1][1] == i:
+                runs[-1][1] = min(i + block, len(new))
             else:
-                out.append((pos + i, new[i : i + block]))
-    return out
+                runs.append([i, min(i + block, len(new))])
+    return [(pos + a, new[a:b]) for a, b in runs]
 
 
 def _coalesce(patches: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
-    out: list[tuple[int, bytes]] = []
+    groups: list[list] = []
     for off, data in sorted(patches):
-        if out and out[-1][0] + len(out[-1][1]) == off:
-            out[-1] = (out[-1][0], out[-1][1] + data)
+        if groups and groups[-1][0] + groups[-1][1] == off:
+            groups[-1][1] += len(data)
+            groups[-1][2].append(data)
         else:
-            out.append((off, data))
-    return out
+            groups.append([off, len(data), [data]])
+    return [(off, b"".join(parts)) for off, _, parts in groups]
 
 
 def patch_mutagen() -> None:
