@@ -23,6 +23,14 @@ class RawView:
     ordered: bool = True  # False: the writer may reorder items (compare as a multiset)
     regions: list[tuple[int, int]] = field(default_factory=list)  # (offset, length) of large items in the file
 
+    def changed_item(self, other: RawView) -> str:
+        """A short name of the first item that differs (for the reason shown)."""
+        a, b = (self.others, other.others) if self.ordered else (sorted(self.others), sorted(other.others))
+        for x, y in zip(a + [b""] * len(b), b + [b""] * len(a)):
+            if x != y:
+                return item_name(x or y)
+        return "a tag item"
+
     def same_others(self, other: RawView) -> bool:
         a, b = self.others, other.others
         has = [any(x.startswith(b"vendor:") for x in y) for y in (a, b)]
@@ -31,6 +39,21 @@ class RawView:
         if self.ordered and other.ordered:
             return a == b
         return sorted(a) == sorted(b)
+
+
+def item_name(item: bytes) -> str:
+    """``'TIT2'``, ``'ARTIST'``, ``'covr'``... for an item of a raw view (best effort)."""
+    if item.startswith(b"attr:"):
+        return "an ASF attribute"
+    if item.startswith((b"vendor:", b"id:", b"setup:", b"trailing:", b"id3:")):
+        return "the " + item.split(b":", 1)[0].decode() + " header"
+    head = item[:64]
+    if b"=" in head and head.split(b"=", 1)[0].isascii():
+        return repr(head.split(b"=", 1)[0].decode("ascii", "replace"))
+    for name in (item[4:8], item[:4]):
+        if len(name) == 4 and all(32 < c < 127 or c == 0xA9 for c in name):
+            return repr(name.decode("latin-1"))
+    return "a tag item"
 
 
 def read_at(fh, offset: int, n: int) -> bytes:

@@ -214,7 +214,7 @@ class WriteRun:
                 return None  # nothing to change
             after = family.view(ov, ov.size, container)
             if not before.same_others(after):
-                raise TagError(path, "another tag would change; not written")
+                raise TagError(path, f"another tag ({before.changed_item(after)}) would change; not written")
             if image is not None and raw_after["items"] != (raw or {}).get("items", raw_after["items"]):
                 raise TagError(path, "verification failed: the original genre data could not be restored")
             if raw is not None and family.raw_restore:

@@ -308,3 +308,15 @@ def test_a_big_cover_behind_the_genre_is_not_rewritten_by_later_writes(layouts, 
     _, res = undo_run(j)  # two writes of one file in one run: undone newest first
     assert [r.status for r in res] == [TAGGED, TAGGED] and res[0].bytes_written <= 1024
     assert p.read_bytes() == original
+
+
+def test_a_writer_bug_that_touches_another_frame_is_caught_and_named(cases, monkeypatch):
+    import genre_tagger.rawtags as rawtags
+
+    real = rawtags.genre_frame
+    monkeypatch.setattr(rawtags, "genre_frame", lambda *a: real(*a) + frame("TXXX", b"\x00stray\x00x"))  # a buggy writer
+    c = next(c for c in cases if c.name == "v23_two_numeric.mp3")
+    before = c.path.read_bytes()
+    with WriteRun(Journal(), "t") as run:
+        r = run.apply(c.path, ["Jazz"])
+    assert r.status == ERROR and "'TXXX'" in r.error and c.path.read_bytes() == before
