@@ -10,7 +10,8 @@ The bound is what the stages alone allow: ``cores / (decode+front-end + model + 
 tracks/s, from the per-track means measured here one file at a time (so it leaves out
 process start-up, the hand-off between processes and everything else the scan does).
 The library (mixed formats, 3-5 minute tracks) is generated once into --dir (default
-.cache/bench_library) and reused. Prints a table of the stages, then JSON.
+.cache/bench_library_<tracks>; the scans read the whole folder) and reused. Prints a
+table of the stages, then JSON.
 """
 
 from __future__ import annotations
@@ -169,13 +170,14 @@ def main() -> None:
     ap.add_argument("--tracks", type=int, default=300)
     ap.add_argument("--minutes", default="3-5")
     ap.add_argument("--workers", type=int, default=0)
-    ap.add_argument("--dir", type=Path, default=ROOT / ".cache" / "bench_library")
+    ap.add_argument("--dir", type=Path, help="library folder (default .cache/bench_library_<tracks>)")
     ap.add_argument("--rescan-tracks", type=int, default=1000, help="library size for the rescan goal")
     ap.add_argument("--generate-only", action="store_true", help="only write the library")
     ap.add_argument("--repeat", type=int, default=3, help="dry runs to time (the fastest counts)")
     ap.add_argument("--distinct", type=int, default=30, help="distinct recordings (a multiple of 6 keeps formats aligned)")
     args = ap.parse_args()
     lo, hi = (float(v) for v in args.minutes.split("-"))
+    args.dir = args.dir or ROOT / ".cache" / f"bench_library_{args.tracks}"
     t0 = time.perf_counter()
     files = make_library(args.dir, args.tracks, lo, hi, args.distinct)
     gen_s = time.perf_counter() - t0
