@@ -22,6 +22,7 @@ class RawView:
     others: list[bytes] = field(default_factory=list)  # every other item, raw, in file order
     ordered: bool = True  # False: the writer may reorder items (compare as a multiset)
     regions: list[tuple[int, int]] = field(default_factory=list)  # (offset, length) of large items in the file
+    genre_at: int = 0  # Vorbis: how many other comments stand before the first genre comment
 
     def changed_item(self, other: RawView) -> str:
         """A short name of the first item that differs (for the reason shown)."""
@@ -189,7 +190,12 @@ def vorbis_view(data: bytes, framing: bool) -> RawView:
                 raise Unreadable("Vorbis comment block partly unreadable")
             pos += 4 + n
             key = entry.split(b"=", 1)[0]
-            (view.genre if key.lower() == b"genre" else view.others).append(entry)
+            if key.lower() == b"genre":
+                if not view.genre:
+                    view.genre_at = len(view.others) - 1  # the vendor string is others[0]
+                view.genre.append(entry)
+            else:
+                view.others.append(entry)
     except struct.error as e:
         raise Unreadable("Vorbis comment block partly unreadable") from e
     rest = data[pos:]
@@ -230,7 +236,7 @@ def flac_view(fh, size: int) -> RawView:
         if hdr[0] & 0x80:
             break
     if comments:
-        view.genre = comments.genre
+        view.genre, view.genre_at = comments.genre, comments.genre_at
         view.others += comments.others
     return view
 

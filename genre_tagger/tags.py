@@ -309,7 +309,7 @@ class _MutagenFamily(Family):
                 return {"family": self.name, "container": container, "items": []}
             f.add_tags()
         if raw is not None and self.raw_restore:
-            self.set_raw(f, [bytes.fromhex(h) for h in raw["items"]])
+            self.set_raw(f, raw)
         else:
             self.set_genres(f, genres)
         ov.seek(0)
@@ -319,7 +319,8 @@ class _MutagenFamily(Family):
     def set_genres(self, f, genres: list[str]) -> None:
         raise NotImplementedError
 
-    def set_raw(self, f, items: list[bytes]) -> None:
+    def set_raw(self, f, raw: dict) -> None:
+        """Put the recorded raw genre data (see :meth:`Family.raw_genre`) back."""
         raise NotImplementedError
 
 
@@ -337,21 +338,25 @@ class VorbisFamily(_MutagenFamily):
         return genres, names, float(getattr(f.info, "length", 0.0) or 0.0), None
 
     def set_genres(self, f, genres):
-        entries = list(f.tags)
-        at = next((i for i, (k, _) in enumerate(entries) if k.lower() == "genre"), len(entries))
-        key = entries[at][0] if at < len(entries) else "GENRE"  # keep the file's spelling
-        self._put(f, [(key, g) for g in genres])
+        # the file's key spelling is kept; the values go last, so that comments after
+        # them (an embedded picture in Ogg) never move on later writes
+        key = next((k for k, _ in f.tags if k.lower() == "genre"), "GENRE")
+        self._put(f, [(key, g) for g in genres], None)
 
-    def set_raw(self, f, items):
-        self._put(f, [tuple(b.decode("utf-8").split("=", 1)) for b in items])
+    def set_raw(self, f, raw):
+        items = [bytes.fromhex(h) for h in raw["items"]]
+        self._put(f, [tuple(b.decode("utf-8").split("=", 1)) for b in items], raw.get("index"))
+
+    def raw_genre(self, fh, size, container):
+        out = super().raw_genre(fh, size, container)
+        out["index"] = self.view(fh, size, container).genre_at
+        return out
 
     @staticmethod
-    def _put(f, new: list[tuple[str, str]]) -> None:
-        entries = list(f.tags)
-        at = next((i for i, (k, _) in enumerate(entries) if k.lower() == "genre"), len(entries))
-        kept = [(k, v) for k, v in entries if k.lower() != "genre"]
-        before = sum(1 for k, _ in entries[:at] if k.lower() != "genre")
-        f.tags[:] = kept[:before] + new + kept[before:]
+    def _put(f, new: list[tuple[str, str]], index: int | None) -> None:
+        kept = [(k, v) for k, v in f.tags if k.lower() != "genre"]
+        at = len(kept) if index is None else min(index, len(kept))
+        f.tags[:] = kept[:at] + new + kept[at:]
 
     def view(self, fh, size, container):
         return rawtags.flac_view(fh, size) if container == "FLAC" else rawtags.ogg_view(fh, size)

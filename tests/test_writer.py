@@ -320,3 +320,20 @@ def test_a_writer_bug_that_touches_another_frame_is_caught_and_named(cases, monk
     with WriteRun(Journal(), "t") as run:
         r = run.apply(c.path, ["Jazz"])
     assert r.status == ERROR and "'TXXX'" in r.error and c.path.read_bytes() == before
+
+
+def test_field_undo_puts_a_vorbis_genre_back_with_its_key_spelling_and_place(cases):
+    c = next(c for c in cases if c.name == "flac_genre_key.flac")
+    original = c.path.read_bytes()
+    j = Journal()
+    with WriteRun(j, "t") as run:
+        assert run.apply(c.path, ["Rock"]).status == TAGGED
+    data = bytearray(c.path.read_bytes())
+    i = data.index(b"ARTIST=a")
+    data[i + 7] = ord("b")  # another program edits the artist in place
+    c.path.write_bytes(bytes(data))
+    _, (r,) = undo_run(j)
+    assert r.status == TAGGED, r.error
+    expected = bytearray(original)
+    expected[original.index(b"ARTIST=a") + 7] = ord("b")
+    assert c.path.read_bytes() == bytes(expected)  # Genre=Jazz back between TITLE and ARTIST, the edit kept
