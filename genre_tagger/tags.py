@@ -13,7 +13,7 @@ mp4       M4A/MP4 (AAC, ALAC)          ``©gen`` (a numeric ``gnre`` atom is the
 asf       WMA/ASF                      ``WM/Genre``
 ========  ===========================  ==========================================
 
-Each family reads the genre (:meth:`Family.genres`), gives a raw view of the tag for
+Each family reads the tags (:meth:`Family.load`, :meth:`Family.info`), gives a raw view for
 byte-level checks (:meth:`Family.view`, see :mod:`genre_tagger.rawtags`) and edits an
 :class:`~genre_tagger.overlay.Overlay` — the planned new file — without touching the real
 one (:meth:`Family.edit`). ID3 tags are edited at the byte level (frames other than the
