@@ -2,12 +2,16 @@
 
 Usage (the GUI's API too)::
 
-    with WriteRun(journal, "gui write", model_id) as run:   # takes the journal's lock,
-        for path, genres in items:                          # reconciles interrupted runs
-            res = run.apply(path, genres, options)          # never raises for one file
-            # res.status: "tagged" | "unchanged" | "error"; res.error: one-line reason
+    with WriteRun(journal, "gui write", model_id) as run:   # takes the journal's lock
+        for path, genres in items:                          # (JournalBusyError if another
+            res = run.apply(path, genres, options)          # process writes), reconciles
+    run.run_id                                              # interrupted runs; apply never
+                                                            # raises for one file
+    # res: WriteResult(path, status "tagged" | "unchanged" | "error", genres, previous,
+    #                  error = one-line reason, bytes_written, write_id)
 
-    undo_run(journal, run_id, options)  -> (undo run id, [WriteResult])
+    undo_run(journal, run_id or None, options) -> (undo run id or None, [WriteResult])
+    recover(journal)   # at start-up: reconcile what a crash left (WriteRun does it too)
 
 Protocol for one file (:meth:`WriteRun.apply`):
 
@@ -17,10 +21,11 @@ Protocol for one file (:meth:`WriteRun.apply`):
    :mod:`genre_tagger.rawtags`), the genre reads back as asked, the audio payload
    carried over unchanged (proved from the overlay's segments, else compared by digest).
    Anything unexplained refuses the file with a one-line reason.
-3. *Journal* the intent (``pending``), committed before the file is touched: genres
-   before/after, the raw genre data before, and either the original bytes of every
-   range to be overwritten (in place) or the temporary file's name and the original
-   tag region (copy + rename).
+3. *Journal* the intent (``pending``), committed (fsync) before the file is touched:
+   genres before/after, the raw genre data before, and either the original bytes of
+   every range to be overwritten and the original length (in place) or the temporary
+   file's name, the new file's layout and the original bytes it no longer holds
+   (copy + rename).
 4. *Write*: in place when at most :data:`INPLACE_LIMIT` bytes change — the tag fits its
    padding, or what grows is at the end of the file (a WAV/AIFF ID3 chunk, an MP4 ``moov``
    at the end): ``pwrite`` of the changed ranges (appended bytes first), fsync. Otherwise a
