@@ -545,6 +545,8 @@ def _exact_image(path: Path, w: WriteRow) -> list[tuple] | None:
     write, when the file still holds exactly what the write left where it changed it;
     else None (undo then restores the genre field alone)."""
     plan = w.plan
+    if plan.get("mode") not in ("inplace", "replace"):  # a row of an earlier version: genres only
+        return None
     try:
         real = path.resolve()
         size = real.stat().st_size

@@ -337,3 +337,31 @@ def test_field_undo_puts_a_vorbis_genre_back_with_its_key_spelling_and_place(cas
     expected = bytearray(original)
     expected[original.index(b"ARTIST=a") + 7] = ord("b")
     assert c.path.read_bytes() == bytes(expected)  # Genre=Jazz back between TITLE and ARTIST, the edit kept
+
+
+def test_a_journal_of_the_earlier_version_is_migrated_and_its_runs_undone(cases, tmp_path):
+    import sqlite3
+    import time
+
+    from genre_tagger.journal import pathkey
+
+    p = next(c for c in cases if c.name == "whole.aiff").path
+    db_path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(db_path)  # the earlier schema: genres before/after only
+    db.executescript(
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, started REAL NOT NULL, finished REAL, command TEXT NOT NULL,"
+        " model TEXT, undone_by INTEGER, undo_of INTEGER);"
+        "CREATE TABLE changes (run_id INTEGER NOT NULL, path BLOB NOT NULL, before TEXT NOT NULL, after TEXT NOT NULL,"
+        " PRIMARY KEY (run_id, path));"
+    )
+    with WriteRun(Journal(tmp_path / "scratch.sqlite3"), "old version's write") as run:
+        run.apply(p, ["Rock"])
+    db.execute("INSERT INTO runs (started, finished, command) VALUES (?, ?, 'scan /music')", (time.time(), time.time()))
+    db.execute("INSERT INTO changes VALUES (1, ?, '[]', '[\"Rock\"]')", (pathkey(p),))
+    db.commit()
+    db.close()
+    j = Journal(db_path)
+    (run,) = j.runs()
+    assert run.changes == 1 and not run.interrupted
+    _, (r,) = undo_run(j)
+    assert r.status == TAGGED and read_tags(p).genres == []
