@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,6 +140,7 @@ class WriteRun:
     def __init__(self, journal: Journal, command: str, model_id: str | None = None, undo_of: int | None = None):
         self.journal, self.command, self.model_id, self.undo_of = journal, command, model_id, undo_of
         self.run_id: int | None = None
+        self._swept: set[Path] = set()  # folders already cleared of earlier versions' temporary files
 
     def __enter__(self) -> WriteRun:
         self.journal.lock(self.command)  # JournalBusyError if another process writes
@@ -200,6 +202,9 @@ class WriteRun:
         st = real.stat()
         if not os.access(real, os.W_OK) or not st.st_mode & 0o222:
             raise TagError(path, "file is read-only")  # no write bit counts, even for root
+        if real.parent not in self._swept:
+            self._swept.add(real.parent)
+            sweep_old_temp_files(real.parent)
         family, container = detect(real)
         fd = os.open(real, os.O_RDONLY)
         try:
@@ -357,6 +362,30 @@ def _put_back(fd: int, patches, olds: bytes, old_size: int, new_size: int) -> No
     if new_size < old_size:
         _pwrite_all(fd, olds[pos:], new_size)
     os.ftruncate(fd, old_size)
+
+
+_OLD_TEMP = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.genre-tagger\.tmp$")
+
+
+def sweep_old_temp_files(folder: Path) -> list[Path]:
+    """Remove the copies ``.<name>.XXXXXXXX.genre-tagger.tmp`` that versions before the
+    journaled write path left beside ``<name>`` when they were killed (never recorded
+    anywhere, so only their exact name pattern and an existing ``<name>`` identify them)."""
+    removed = []
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return removed
+    names = set(entries)
+    for e in entries:
+        m = _OLD_TEMP.match(e)
+        if m and m.group("name") in names:
+            try:
+                (folder / e).unlink()
+                removed.append(folder / e)
+            except OSError:
+                pass
+    return removed
 
 
 def _reload(family: Family, real: Path, container: str, ov: Overlay):

@@ -365,3 +365,14 @@ def test_a_journal_of_the_earlier_version_is_migrated_and_its_runs_undone(cases,
     assert run.changes == 1 and not run.interrupted
     _, (r,) = undo_run(j)
     assert r.status == TAGGED and read_tags(p).genres == []
+
+
+def test_temporary_copies_left_by_earlier_versions_are_removed(cases):
+    p = next(c for c in cases if c.name == "plain.opus").path
+    left = p.parent / f".{p.name}.k3j_x9Qa.genre-tagger.tmp"  # what a killed earlier version left
+    left.write_bytes(p.read_bytes())
+    other = p.parent / ".notes.k3j_x9Qa.genre-tagger.tmp"  # no file "notes" here: not ours to judge
+    other.write_bytes(b"x")
+    with WriteRun(Journal(), "t") as run:
+        assert run.apply(p, ["Rock"]).status == TAGGED
+    assert not left.exists() and other.exists()
