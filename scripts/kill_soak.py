@@ -1,10 +1,11 @@
 """Soak test of the write path: ``kill -9`` at random moments, over and over.
 
-    python scripts/kill_soak.py [--rounds 40] [--seed 0] [--dir DIR]
+    python scripts/kill_soak.py [--rounds 40] [--seed 0] [--scans] [--dir DIR]
 
 A library of real-world tag layouts (tests/tagcorpus.py: ID3v2.3/2.4 + v1, covers,
 numeric genres, FLAC, Ogg, Opus, MP4 with gnre, WMA, ADTS, WAV, AIFF...) is written by
-``genre-tagger --set`` and ``--undo`` processes that are killed with SIGKILL after a
+``genre-tagger --set`` and ``--undo`` processes (with ``--scans`` also by full scans with
+the bundled model, ``--overwrite --max-genres 1..3``) that are killed with SIGKILL after a
 random delay. After every kill the next start (``--history``) reconciles the journal,
 and the script checks:
 
@@ -55,6 +56,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--scans", action="store_true", help="also kill full scans (bundled model) mid-run")
     ap.add_argument("--dir", help="work folder (default: a new temporary one, removed at the end)")
     args = ap.parse_args()
     from tagcorpus import corpus
@@ -80,14 +82,23 @@ def main() -> int:
     t0 = time.time()
     cli(["--set", "Warm", *map(str, files)], env)
     full = time.time() - t0  # one run over every file: kills land anywhere in it
+    scan_full = 0.0
+    if args.scans:
+        t0 = time.time()
+        cli(["--overwrite", "--workers", "1", "-q", str(lib)], env)
+        scan_full = time.time() - t0
     problems: list[str] = []
     kills = 0
     for rnd in range(args.rounds):
-        if rng.random() < 0.25:
+        delay = rng.uniform(0.05, full)
+        if args.scans and rng.random() < 0.3:
+            argv = ["--overwrite", "--max-genres", str(rng.randint(1, 3)), "--workers", "1", "-q", str(lib)]
+            delay = rng.uniform(0.05, scan_full)
+        elif rng.random() < 0.25:
             argv = ["--undo"]
         else:
             argv = ["--set", rng.choice(GENRES), *map(str, rng.sample(files, rng.randint(1, len(files))))]
-        rc, _ = cli(argv, env, kill_after=rng.uniform(0.05, full))
+        rc, _ = cli(argv, env, kill_after=delay)
         kills += rc == -9
         cli(["--history"], env)  # the next start: reconciles the journal
         leftovers = [p.name for p in lib.iterdir() if p.name.startswith(".gt-")]
