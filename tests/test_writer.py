@@ -376,3 +376,29 @@ def test_temporary_copies_left_by_earlier_versions_are_removed(cases):
     with WriteRun(Journal(), "t") as run:
         assert run.apply(p, ["Rock"]).status == TAGGED
     assert not left.exists() and other.exists()
+
+
+@pytest.mark.parametrize(("name", "marker"), [("flac_genre_key.flac", b"TITLE=t"), ("gnre.m4a", b"ilst"), ("plain.wma", b"WM/")])
+def test_seeded_fuzz_of_other_tag_formats_never_loses_bytes(layouts, tmp_path, name, marker):
+    src = next(c for c in layouts if c.name == name).path.read_bytes()
+    at = src.find(marker if marker != b"WM/" else "WM/".encode("utf-16-le"))
+    assert at > 0
+    rng = random.Random(99)
+    j = Journal()
+    outcomes = set()
+    for i in range(12):
+        data = bytearray(src)
+        for _ in range(rng.randint(1, 3)):
+            data[max(0, at + rng.randrange(-60, 60))] = rng.randrange(256)  # around the tag items
+        p = tmp_path / f"fuzz{i}{Path(name).suffix}"
+        p.write_bytes(bytes(data))
+        with WriteRun(j, "fuzz") as run:
+            r = run.apply(p, ["Blues"])
+        outcomes.add(r.status)
+        assert "\n" not in r.error
+        if r.status != TAGGED:
+            assert p.read_bytes() == bytes(data)
+        else:
+            _, (u,) = undo_run(j)
+            assert u.status == TAGGED and p.read_bytes() == bytes(data), u.error
+    assert TAGGED in outcomes
