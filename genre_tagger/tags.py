@@ -97,6 +97,10 @@ class Family:
         """Parsed tags (and stream info where cheap) for reading."""
         raise NotImplementedError
 
+    def load_from(self, fh, size: int, container: str):
+        """Like :meth:`load`, from a file object (the planned file): for reading it back."""
+        raise NotImplementedError
+
     def info(self, loaded, options: TagOptions) -> tuple[list[str], list[str], float, int | None]:
         """(genres, [artist, title, album], duration, id3 version) of a loaded file."""
         raise NotImplementedError
@@ -204,6 +208,13 @@ class Id3Family(Family):
             names.append("" if v is None else " / ".join(_text(v.text)))
         return genres, names, length, tags.version[1]
 
+    def load_from(self, fh, size, container):
+        from mutagen.id3 import ID3
+
+        place = _id3_place(fh, size, container)
+        data = read_at(fh, place.tag_off, place.tag_len) if place.tag_len else b""
+        return (ID3(io.BytesIO(data)) if data else None), 0.0
+
     def _tag(self, fh, size, container):
         place = _id3_place(fh, size, container)
         tag = rawtags.parse_id3(read_at(fh, place.tag_off, place.tag_len)) if place.tag_len else None
@@ -300,6 +311,10 @@ class _MutagenFamily(Family):
 
     def load(self, path, container):
         return _mutagen_load(self._cls(container), path)
+
+    def load_from(self, fh, size, container):
+        fh.seek(0)
+        return self._cls(container)(fh)
 
     def edit(self, path, container, ov, genres, options, raw):
         patch_mutagen()

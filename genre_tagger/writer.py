@@ -231,7 +231,7 @@ class WriteRun:
                 if raw_after["items"] != raw["items"]:
                     raise TagError(path, "verification failed: the recorded genre data could not be restored")
             elif image is None:
-                got = family.info(_reload(family, real, container, ov), options)[0]
+                got = family.info(family.load_from(ov, ov.size, container), options)[0]
                 if got != genres:
                     raise TagError(path, f"verification failed: wrote {genres}, read back {got}")
             _check_payload(real, ov, st.st_size)
@@ -386,23 +386,6 @@ def sweep_old_temp_files(folder: Path) -> list[Path]:
             except OSError:
                 pass
     return removed
-
-
-def _reload(family: Family, real: Path, container: str, ov: Overlay):
-    """The family's parsed view of the planned file (read from the overlay)."""
-    if family.name == "id3":
-        import io
-
-        from mutagen.id3 import ID3
-
-        from .tags import _id3_place
-
-        place = _id3_place(ov, ov.size, container)
-        ov.seek(place.tag_off)
-        data = ov.read(place.tag_len)
-        return (ID3(io.BytesIO(data)) if data else None), 0.0
-    ov.seek(0)
-    return family._cls(container)(ov)  # type: ignore[attr-defined]
 
 
 def _check_payload(real: Path, ov: Overlay, size: int) -> None:
