@@ -116,3 +116,24 @@ def test_classifier_gives_every_vocabulary(tiny_model_path, tmp_path):
 def test_bundled_model_is_format_2():
     meta = load_info(bundled_model_path())
     assert meta.format == 2 and meta.default_vocabulary in meta.vocabulary_names
+
+
+def test_cache_entries_hold_every_vocabulary(tiny_model_path, tmp_path):
+    import pickle
+
+    from genre_tagger.scanner import cache_entry, from_cache_entry, summarise
+
+    clf = Classifier(tiny_model_path, threads=1)
+    c = clf.classify_file(write_audio(tmp_path / "a.ogg", "ogg", seconds=5.0))
+    assert pickle.loads(pickle.dumps(c)) == c  # crosses process boundaries (scanner workers)
+    back = from_cache_entry(json.loads(json.dumps(cache_entry(c))), clf.meta)
+    assert back is not None and set(back.probs) == {"library", "gtzan"}
+    for v in clf.meta.vocabularies:  # the same view from the cached row as from the fresh result
+        top_fresh, _ = summarise(c, clf.meta, v.name)
+        top_cached, _ = summarise(back, clf.meta, v.name)
+        assert [g for g, _ in top_fresh] == [g for g, _ in top_cached]
+        assert max(abs(a - b) for (_, a), (_, b) in zip(top_fresh, top_cached)) < 1e-6
+    stale = cache_entry(c)
+    del stale["probs"]["gtzan"]  # a row written by a model without that vocabulary: classify again
+    assert from_cache_entry(stale, clf.meta) is None
+    assert from_cache_entry({"genres": {}, "duration": 1.0}, clf.meta) is None  # the old format
