@@ -416,6 +416,8 @@ def run_history(args, out) -> int:
             note = f" ({r.undone} of {r.changes} files restored by undo)"
         if r.interrupted:
             note += " (interrupted: did not finish)"
+        if r.unknown:
+            note += f" ({r.unknown} interrupted writes left as found: the files had changed since)"
         elif r.finished is None:
             note += " (running)"
         _say(out, f"{r.id:5d}  {when}  {r.changes:6d} files  {r.command}{note}")

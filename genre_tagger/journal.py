@@ -88,6 +88,7 @@ class Run:
     undo_of: int | None
     undone: int = 0  # files of this run restored by an undo so far
     interrupted: bool = False  # the process ended before the run finished (found on a later start)
+    unknown: int = 0  # interrupted writes whose file had changed since: left as found, not undoable
 
 
 @dataclass
@@ -207,16 +208,16 @@ class Journal:
         "SELECT r.id, r.started, r.finished, r.command, r.model, "
         "(SELECT COUNT(*) FROM writes w WHERE w.run_id = r.id AND w.state = 'done'), r.undone_by, r.undo_of, "
         "(SELECT COUNT(*) FROM writes w WHERE w.run_id = r.id AND w.state = 'done' AND w.undone_by IS NOT NULL), "
-        "r.interrupted FROM runs r "
+        "r.interrupted, (SELECT COUNT(*) FROM writes w WHERE w.run_id = r.id AND w.state = 'unknown') FROM runs r "
     )
 
     def runs(self, limit: int = 50) -> list[Run]:
         rows = self.db.execute(self._RUN_SQL + "ORDER BY r.id DESC LIMIT ?", (limit,)).fetchall()
-        return [Run(*r[:9], interrupted=bool(r[9])) for r in rows]
+        return [Run(*r[:9], interrupted=bool(r[9]), unknown=r[10]) for r in rows]
 
     def get_run(self, run_id: int) -> Run | None:
         row = self.db.execute(self._RUN_SQL + "WHERE r.id = ?", (run_id,)).fetchone()
-        return None if row is None else Run(*row[:9], interrupted=bool(row[9]))
+        return None if row is None else Run(*row[:9], interrupted=bool(row[9]), unknown=row[10])
 
     def last_undoable(self) -> int | None:
         """The newest run (not an undo) with written files not yet restored."""

@@ -402,3 +402,18 @@ def test_seeded_fuzz_of_other_tag_formats_never_loses_bytes(layouts, tmp_path, n
             _, (u,) = undo_run(j)
             assert u.status == TAGGED and p.read_bytes() == bytes(data), u.error
     assert TAGGED in outcomes
+
+
+def test_an_interrupted_write_whose_file_changed_since_is_left_as_found_and_shown(layouts, tmp_path, _isolated_data_dir, capsys):
+    from genre_tagger.cli import main
+
+    path = tmp_path / "a.mp3"
+    shutil.copy(next(c for c in layouts if c.name == "v23_two_numeric.mp3").path, path)
+    assert _write_in_subprocess(path, "Jazz", "journaled", _isolated_data_dir) == 86
+    data = bytearray(path.read_bytes())
+    i = data.index(b"(17)(18)")
+    data[i : i + 8] = b"(20)(21)"  # another program changes the genre before we start again
+    path.write_bytes(bytes(data))
+    assert main(["--history"]) == 0
+    assert "1 interrupted writes left as found" in capsys.readouterr().out
+    assert path.read_bytes() == bytes(data)
