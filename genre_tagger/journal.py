@@ -284,10 +284,6 @@ class Journal:
         ).fetchone()
         return None if r is None else self._row(r)
 
-    def changes(self, run_id: int) -> list[tuple[str, list[str], list[str]]]:
-        """(path, before, after) of every file a run wrote."""
-        return [(w.path, w.before, w.after) for w in self.writes(run_id, "done")]
-
     # classification cache ----------------------------------------------------
     def cache_get_many(self, model: str) -> dict[bytes, tuple[int, int, dict]]:
         rows = self.db.execute("SELECT path, size, mtime_ns, result FROM cache WHERE model = ?", (model,))
