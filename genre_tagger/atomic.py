@@ -35,3 +35,12 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def folder_problem(folder: Path) -> str | None:
+    """Why files could not be written into ``folder``, or None."""
+    if not folder.is_dir():
+        return f"{folder} is not a folder" if folder.exists() else f"folder {folder} does not exist"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"folder {folder} is not writable"
+    return None

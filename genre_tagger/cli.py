@@ -124,7 +124,7 @@ def _say(stream, line: str) -> None:
 
 def output_problems(args) -> list[str]:
     """Every output path checked before anything is scanned or written."""
-    from .playlists import folder_problem
+    from .playlists import playlist_folder_problem
     from .report import output_file_problem
 
     problems = []
@@ -136,7 +136,7 @@ def output_problems(args) -> list[str]:
         problems.append("--json and --csv name the same file")
     if args.json == "-" and args.csv == "-":
         problems.append("--json - and --csv - cannot both go to stdout")
-    why = args.playlists and folder_problem(args.playlists)
+    why = args.playlists and playlist_folder_problem(args.playlists)
     if why:
         problems.append(f"--playlists: {why}")
     return problems

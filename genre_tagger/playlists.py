@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from .atomic import write_text_atomic
+from .atomic import folder_problem, write_text_atomic
 from .policy import ERROR
 
 _LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
@@ -48,21 +48,14 @@ def playlists_by_genre(results: Iterable) -> dict[str, list]:
     return dict(sorted(by_genre.items()))
 
 
-def folder_problem(folder: str | Path) -> str | None:
+def playlist_folder_problem(folder: str | Path) -> str | None:
     """Why playlists could not be written into ``folder`` (created if missing), or None."""
     p = Path(folder)
     if p.exists() and not p.is_dir():
         return f"{folder} exists and is not a folder"
-    q = p
-    while not q.exists():  # the nearest existing folder must let us create the rest
-        if q.parent == q:
-            break
-        q = q.parent
-    if not q.is_dir():
-        return f"{q} is not a folder"
-    if not os.access(q, os.W_OK | os.X_OK):
-        return f"folder {q} is not writable"
-    return None
+    while not p.exists() and p.parent != p:  # the nearest existing folder must let us create the rest
+        p = p.parent
+    return folder_problem(p)
 
 
 def write_playlists(results: Iterable, folder: str | Path) -> dict[str, Path]:

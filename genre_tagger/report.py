@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from .atomic import write_text_atomic
+from .atomic import folder_problem, write_text_atomic
 from .library import exact_path
 
 FIELDS = ["path", "status", "genres", "top", "previous", "error", "artist", "title", "album", "duration", "cached"]
@@ -64,12 +64,7 @@ def output_file_problem(dest: str) -> str | None:
         return f"{dest} is a folder; give a file name"
     if p.exists():
         return None if os.access(p, os.W_OK) else f"{dest} is not writable"
-    parent = p.parent
-    if not parent.is_dir():
-        return f"folder {parent} does not exist"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"folder {parent} is not writable"
-    return None
+    return folder_problem(p.parent)
 
 
 def write_report(records: list[dict], dest: str, kind: str) -> None:

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from clirun import run
+from clirun import scan_args as _scan
 
 from genre_tagger import cli
 from genre_tagger.report import FIELDS
@@ -22,14 +24,6 @@ from genre_tagger.tags import read_tags
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(args, capsys):
-    code = cli.main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _scan(model, *extra):
-    return ["--model", str(model), "--workers", "1", *extra]
 
 
 def _snapshot(folder: Path) -> dict:

@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from clirun import run
+from clirun import scan_args as _scan
 
 from genre_tagger import cli
 from genre_tagger.model import load_info
@@ -35,14 +37,6 @@ def library(library_template, tmp_path):
     return Path(shutil.copytree(library_template, tmp_path / "Music"))
 
 
-def run(args, capsys):
-    code = cli.main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _scan(model, *extra):
-    return ["--model", str(model), "--workers", "1", *extra]
 
 
 def test_scan_tags_every_format_and_undo_restores(library, tiny_model_path, capsys, tmp_path):
