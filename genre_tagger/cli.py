@@ -418,7 +418,7 @@ def run_history(args, out) -> int:
             note += " (interrupted: did not finish)"
         if r.unknown:
             note += f" ({r.unknown} interrupted writes left as found: the files had changed since)"
-        elif r.finished is None:
+        elif r.finished is None and not r.interrupted:
             note += " (running)"
         _say(out, f"{r.id:5d}  {when}  {r.changes:6d} files  {r.command}{note}")
     return EXIT_OK
