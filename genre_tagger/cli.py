@@ -430,6 +430,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C before the scan started (loading the model, ...)
         sys.stderr.write("\ngenre-tagger: interrupted\n")
         return EXIT_INTERRUPTED
+    except Exception as e:
+        from .journal import JournalError  # imported here: the journal is not needed to start
+
+        if not isinstance(e, JournalError):
+            raise
+        _say(sys.stderr, f"genre-tagger: {e}")  # read-only or full disk, damaged database: nothing written
+        return EXIT_USAGE
 
 
 def _main(argv: list[str] | None) -> int:

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import GenreTaggerError
 from .overlay import pread, pwrite
 
 SCHEMA = """
@@ -112,6 +113,16 @@ class JournalBusyError(RuntimeError):
     """Another process holds the journal's write lock."""
 
 
+class JournalError(GenreTaggerError):
+    """The journal cannot be opened or locked (a read-only or full disk, a damaged
+    database): nothing can be written, since no write happens without it."""
+
+    def __init__(self, path: Path, e: BaseException):
+        why = getattr(e, "strerror", None) or str(e) or type(e).__name__
+        super().__init__(path, f"cannot open the journal ({why}); nothing was written "
+                               "(GENRE_TAGGER_DATA_DIR can name another folder for it)")
+
+
 def pathkey(p: str | Path) -> bytes:
     """The absolute path as bytes: exact for every file name, UTF-8 or not."""
     return os.path.abspath(os.fsencode(p))
@@ -120,13 +131,16 @@ def pathkey(p: str | Path) -> bytes:
 class Journal:
     def __init__(self, path: str | Path | None = None):
         path = Path(path) if path else data_dir() / "journal.sqlite3"
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(str(path), timeout=30)
-        self.db.executescript(SCHEMA)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self._migrate()
-        self.db.commit()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(path), timeout=30)
+            self.db.executescript(SCHEMA)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self._migrate()
+            self.db.commit()
+        except (OSError, sqlite3.Error) as e:
+            raise JournalError(path, e) from e
         self._lock_fd: int | None = None
         self._lock_depth = 0
         self.active_runs: set[int] = set()  # runs this object is writing now (recovery leaves them alone)
@@ -154,7 +168,10 @@ class Journal:
             self._lock_depth += 1
             return
         lock_path = self.path.with_name(self.path.name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise JournalError(lock_path, e) from e
         try:
             _try_lock(fd)
         except OSError as e:

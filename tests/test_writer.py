@@ -418,3 +418,18 @@ def test_an_interrupted_write_whose_file_changed_since_is_left_as_found_and_show
     assert main(["--history"]) == 0
     assert "1 interrupted writes left as found" in capsys.readouterr().out
     assert path.read_bytes() == bytes(data)
+
+
+@pytest.mark.parametrize("command", [["--history"], ["--undo"], ["--set", "Jazz", "FILE"], ["--dry-run", "--scan", "FILE"]])
+def test_a_journal_that_cannot_be_opened_is_one_clear_line_and_nothing_is_written(cases, tmp_path, monkeypatch, capsys, command):
+    from genre_tagger.cli import main
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_bytes(b"")  # the data folder cannot be created (as on a read-only or full disk)
+    monkeypatch.setenv("GENRE_TAGGER_DATA_DIR", str(blocker / "data"))
+    c = next(c for c in cases if c.name == "v23_17rock_padded.mp3")
+    before = c.path.read_bytes()
+    assert main([str(c.path) if a == "FILE" else a for a in command]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot open the journal" in err and str(blocker) in err and "\n" not in err and "Traceback" not in err
+    assert c.path.read_bytes() == before
