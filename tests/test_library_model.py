@@ -63,12 +63,17 @@ def test_ece_zero_when_calibrated_large_when_overconfident():
     assert abs(ece(np.full(10, 0.9), np.array([1] * 5 + [0] * 5, dtype=bool)) - 0.4) < 1e-9
 
 
-def test_threshold_is_the_lowest_that_keeps_precision_at_every_higher_one():
+def test_threshold_is_the_lowest_whose_written_precision_reaches_the_target():
     conf = np.array([0.99, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
     ok = np.array([1, 1, 1, 1, 1, 0, 1, 0], dtype=bool)
     assert choose_threshold(conf, ok, 0.9, min_support=1) == 0.7  # 5/5; at 0.6 5/6 < 0.9
     assert choose_threshold(conf, ok, 0.8, min_support=1) == 0.5  # 6/7 >= 0.8, 6/8 not
     assert choose_threshold(conf, ~ok, 0.9, min_support=1) == 1.0
+    # a miss at the very top does not block a lower threshold that reaches the target
+    top_miss = np.array([0] + [1] * 9, dtype=bool)
+    conf10 = np.linspace(0.95, 0.5, 10)
+    assert choose_threshold(conf10, top_miss, 0.9, min_support=1) == 0.5
+    assert choose_threshold(conf10, top_miss, 0.9, min_support=11) == 1.0  # too few clips to judge
 
 
 def test_vocabulary_rule_drops_the_worst_genre_below_the_bar():
@@ -132,3 +137,20 @@ def test_export_round_trip(tmp_path):
     with torch.no_grad():
         a, b = net(torch.from_numpy(x)), net(torch.from_numpy(x2))
     assert torch.allclose(a[2][50:], b[2][50:]) and not torch.allclose(a[2][:50], b[2][:50])
+
+
+def test_accuracy_figures_name_their_protocol_and_feed_the_about_box():
+    from genre_tagger.gui.about import accuracy_lines
+    from genre_tagger.modelmeta import Vocabulary
+    from training.genre.build_model import accuracy_figures
+
+    r = {"clips": 641, "extended_top1": 0.7111, "gtzan10_top1": 0.75, "gtzan10_clips": 216,
+         "written_precision": 0.91, "coverage": 0.27}  # fmt: skip
+    figs = accuracy_figures({"command": "cmd", "realmusic": r,
+                             "gtzan_filtered_test": {"clips": 75, "accuracy": 0.84, "balanced_accuracy": 0.8}})  # fmt: skip
+    assert figs["library"]["realmusic-extended-top1"] == {"value": 0.711, "n": 641, "protocol": figs["library"]
+                                                          ["realmusic-extended-top1"]["protocol"], "command": "cmd"}  # fmt: skip
+    assert "grouped by artist" in figs["library"]["coverage"]["protocol"]
+    assert figs["gtzan"]["fault-filtered-test"]["n"] == 75
+    lines = accuracy_lines(Vocabulary("library", "probs_library", ["rock"], ["Rock"], 0.8, figs["library"]))
+    assert lines[0].startswith("71%") and any(line.startswith("91%") for line in lines)

@@ -117,7 +117,7 @@ def main() -> None:
     cand_name = args.candidate or sel["chosen"]["candidate"]
     cand = next(c for c in CANDIDATES if c.name == cand_name)
     library = args.library.split(",") if args.library else sel["chosen"]["library"]
-    gtzan_c = sel["chosen"]["gtzan_head_c"]
+    gtzan_head = tuple(sel["chosen"]["gtzan_head"])
     ex, cache = load_all(args.gtzan, args.data, args.features)
     real = [e for e in ex if e.is_real]
     idx_of = {e.key: i for i, e in enumerate(ex)}
@@ -137,7 +137,7 @@ def main() -> None:
             test_keys = {e.key for e in test}
             train = [e for e in ex if e.key not in test_keys]
             sub = {b: a[[idx_of[e.key] for e in train]] for b, a in cache.items()}
-            spec = fit_spec(sub, train, cand, library, gtzan_c)
+            spec = fit_spec(sub, train, cand, library, gtzan_head)
             work = Path(tmp) / f"fold{k}"
             meta = export(build_net(spec), spec, work / "model", f"fold{k}", "cv")
             recs = scan(work / "model" / f"fold{k}.json", test, work)
@@ -158,7 +158,7 @@ def main() -> None:
         train = [e for e in ex if e.is_real or e.group in ("train", "valid")]
         test = [e for e in ex if not e.is_real and e.group == "test"]
         sub = {b: a[[idx_of[e.key] for e in train]] for b, a in cache.items()}
-        spec = fit_spec(sub, train, cand, library, gtzan_c)
+        spec = fit_spec(sub, train, cand, library, gtzan_head)
         work = Path(tmp) / "gtzan"
         export(build_net(spec), spec, work / "model", "gtzan-filtered", "cv")
         recs = scan(work / "model" / "gtzan-filtered.json", test, work, vocabulary="gtzan")

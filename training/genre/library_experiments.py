@@ -45,7 +45,7 @@ EXTRA_CANDIDATES = ["electronic", "rnb", "folk", "latin", "punk", "ambient", "wo
 N_FOLDS, SEED = 5, 0
 PRECISION_BAR = 0.80  # an extra genre stays in the library vocabulary only at this written precision
 MIN_PREDICTED = 5  # ... measured on at least this many clips written as it
-WRITE_TARGET = 0.92  # default threshold: written precision on realmusic (inner CV)
+WRITE_TARGET = 0.93  # default threshold: written precision on realmusic in inner CV (0.92 realised 0.88-0.90 in the outer folds)
 
 
 @dataclass(frozen=True)
@@ -135,17 +135,19 @@ def fit_calibrated(
     return FoldModel(head, thr)
 
 
-def fit_spec(cache: dict[str, np.ndarray], ex: list[Example], cand: Candidate, library: list[str], gtzan_c: float) -> ModelSpec:
+def fit_spec(
+    cache: dict[str, np.ndarray], ex: list[Example], cand: Candidate, library: list[str], gtzan_params: tuple[float, float]
+) -> ModelSpec:
     """The exportable model fitted on ``ex``: a calibrated "library" head over ``library``
-    and a calibrated "gtzan" head over the ten (:func:`gtzan_head` with ``gtzan_c``),
+    and a calibrated "gtzan" head over the ten (:func:`gtzan_head` with ``gtzan_params``),
     thresholds from inner grouped CV."""
     x = features(cache, cand)
     heads = []
-    for vocab, genres, hc in (("library", library, cand), ("gtzan", list(GTZAN_GENRES), gtzan_head(cand, gtzan_c))):
+    for vocab, genres, hc in (("library", library, cand), ("gtzan", list(GTZAN_GENRES), gtzan_head(cand, gtzan_params))):
         fm = fit_calibrated(x, ex, genres, hc, domain_only=vocab == "gtzan")
         w, b = fm.head.folded()
         heads.append(HeadSpec(vocab, list(genres), w, b, fm.threshold, fm.head.temperature))
-    prov = {"candidate": asdict(cand), "gtzan_head_c": gtzan_c, "training_clips": {"gtzan": sum(not e.is_real for e in ex),
+    prov = {"candidate": asdict(cand), "gtzan_head": list(gtzan_params), "training_clips": {"gtzan": sum(not e.is_real for e in ex),
             "realmusic": sum(e.is_real for e in ex)}}  # fmt: skip
     return ModelSpec(cand.blocks, cand.windows, cand.mtt_windows if cand.uses_mtt() else 0, heads, prov)
 
@@ -218,13 +220,15 @@ def _scores_thr(probs, ex, genres, thr) -> dict:
     return s
 
 
-GTZAN_HEAD_C = (0.03, 0.1, 0.3, 1.0)
+# (C, weight of a GTZAN clip) tried for the "gtzan" head
+GTZAN_HEAD_GRID = tuple((c, w) for w in (1.0, 3.0, 10.0, 30.0) for c in (0.03, 0.1, 0.3, 1.0))
 
 
-def gtzan_head(cand: Candidate, c: float) -> Candidate:
-    """The "gtzan" vocabulary's head: the library head's features, GTZAN clips at full,
-    unbalanced weight (its measure is GTZAN) and its own C."""
-    return replace(cand, gtzan_weight=1.0, gtzan_balanced=False, c=c)
+def gtzan_head(cand: Candidate, params: tuple[float, float]) -> Candidate:
+    """The "gtzan" vocabulary's head: the library head's features, unbalanced GTZAN
+    clips (its measure is GTZAN) and its own (C, GTZAN weight)."""
+    c, w = params
+    return replace(cand, gtzan_weight=w, gtzan_balanced=False, c=c)
 
 
 def _gtzan_fit_score(x, ex, cand, train_parts, test_part) -> float:
@@ -237,20 +241,20 @@ def _gtzan_fit_score(x, ex, cand, train_parts, test_part) -> float:
     return float((pred == y).mean())
 
 
-def choose_gtzan_c(cache, ex, cand) -> float:
-    """C of the "gtzan" head: best accuracy on the fault-filtered *valid* clips, fitted on
-    filtered train + all realmusic (the test clips stay unseen)."""
+def choose_gtzan_head(cache, ex, cand) -> tuple[float, float]:
+    """(C, GTZAN weight) of the "gtzan" head: best accuracy on the fault-filtered *valid*
+    clips, fitted on filtered train + all realmusic (the test clips stay unseen)."""
     x = features(cache, cand)
-    return max(GTZAN_HEAD_C, key=lambda c: _gtzan_fit_score(x, ex, gtzan_head(cand, c), ("train",), "valid"))
+    return max(GTZAN_HEAD_GRID, key=lambda p: _gtzan_fit_score(x, ex, gtzan_head(cand, p), ("train",), "valid"))
 
 
 def gtzan_test(cache, ex, cand) -> dict:
-    """The "gtzan" head (C from :func:`choose_gtzan_c`) fitted on filtered train+valid
-    GTZAN + all realmusic; accuracy on the filtered test clips with audio."""
-    c = choose_gtzan_c(cache, ex, cand)
+    """The "gtzan" head (settings from :func:`choose_gtzan_head`) fitted on filtered
+    train+valid GTZAN + all realmusic; accuracy on the filtered test clips with audio."""
+    p = choose_gtzan_head(cache, ex, cand)
     x = features(cache, cand)
-    acc = _gtzan_fit_score(x, ex, gtzan_head(cand, c), ("train", "valid"), "test")
-    return {"clips": sum(not e.is_real and e.group == "test" for e in ex), "accuracy": acc, "c": c}
+    acc = _gtzan_fit_score(x, ex, gtzan_head(cand, p), ("train", "valid"), "test")
+    return {"clips": sum(not e.is_real and e.group == "test" for e in ex), "accuracy": acc, "head": list(p)}
 
 
 def genre_to_drop(per_genre: dict, extras: list[str]) -> str | None:
@@ -296,6 +300,8 @@ CANDIDATES = [
     Candidate("msd-tags+emb w4 gtzan×0.3", ("msd_logits", "msd_embedding"), 4, c=0.1, gtzan_weight=0.3),
     Candidate("msd-tags+emb w4 gtzan-bal×0.5", ("msd_logits", "msd_embedding"), 4, c=0.1, gtzan_weight=0.5, gtzan_balanced=True),
     Candidate("msd-tags+emb w4 gtzan-bal×0.3", ("msd_logits", "msd_embedding"), 4, c=0.1, gtzan_weight=0.3, gtzan_balanced=True),
+    Candidate("msd-tags+emb w4 gtzan-bal×0.3 C=0.03", ("msd_logits", "msd_embedding"), 4, c=0.03, gtzan_weight=0.3,
+              gtzan_balanced=True),
 ]
 
 
@@ -400,17 +406,17 @@ def main() -> None:
     print(f"chosen: {cand.name}; selecting the library vocabulary from {EXTRA_CANDIDATES}", flush=True)
     library, dropped = select_vocabulary(cache, ex, cand, EXTRA_CANDIDATES)
     final = evaluate(cache, ex, library, cand)
-    gtz = evaluate(cache, ex, list(GTZAN_GENRES), gtzan_head(cand, best["gtzan_filtered_test"]["c"]))
+    gtz = evaluate(cache, ex, list(GTZAN_GENRES), gtzan_head(cand, tuple(best["gtzan_filtered_test"]["head"])))
     probs, thr, real_idx = cross_validate(cache, ex, library, cand)
     real = [ex[i] for i in real_idx]
     out_dir = args.out.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     th_all = choose_threshold(probs.max(1), top1_correct(probs, [e.accepted for e in real], library), WRITE_TARGET)
-    curves = plots(probs, real, library, th_all, out_dir, f"library vocabulary, {cand.name}, OOF grouped 5-fold")
+    curves = plots(probs, real, library, th_all, out_dir, f"library vocabulary\n{cand.name}, out-of-fold, artist-grouped 5-fold")
     sel.vocabulary = {"tried": EXTRA_CANDIDATES, "dropped": dropped, "library": library}
     sel_d = asdict(sel)
-    gtzan_c = best["gtzan_filtered_test"]["c"]
-    sel_d["chosen"] = {"candidate": cand.name, "library": library, "gtzan_head_c": gtzan_c, "realmusic_library": final,
+    sel_d["chosen"] = {"candidate": cand.name, "library": library, "gtzan_head": best["gtzan_filtered_test"]["head"],
+                       "realmusic_library": final,
                        "realmusic_gtzan_vocab": gtz, "threshold_on_all_oof": th_all, **curves}  # fmt: skip
     args.out.write_text(json.dumps(sel_d, indent=1))
     print(f"library: {library}; ext {final['all']['extended_top1']:.3f}; wrote {args.out}")

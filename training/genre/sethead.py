@@ -141,14 +141,13 @@ def precision_coverage(confidence: np.ndarray, correct: np.ndarray) -> tuple[np.
 
 
 def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float, min_support: int = 20) -> float:
-    """Smallest threshold t such that the written precision (clips with confidence >= t) is
-    >= ``target`` for t and for every higher threshold that writes at least
-    ``min_support`` clips; 1.0 if there is none. Rounded up to 0.01 (what a user types;
-    rounding up only writes fewer clips, all above a qualifying threshold)."""
+    """Smallest threshold t whose written precision (clips with confidence >= t) is >=
+    ``target``, among thresholds that write at least ``min_support`` clips; 1.0 if there
+    is none. Rounded up to 0.01 (what a user types; rounding up writes fewer clips)."""
     t, prec, _ = precision_coverage(confidence, correct)
-    bad = np.nonzero(prec < target)[0]
-    bad = bad[bad >= min_support - 1]
-    k = (bad[0] - 1) if len(bad) else len(t) - 1
-    if k < 0:
+    good = np.nonzero(prec >= target)[0]
+    good = good[good >= min_support - 1]
+    if not len(good):
         return 1.0
+    k = good[-1]
     return float(min(1.0, np.ceil(t[k] * 100 - 1e-9) / 100))
