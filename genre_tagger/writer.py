@@ -106,6 +106,21 @@ def _new_sha(fd: int, layout: list) -> str:
     return h.hexdigest()
 
 
+def _holds_new_file(real: Path, size: int, layout: list, new_sha: str) -> bool:
+    """Whether ``real`` is the new file of a replacing write (its size, and its new bytes
+    by their digest)."""
+    try:
+        if real.stat().st_size != size:
+            return False
+        fd = os.open(real, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        return _new_sha(fd, layout) == new_sha
+    finally:
+        os.close(fd)
+
+
 def _fsync_dir(d: Path) -> None:
     try:
         fd = os.open(d, os.O_RDONLY)
@@ -337,6 +352,9 @@ class WriteRun:
                 raise TagError(plan.path, "file changed while it was being written; not written")
             os.replace(tmp, real)
         except BaseException as e:
+            if not tmp.exists() and _holds_new_file(real, ov.size, layout, new_sha):
+                self._done(plan, wid, real.stat())  # Ctrl-C raised as the rename returned: written
+                raise
             tmp.unlink(missing_ok=True)
             self.journal.end_write(wid, "failed", note=short_reason(e))
             raise
@@ -447,16 +465,10 @@ def _recover_one(w: WriteRow) -> tuple[str, str]:
         tmp = Path(plan["temp"])
         if tmp.exists():
             tmp.unlink()
-        st = real.stat()
-        if _identity(st) == plan["identity"]:
+        if _identity(real.stat()) == plan["identity"]:
             return "failed", "interrupted before the write; file unchanged"
-        if st.st_size == plan["new_size"]:
-            fd = os.open(real, os.O_RDONLY)
-            try:
-                if _new_sha(fd, plan["layout"]) == plan["new_sha"]:
-                    return "done", "interrupted after the write; the write is complete"
-            finally:
-                os.close(fd)
+        if _holds_new_file(real, plan["new_size"], plan["layout"], plan["new_sha"]):
+            return "done", "interrupted after the write; the write is complete"
         return "unknown", "interrupted; the file has changed since (left as is)"
     ranges = plan.get("ranges", [])
     old_size = plan["identity"][2]

@@ -112,6 +112,16 @@ def _write_in_subprocess(path: Path, genres: str, crash_at: str, data_dir: Path)
     return subprocess.run([sys.executable, "-c", code, str(path), genres], env=env, timeout=60).returncode
 
 
+def _needs_a_new_file(src: Path, folder: Path) -> Path:
+    """A copy of an ID3v2 file whose tag must grow, with so much audio behind the tag that
+    it cannot be moved in place: the write makes a new file and renames it over this one."""
+    data = src.read_bytes()
+    tag = 10 + ((data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9])
+    out = folder / src.name
+    out.write_bytes(data[:tag] + data[tag:-128] * 40 + data[-128:])
+    return out
+
+
 INPLACE_STEPS = ["journaled", "patch-half", "patched", "done"]
 REPLACE_STEPS = ["journaled", "temp-written", "renamed", "done"]
 
@@ -125,11 +135,8 @@ REPLACE_STEPS = ["journaled", "temp-written", "renamed", "done"]
 def test_kill_at_each_step_is_recovered_and_undoable(mode, step, layouts, tmp_path, _isolated_data_dir):
     name = {"inplace": "v23_17rock_padded.mp3", "append": "whole.wav", "replace": "v23_numeric_cover_v1.mp3"}[mode]
     src = next(c for c in layouts if c.name == name).path  # append: a WAV gets its ID3 chunk at the end, in place
-    if mode == "replace":  # more audio behind a tag that must grow: too much to move in place, a new file
-        data = src.read_bytes()
-        tag = 10 + ((data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9])
-        src = tmp_path / src.name
-        src.write_bytes(data[:tag] + data[tag:-128] * 40 + data[-128:])
+    if mode == "replace":
+        src = _needs_a_new_file(src, tmp_path)
     ref = tmp_path / "ref" / src.name  # the same write without a crash: the expected new bytes
     ref.parent.mkdir()
     shutil.copy(src, ref)
@@ -433,3 +440,25 @@ def test_a_journal_that_cannot_be_opened_is_one_clear_line_and_nothing_is_writte
     err = capsys.readouterr().err.strip()
     assert "cannot open the journal" in err and str(blocker) in err and "\n" not in err and "Traceback" not in err
     assert c.path.read_bytes() == before
+
+
+def test_ctrl_c_right_after_the_rename_leaves_the_write_journaled_and_undoable(layouts, tmp_path, monkeypatch):
+    (tmp_path / "lib").mkdir()
+    path = _needs_a_new_file(next(c for c in layouts if c.name == "v23_numeric_cover_v1.mp3").path, tmp_path / "lib")
+    original = path.read_bytes()
+    rename = os.replace
+
+    def rename_then_interrupt(a, b):  # SIGINT arriving while the rename runs is raised when it returns
+        rename(a, b)
+        raise KeyboardInterrupt
+
+    j = Journal(tmp_path / "j.sqlite3")
+    monkeypatch.setattr(os, "replace", rename_then_interrupt)
+    with pytest.raises(KeyboardInterrupt), WriteRun(j, "interrupted") as run:
+        run.apply(path, ["Progressive Jazz"])  # the tag grows
+    monkeypatch.undo()
+    assert path.read_bytes() != original and read_tags(path).genres == ["Progressive Jazz"]  # the new file is in place
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+    _, (r,) = undo_run(j)  # so the journal must know the write
+    assert r.status == TAGGED, r.error
+    assert path.read_bytes() == original
