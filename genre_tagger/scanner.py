@@ -284,22 +284,3 @@ def undo(journal: Journal, run_id: int | None = None, options: TagOptions = TagO
     :func:`genre_tagger.writer.undo_run`). Returns (undo run id or None, results)."""
     new_run, results = undo_run(journal, run_id, options)
     return new_run, [_file_result(r) for r in results]
-
-
-def write_batch(
-    items: list[tuple[Path, list[str]]],
-    journal: Journal,
-    options: TagOptions = TagOptions(),
-    command: str = "write",
-    model_id: str | None = None,
-    cancelled: threading.Event | None = None,
-) -> tuple[int | None, list[FileResult]]:
-    """Write the given genres in one journal run through the write path
-    (:class:`genre_tagger.writer.WriteRun`). Returns (run id or None, results)."""
-    results = []
-    with WriteRun(journal, command, model_id) as run:
-        for path, genres in items:
-            if cancelled is not None and cancelled.is_set():
-                break
-            results.append(_file_result(run.apply(path, list(genres), options)))
-    return run.run_id, results
