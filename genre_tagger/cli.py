@@ -416,6 +416,8 @@ def run_history(args, out) -> int:
             note = f" ({r.undone} of {r.changes} files restored by undo)"
         if r.interrupted:
             note += " (interrupted: did not finish)"
+        if r.unchecked and r.interrupted:
+            note += f" ({r.unchecked} interrupted writes not checked yet: the files cannot be reached now)"
         if r.unknown:
             note += f" ({r.unknown} interrupted writes left as found: the files had changed since)"
         elif r.finished is None and not r.interrupted:

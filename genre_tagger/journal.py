@@ -90,6 +90,7 @@ class Run:
     undone: int = 0  # files of this run restored by an undo so far
     interrupted: bool = False  # the process ended before the run finished (found on a later start)
     unknown: int = 0  # interrupted writes whose file had changed since: left as found, not undoable
+    unchecked: int = 0  # interrupted writes whose file could not be reached yet (checked at the next start)
 
 
 @dataclass
@@ -225,16 +226,17 @@ class Journal:
         "SELECT r.id, r.started, r.finished, r.command, r.model, "
         "(SELECT COUNT(*) FROM writes w WHERE w.run_id = r.id AND w.state = 'done'), r.undone_by, r.undo_of, "
         "(SELECT COUNT(*) FROM writes w WHERE w.run_id = r.id AND w.state = 'done' AND w.undone_by IS NOT NULL), "
-        "r.interrupted, (SELECT COUNT(*) FROM writes w WHERE w.run_id = r.id AND w.state = 'unknown') FROM runs r "
+        "r.interrupted, (SELECT COUNT(*) FROM writes w WHERE w.run_id = r.id AND w.state = 'unknown'), "
+        "(SELECT COUNT(*) FROM writes w WHERE w.run_id = r.id AND w.state = 'pending') FROM runs r "
     )
 
     def runs(self, limit: int = 50) -> list[Run]:
         rows = self.db.execute(self._RUN_SQL + "ORDER BY r.id DESC LIMIT ?", (limit,)).fetchall()
-        return [Run(*r[:9], interrupted=bool(r[9]), unknown=r[10]) for r in rows]
+        return [Run(*r[:9], interrupted=bool(r[9]), unknown=r[10], unchecked=r[11]) for r in rows]
 
     def get_run(self, run_id: int) -> Run | None:
         row = self.db.execute(self._RUN_SQL + "WHERE r.id = ?", (run_id,)).fetchone()
-        return None if row is None else Run(*row[:9], interrupted=bool(row[9]), unknown=row[10])
+        return None if row is None else Run(*row[:9], interrupted=bool(row[9]), unknown=row[10], unchecked=row[11])
 
     def last_undoable(self) -> int | None:
         """The newest run (not an undo) with written files not yet restored."""

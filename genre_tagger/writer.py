@@ -46,6 +46,7 @@ step: journaled, appended, patch-half, patched, temp-written, renamed, done.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -448,6 +449,11 @@ def recover(journal: Journal) -> list[tuple[str, str]]:
     for w in journal.pending_writes():
         try:
             state, note = _recover_one(w)
+        except OSError as e:
+            if _may_come_back(w.path, e):  # e.g. a USB disk or NAS not mounted now: check at the next start
+                out.append((w.path, f"could not be checked ({short_reason(e)}); checked again at the next start"))
+                continue
+            state, note = "unknown", f"could not check after an interruption ({short_reason(e)})"
         except Exception as e:  # noqa: BLE001 - recovery must never stop the app
             state, note = "unknown", f"could not check after an interruption ({short_reason(e)})"
         journal.end_write(w.id, state, note=note)
@@ -456,6 +462,15 @@ def recover(journal: Journal) -> list[tuple[str, str]]:
         if run_id not in journal.active_runs:  # a WriteRun of this very object is still going
             journal.mark_interrupted(run_id)
     return out
+
+
+def _may_come_back(path: str, e: OSError) -> bool:
+    """Whether a file that recovery cannot reach may be reachable later: its folder is
+    missing (a disk not mounted), or the system refuses access for now. A file missing
+    from a folder that is there was moved or deleted: that will not change."""
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EIO, errno.EROFS, errno.ENOTCONN, errno.ESTALE, errno.ENODEV):
+        return True
+    return not os.path.isdir(os.path.dirname(os.path.abspath(path)))
 
 
 def _recover_one(w: WriteRow) -> tuple[str, str]:
@@ -478,7 +493,7 @@ def _recover_one(w: WriteRow) -> tuple[str, str]:
     for off, n in ranges:
         patches.append((off, news[pos : pos + n]))
         pos += n
-    with open(real, "r+b") as fh:
+    with open(real, "rb") as fh:  # checked read-only (a read-only mount can still be checked)
         size = os.fstat(fh.fileno()).st_size
         if size not in (old_size, new_size) and not min(old_size, new_size) <= size <= max(old_size, new_size):
             return "unknown", "interrupted; the file has changed since (left as is)"
@@ -505,8 +520,12 @@ def _recover_one(w: WriteRow) -> tuple[str, str]:
             return "done", "interrupted after the write; the write is complete"
         if state <= {"old"} and size == old_size:
             return "failed", "interrupted before the write; file unchanged"
-        _put_back(fh.fileno(), patches, olds, old_size, new_size)  # half written: the original bytes back
-        os.fsync(fh.fileno())
+    fd = os.open(real, os.O_RDWR)
+    try:
+        _put_back(fd, patches, olds, old_size, new_size)  # half written: the original bytes back
+        os.fsync(fd)
+    finally:
+        os.close(fd)
     return "failed", "interrupted during the write; original bytes restored"
 
 

@@ -462,3 +462,31 @@ def test_ctrl_c_right_after_the_rename_leaves_the_write_journaled_and_undoable(l
     _, (r,) = undo_run(j)  # so the journal must know the write
     assert r.status == TAGGED, r.error
     assert path.read_bytes() == original
+
+
+@pytest.mark.parametrize(("mode", "step"), [("inplace", "patch-half"), ("replace", "temp-written"), ("replace", "renamed")])
+def test_an_interrupted_write_on_a_disk_not_mounted_is_checked_when_it_is_back(mode, step, layouts, tmp_path, _isolated_data_dir, capsys):
+    from genre_tagger.cli import main
+
+    disk = tmp_path / "usb"
+    disk.mkdir()
+    src = next(c for c in layouts if c.name == {"inplace": "v23_17rock_padded.mp3", "replace": "v23_numeric_cover_v1.mp3"}[mode]).path
+    if mode == "replace":
+        src = _needs_a_new_file(src, tmp_path)
+    path = disk / src.name
+    shutil.copy(src, path)
+    original = path.read_bytes()
+    assert _write_in_subprocess(path, "Rock;Pop", step, _isolated_data_dir) == 86
+    disk.rename(tmp_path / "unmounted")  # the next start happens while the disk is not mounted
+    assert main(["--history"]) == 0  # the next start
+    assert "1 interrupted writes not checked yet" in capsys.readouterr().out
+    j = Journal()
+    assert len(j.pending_writes()) == 1  # not given up: it is checked again at the next start
+    assert j.runs()[0].interrupted
+    (tmp_path / "unmounted").rename(disk)
+    recover(j)
+    assert j.pending_writes() == [] and [p.name for p in disk.iterdir()] == [path.name]  # temporary file removed
+    if step == "renamed":
+        _, (r,) = undo_run(j)
+        assert r.status == TAGGED, r.error
+    assert path.read_bytes() == original
