@@ -138,6 +138,10 @@ class Journal:
             self.db = sqlite3.connect(str(path), timeout=30)
             self.db.executescript(SCHEMA)
             self.db.execute("PRAGMA journal_mode=WAL")
+            # every commit reaches the disk before the file is touched: some SQLite builds
+            # (SQLITE_DEFAULT_WAL_SYNCHRONOUS=1) would otherwise use NORMAL in WAL mode,
+            # where a power cut can lose the last commits, i.e. the intent of a finished write
+            self.db.execute("PRAGMA synchronous=FULL")
             self._migrate()
             self.db.commit()
         except (OSError, sqlite3.Error) as e:
