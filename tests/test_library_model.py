@@ -154,3 +154,26 @@ def test_accuracy_figures_name_their_protocol_and_feed_the_about_box():
     assert figs["gtzan"]["fault-filtered-test"]["n"] == 75
     lines = accuracy_lines(Vocabulary("library", "probs_library", ["rock"], ["Rock"], 0.8, figs["library"]))
     assert lines[0].startswith("71%") and any(line.startswith("91%") for line in lines)
+
+
+def test_weight_mask_keeps_a_genre_on_its_own_evidence():
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 1, (200, 3))
+    y = (x[:, 1] > 0).astype(int)  # only feature 1 tells the genres apart
+    sets = [frozenset({["a", "b"][k]}) for k in y]
+    mask = np.array([[1, 0, 0], [1, 1, 1]], np.float32)  # genre a may read feature 0 only
+    head = fit_set_head(x, sets, ["a", "b"], c=1.0, weight_mask=mask)
+    assert head.weight[0, 1] == 0 and head.weight[0, 2] == 0 and abs(head.weight[1, 1]) > 0.5
+    assert (head.probs(x).argmax(1) == y).mean() > 0.9  # b's weights carry the decision
+
+
+def test_evidence_mask_matches_the_tag_evidence_table():
+    from dataclasses import replace
+
+    from training.genre.library_experiments import CANDIDATES, evidence_mask
+
+    cand = replace(next(c for c in CANDIDATES if c.blocks == ("msd_logits", "msd_embedding")), evidence=True)
+    m = evidence_mask(["rock", "disco", "electronic"], cand)
+    assert m.shape == (3, 250) and m[0].sum() == 3  # msd:rock, msd:classic rock, msd:hard rock
+    assert m[1].all() and m[2].all()  # no tag of their own: every feature
+    assert evidence_mask(["rock"], replace(cand, evidence=False)) is None

@@ -32,7 +32,10 @@ from genre_tagger.genres import GTZAN_GENRES
 
 from ..data import grouped_folds
 from . import feature_cache
+from .feature_cache import KEYS
+from .heads import EVIDENCE
 from .library_model import HeadSpec, ModelSpec
+from .musicnn import MSD_LABELS, MTT_LABELS
 from .realdata import Example, gtzan_examples, gtzan_top1_eligible, realmusic_examples
 from .sethead import LinearHead, choose_threshold, ece, fit_set_head, fit_temperature, softmax, top1_correct
 
@@ -59,9 +62,29 @@ class Candidate:
     c: float = 0.1
     gtzan_weight: float = 1.0  # weight of a GTZAN clip relative to a realmusic clip
     gtzan_balanced: bool = False  # GTZAN clips weighted so that each of its genres weighs the same
+    evidence: bool = False  # a genre with a tag of its own reads only that tag (heads.EVIDENCE)
 
     def uses_mtt(self) -> bool:
         return any(b.startswith("mtt") for b in self.blocks)
+
+
+def evidence_mask(genres: list[str], cand: Candidate) -> np.ndarray | None:
+    """[G, D] 0/1: a genre with evidence tags among the features (:data:`heads.EVIDENCE`,
+    e.g. rock <- msd:rock, msd:classic rock, msd:hard rock) may use only those; the
+    others (classical, disco, reggae, electronic …) use every feature. None = no mask."""
+    if not cand.evidence:
+        return None
+    names: list[str] = []
+    for b in cand.blocks:
+        tagger = b.split("_")[0]
+        labels = MSD_LABELS if tagger == "msd" else MTT_LABELS
+        names += [f"{tagger}:{t}" for t in labels] if b.endswith("logits") else [f"{b}[{i}]" for i in range(KEYS[b])]
+    mask = np.ones((len(genres), len(names)), np.float32)
+    for gi, g in enumerate(genres):
+        ev = [n for n in EVIDENCE.get(g, []) if n in names]
+        if ev:
+            mask[gi] = [n in ev for n in names]
+    return mask
 
 
 def mtt_subset(windows: int, mtt_windows: int) -> list[int]:
@@ -123,20 +146,20 @@ def fit_calibrated(
     for f in grouped_folds([ex[i].group for i in real_idx], inner_folds, SEED + 1):
         test = real_idx[f]
         train = np.setdiff1d(np.arange(len(ex)), test)
-        h = fit_set_head(x[train], [sets[i] for i in train], genres, cand.c, sw[train])
+        h = fit_set_head(x[train], [sets[i] for i in train], genres, cand.c, sw[train], weight_mask=evidence_mask(genres, cand))
         oof[f] = h.logits(x[test])
     real_sets = [sets[i] for i in real_idx]
     t = fit_temperature(oof, real_sets, genres)
     p = softmax(oof / t)
     dom = np.array([bool(s & set(genres)) or not domain_only for s in real_sets])
     thr = choose_threshold(p.max(1)[dom], top1_correct(p, real_sets, genres)[dom], target)
-    head = fit_set_head(x, sets, genres, cand.c, sw)
+    head = fit_set_head(x, sets, genres, cand.c, sw, weight_mask=evidence_mask(genres, cand))
     head.temperature = t
     return FoldModel(head, thr)
 
 
 def fit_spec(
-    cache: dict[str, np.ndarray], ex: list[Example], cand: Candidate, library: list[str], gtzan_params: tuple[float, float]
+    cache: dict[str, np.ndarray], ex: list[Example], cand: Candidate, library: list[str], gtzan_params: tuple
 ) -> ModelSpec:
     """The exportable model fitted on ``ex``: a calibrated "library" head over ``library``
     and a calibrated "gtzan" head over the ten (:func:`gtzan_head` with ``gtzan_params``),
@@ -220,28 +243,29 @@ def _scores_thr(probs, ex, genres, thr) -> dict:
     return s
 
 
-# (C, weight of a GTZAN clip) tried for the "gtzan" head
-GTZAN_HEAD_GRID = tuple((c, w) for w in (1.0, 3.0, 10.0, 30.0) for c in (0.03, 0.1, 0.3, 1.0))
+# (C, weight of a GTZAN clip, evidence mask) tried for the "gtzan" head
+GTZAN_HEAD_GRID = tuple((c, w, ev) for ev in (False, True) for w in (1.0, 3.0, 10.0, 30.0) for c in (0.03, 0.1, 0.3, 1.0))
 
 
-def gtzan_head(cand: Candidate, params: tuple[float, float]) -> Candidate:
+def gtzan_head(cand: Candidate, params: tuple) -> Candidate:
     """The "gtzan" vocabulary's head: the library head's features, unbalanced GTZAN
-    clips (its measure is GTZAN) and its own (C, GTZAN weight)."""
-    c, w = params
-    return replace(cand, gtzan_weight=w, gtzan_balanced=False, c=c)
+    clips (its measure is GTZAN) and its own (C, GTZAN weight, evidence mask)."""
+    c, w, ev = params
+    return replace(cand, gtzan_weight=w, gtzan_balanced=False, c=c, evidence=bool(ev))
 
 
 def _gtzan_fit_score(x, ex, cand, train_parts, test_part) -> float:
     genres = list(GTZAN_GENRES)
     train = [i for i, e in enumerate(ex) if e.is_real or e.group in train_parts]
     test = [i for i, e in enumerate(ex) if not e.is_real and e.group == test_part]
-    h = fit_set_head(x[train], [ex[i].accepted for i in train], genres, cand.c, sample_weights([ex[i] for i in train], cand))
+    h = fit_set_head(x[train], [ex[i].accepted for i in train], genres, cand.c, sample_weights([ex[i] for i in train], cand),
+                     weight_mask=evidence_mask(genres, cand))
     pred = h.logits(x[test]).argmax(1)
     y = np.array([genres.index(ex[i].primary) for i in test])
     return float((pred == y).mean())
 
 
-def choose_gtzan_head(cache, ex, cand) -> tuple[float, float]:
+def choose_gtzan_head(cache, ex, cand) -> tuple:
     """(C, GTZAN weight) of the "gtzan" head: best accuracy on the fault-filtered *valid*
     clips, fitted on filtered train + all realmusic (the test clips stay unseen)."""
     x = features(cache, cand)

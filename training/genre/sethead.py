@@ -65,8 +65,11 @@ def fit_set_head(
     c: float = 1.0,
     sample_weight: np.ndarray | None = None,
     max_iter: int = 500,
+    weight_mask: np.ndarray | None = None,
 ) -> LinearHead:
-    """Fit the head on clips whose accepted set meets ``genres`` (others are ignored)."""
+    """Fit the head on clips whose accepted set meets ``genres`` (others are ignored).
+    ``weight_mask`` [G, D] (0/1) restricts which features each genre may use (an
+    "evidence" head: a genre with a tag of its own reads only that tag)."""
     mask = set_mask(sets, genres)
     keep = mask.sum(1) > 0
     if not keep.any():
@@ -80,8 +83,10 @@ def fit_set_head(
     lam = 1.0 / (c * len(x))
     neg = np.where(mask > 0, 0.0, -np.inf)
 
+    wm = np.ones((n_g, d)) if weight_mask is None else np.asarray(weight_mask, np.float64)
+
     def loss_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        w, b = theta[: n_g * d].reshape(n_g, d), theta[n_g * d :]
+        w, b = theta[: n_g * d].reshape(n_g, d) * wm, theta[n_g * d :]
         z = xs @ w.T + b
         p = softmax(z)
         q = softmax(z + neg)  # the distribution restricted to the accepted set
@@ -92,11 +97,11 @@ def fit_set_head(
         lse_set = np.log(np.exp(zs - zsm).sum(1)) + zsm[:, 0]
         loss = float(wn @ (lse_all - lse_set) + 0.5 * lam * (w**2).sum())
         g = (p - q) * wn[:, None]
-        return loss, np.concatenate([(g.T @ xs + lam * w).ravel(), g.sum(0)])
+        return loss, np.concatenate([((g.T @ xs + lam * w) * wm).ravel(), g.sum(0)])
 
     res = minimize(loss_grad, np.zeros(n_g * d + n_g), jac=True, method="L-BFGS-B",
                    options={"maxiter": max_iter, "gtol": 1e-7, "ftol": 1e-12})  # fmt: skip
-    weight, bias = res.x[: n_g * d].reshape(n_g, d), res.x[n_g * d :]
+    weight, bias = res.x[: n_g * d].reshape(n_g, d) * wm, res.x[n_g * d :]
     return LinearHead(list(genres), mean, std, weight, bias)
 
 
