@@ -335,7 +335,10 @@ def run_undo(args, out, err) -> int:
             _say(err, f"error: {_shown(r.path)}: {r.error}")
         elif not args.quiet:
             _say(out, f"restored: {_shown(r.path)}: {_fmt(r.previous)} -> {_fmt(r.genres)}")
-    out.write(f"undo run {new_run}: {len(results) - failed} restored, {failed} failed\n")
+    if new_run is None:  # no file could be restored: no undo run was recorded
+        out.write(f"nothing restored: {failed} failed (see above); the run can be undone once the cause is fixed\n")
+    else:
+        out.write(f"undo run {new_run}: {len(results) - failed} restored, {failed} failed\n")
     return EXIT_FILES_FAILED if failed else EXIT_OK
 
 

@@ -272,7 +272,12 @@ def test_set_on_the_command_line_is_journaled_and_undone(cases, capsys):
     out, err = capsys.readouterr()
     assert "set:" in out and "2 set" in out and "partly unreadable" in err
     assert read_tags(files[0]).genres == ["Jazz", "Funk"]
-    assert main(["--undo"]) == 0
+    assert main(["--set", "Blues", str(files[0]), str(files[1])]) == 0
+    capsys.readouterr()
+    assert main(["--undo", "1"]) == 1  # refused: a later run changed both files
+    out, err = capsys.readouterr()
+    assert err.count("undo run 2 first") == 2 and "undo run None" not in out and "nothing restored" in out
+    assert main(["--undo"]) == 0 and main(["--undo"]) == 0
     assert {p: p.read_bytes() for p in files} == before
     assert main(["--set", "Jazz", str(files[0].parent / "missing.mp3")]) == 2
 
