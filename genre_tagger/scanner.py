@@ -271,8 +271,12 @@ class Scanner:
             terminate_workers(pool)
             raise
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
             self.journal.commit()
+            try:
+                pool.shutdown(wait=True, cancel_futures=True)
+            except KeyboardInterrupt:  # a second Ctrl-C while the last files finish
+                terminate_workers(pool)
+                raise
 
 
 def _file_result(w: WriteResult) -> FileResult:
