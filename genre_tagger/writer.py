@@ -264,9 +264,7 @@ class WriteRun:
                       "container": plan.container}
             if patches is not None:
                 old_size = plan.st.st_size
-                olds = b"".join(pread(ov.fd, len(d), off) for off, d in patches if off < old_size)
-                if ov.size < old_size:  # cut off at the end: keep what goes
-                    olds += pread(ov.fd, old_size - ov.size, ov.size)
+                olds = _old_bytes(ov.fd, patches, old_size, ov.size)
                 news = b"".join(d for _, d in patches)
                 p = dict(common, mode="inplace", ranges=[[off, len(d)] for off, d in patches], new_size=ov.size)
                 wid = self.journal.begin_write(self._run(), plan.path, before, after, p, olds, news, undo_of)
@@ -284,7 +282,7 @@ class WriteRun:
                          dropped=[list(d) for d in dropped] if keep_old else None, new_sha=_sha(new))  # fmt: skip
                 wid = self.journal.begin_write(self._run(), plan.path, before, after, p, old, None, undo_of)
                 _step("journaled")
-                written = self._write_replace(plan, wid, tmp, p["layout"], p["new_sha"], options)
+                written = self._write_replace(plan, wid, tmp, p, old, options)
         finally:
             os.close(ov.fd)
         return wid, written
@@ -298,10 +296,11 @@ class WriteRun:
             raise TagError(plan.path, f"cannot open for writing ({short_reason(e)})") from e
         try:
             now = os.fstat(fd)
-            if _identity(now) != _identity(st):
+            new_size, old_size = plan.overlay.size, st.st_size
+            # the bytes to be overwritten too: a tagger that keeps the mtime leaves the same identity
+            if _identity(now) != _identity(st) or _old_bytes(fd, patches, old_size, new_size) != olds:
                 self.journal.end_write(wid, "failed", note="file changed while planning")
                 raise TagError(plan.path, "file changed while it was being written; not written")
-            new_size, old_size = plan.overlay.size, st.st_size
             try:
                 for off, data in patches:  # what is appended first: harmless until the rest is written
                     if off >= old_size:
@@ -331,8 +330,9 @@ class WriteRun:
         return sum(len(d) for _, d in patches)
 
 
-    def _write_replace(self, plan: _Plan, wid: int, tmp: Path, layout: list, new_sha: str, options: TagOptions) -> int:
+    def _write_replace(self, plan: _Plan, wid: int, tmp: Path, p: dict, old: bytes | None, options: TagOptions) -> int:
         real, st, ov = plan.real, plan.st, plan.overlay
+        layout, new_sha = p["layout"], p["new_sha"]
         try:
             fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, stat.S_IMODE(st.st_mode))
             try:
@@ -349,7 +349,9 @@ class WriteRun:
             finally:
                 os.close(fd)
             _step("temp-written")
-            if _identity(real.stat()) != _identity(st):
+            # the replaced bytes too: a tagger that keeps the mtime leaves the same identity
+            if _identity(real.stat()) != _identity(st) or (
+                    old is not None and b"".join(pread(ov.fd, n, off) for off, n in p["dropped"]) != old):
                 raise TagError(plan.path, "file changed while it was being written; not written")
             os.replace(tmp, real)
         except BaseException as e:
@@ -369,6 +371,15 @@ class WriteRun:
         self.journal.end_write(wid, "done", {"new_identity": _identity(new_st)}, commit=False)
         self.journal.cache_move(plan.path, (plan.st.st_size, plan.st.st_mtime_ns), (new_st.st_size, new_st.st_mtime_ns), commit=False)
         _step("done")
+
+
+def _old_bytes(fd: int, patches, old_size: int, new_size: int) -> bytes:
+    """What an in-place write overwrites: the bytes of its ranges within the file, and what
+    is cut off at the end when the file shrinks (in the order :func:`_put_back` expects)."""
+    olds = b"".join(pread(fd, len(d), off) for off, d in patches if off < old_size)
+    if new_size < old_size:
+        olds += pread(fd, old_size - new_size, new_size)
+    return olds
 
 
 def _put_back(fd: int, patches, olds: bytes, old_size: int, new_size: int) -> None:

@@ -495,3 +495,35 @@ def test_an_interrupted_write_on_a_disk_not_mounted_is_checked_when_it_is_back(m
         _, (r,) = undo_run(j)
         assert r.status == TAGGED, r.error
     assert path.read_bytes() == original
+
+
+@pytest.mark.parametrize("name", ["v23_17rock_padded.mp3", "v23_numeric_cover_v1.mp3"])  # in place; a new file
+def test_a_tagger_that_keeps_the_mtime_changing_the_genre_while_we_write_wins(name, layouts, tmp_path, monkeypatch):
+    """Another tagger (Picard's or Mp3tag's "preserve timestamps") saves between our plan and
+    our write: same size, same mtime, same inode. Its change must not be overwritten."""
+    src = next(c for c in layouts if c.name == name).path
+    path = tmp_path / "lib" / name
+    path.parent.mkdir()
+    if name.startswith("v23_numeric"):
+        path = _needs_a_new_file(src, path.parent)
+    else:
+        shutil.copy(src, path)
+    j = Journal(tmp_path / "j.sqlite3")
+    begin = j.begin_write
+
+    def other_tagger_saves(*a, **k):
+        wid = begin(*a, **k)
+        st = path.stat()
+        data = bytearray(path.read_bytes())
+        i = data.index(b"TCON") + 11
+        data[i : i + 4] = b"(20)"  # its own genre (Alternative), same length
+        path.write_bytes(bytes(data))
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        return wid
+
+    monkeypatch.setattr(j, "begin_write", other_tagger_saves)
+    with WriteRun(j, "t") as run:
+        r = run.apply(path, ["Progressive Jazz"])
+    assert r.status == ERROR and "changed while" in r.error
+    assert b"(20)" in path.read_bytes() and b"Progressive Jazz" not in path.read_bytes()
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
