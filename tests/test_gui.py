@@ -93,8 +93,8 @@ def _answer_preview(qtbot, accept: bool, seen: dict) -> None:
 def test_first_start(qtbot, tiny_model_path):
     w = _window(qtbot, tiny_model_path)
     w.show()
-    assert w.pages.currentWidget() is w.welcome and w.open_button.isEnabled()
-    assert "Open a music folder" in w.open_button.text()
+    assert w.pages.currentWidget() is w.welcome and w.welcome.open_button.isEnabled()
+    assert "Open a music folder" in w.welcome.open_button.text()
     assert w.windowTitle() == "genre-tagger"
     for a in (w.act_scan, w.act_cancel, w.act_accept, w.act_reject, w.act_set, w.act_write_sel, w.act_write_all,
               w.act_undo, w.act_playlists):  # fmt: skip

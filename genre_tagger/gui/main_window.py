@@ -13,24 +13,19 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QThreadPool, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QProgressBar,
-    QPushButton,
     QScrollArea,
     QSpinBox,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -41,28 +36,16 @@ from ..model import load_info
 from ..modelmeta import ModelMeta
 from ..playlists import write_playlists
 from ..policy import ERROR
-from ..review import CATEGORIES, FAILED, REJECTED, UNSURE, WILL_WRITE, DecisionStore, Review, plural, predicted_genres
+from ..review import CATEGORIES, FAILED, UNSURE, WILL_WRITE, DecisionStore, Review, plural, predicted_genres
 from ..scanner import FileResult, ScanOptions, summarise
 from .about import show_about
-from .confidence import ConfidenceDelegate
 from .details import DetailsPane
 from .qtcompat import install_none_guard
 from .settings import AppSettings, load_settings, qsettings, save_settings
 from .settings_dialog import SettingsDialog
-from .track_model import (
-    COL_ALBUM,
-    COL_ARTIST,
-    COL_CONFIDENCE,
-    COL_FILE,
-    COL_GUESS,
-    COL_STATUS,
-    COL_TITLE,
-    COLUMN_SHARES,
-    COLUMNS,
-    DEFAULT_ORDER,
-    TrackFilter,
-    TrackModel,
-)
+from .track_model import TrackFilter, TrackModel
+from .track_table import TrackTable
+from .welcome import WelcomePage
 from .workers import ScanWorker, WriteWorker
 from .write_preview import WritePreviewDialog
 
@@ -209,25 +192,7 @@ class MainWindow(QMainWindow):
         self.model = TrackModel(self.review, self)
         self.proxy = TrackFilter(self)
         self.proxy.setSourceModel(self.model)
-        self.table = QTableView()
-        self.table.setObjectName("trackTable")
-        self.table.setModel(self.proxy)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.ElideMiddle)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.Interactive)
-        header.setSortIndicator(COL_FILE, Qt.AscendingOrder)
-        header.setSectionsMovable(True)
-        header.setContextMenuPolicy(Qt.CustomContextMenu)
-        header.customContextMenuRequested.connect(self._column_menu)
-        self.table.setSortingEnabled(True)  # sorts now, and the proxy keeps it sorted (dynamic sort)
-        self.confidence_delegate = ConfidenceDelegate(self.table)
-        self.table.setItemDelegateForColumn(COL_CONFIDENCE, self.confidence_delegate)
+        self.table = TrackTable(self.proxy)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.doubleClicked.connect(lambda _: self.set_genre_dialog())
         self.table.setContextMenuPolicy(Qt.ActionsContextMenu)  # right-click: the review actions
@@ -238,28 +203,8 @@ class MainWindow(QMainWindow):
         self.status_filter.currentIndexChanged.connect(lambda _: self.proxy.set_filters(status=self.status_filter.currentData()))
         self.conf_filter.valueChanged.connect(lambda v: self.proxy.set_filters(min_conf=v / 100.0))
 
-        # first start: a call to action instead of an empty table
-        self.welcome = QWidget()
-        wl = QVBoxLayout(self.welcome)
-        wl.addStretch(2)
-        title = QLabel("<h2>Tag your music with genres</h2>")
-        title.setAlignment(Qt.AlignCenter)
-        self.open_button = QPushButton("Open a music folder…")
-        self.open_button.setObjectName("openButton")
-        self.open_button.setDefault(True)
-        self.open_button.setMinimumHeight(40)
-        self.open_button.clicked.connect(self.choose_folder)
-        hint = QLabel("or drop a folder here.<br>The scan only listens: nothing is written until you review and press Write.")
-        hint.setAlignment(Qt.AlignCenter)
-        hint.setWordWrap(True)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.open_button)
-        row.addStretch(1)
-        wl.addWidget(title)
-        wl.addLayout(row)
-        wl.addWidget(hint)
-        wl.addStretch(3)
+        self.welcome = WelcomePage()  # first start: a call to action instead of an empty table
+        self.welcome.open_button.clicked.connect(self.choose_folder)
         table_page = QWidget()
         tl = QVBoxLayout(table_page)
         tl.setContentsMargins(0, 0, 0, 0)
@@ -314,53 +259,7 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(split)
         else:
             self.splitter.setSizes([int(self.width() * 0.72), int(self.width() * 0.28)])
-        header = self.table.horizontalHeader()
-        if head is not None and header.restoreState(head):
-            self._columns_restored = True
-        else:
-            self._columns_restored = False
-        # restoreState brings back the sort indicator: sort by it (the proxy keeps it so)
-        self.proxy.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
-
-    def _size_columns_once(self) -> None:
-        """First use (nothing saved): the default column order and widths."""
-        if not self._columns_restored:
-            self._columns_restored = True
-            header = self.table.horizontalHeader()
-            for visual, logical in enumerate(DEFAULT_ORDER):
-                header.moveSection(header.visualIndex(logical), visual)
-            self.size_columns()
-
-    def size_columns(self, width: int | None = None) -> None:
-        """Initial column widths: shares of the table's width (file name and genres get the
-        most), never narrower than the column's title."""
-        width = width or max(self.table.viewport().width(), 500)
-        header = self.table.horizontalHeader()
-        fm = header.fontMetrics()
-        least = [fm.horizontalAdvance(c) + 24 for c in COLUMNS]  # the title and the sort arrow
-        tfm = self.table.fontMetrics()
-        samples = {COL_FILE: "000 Track name.flac", COL_ARTIST: "Artist name", COL_TITLE: "Title of the song", COL_STATUS: REJECTED + "  "}
-        for col, sample in samples.items():
-            least[col] = max(least[col], tfm.horizontalAdvance(sample))  # readable at any width
-        narrow = width < sum(least)
-        for col in (COL_ALBUM, COL_GUESS):  # a small window: the least needed columns start hidden (header menu)
-            header.setSectionHidden(col, narrow)
-        shown = [c for c in range(len(COLUMNS)) if not header.isSectionHidden(c)]
-        spare = max(0, width - sum(least[c] for c in shown))
-        for col, share in enumerate(COLUMN_SHARES):
-            header.resizeSection(col, least[col] + int(spare * share))
-
-    def _column_menu(self, pos) -> None:
-        """Right-click on the header: show or hide columns (remembered with the widths)."""
-        header = self.table.horizontalHeader()
-        menu = QMenu(self)
-        for col, name in enumerate(COLUMNS):
-            a = menu.addAction(name)
-            a.setCheckable(True)
-            a.setChecked(not header.isSectionHidden(col))
-            a.setEnabled(col != COL_FILE)
-            a.toggled.connect(lambda on, c=col: header.setSectionHidden(c, not on))
-        menu.exec(header.mapToGlobal(pos))
+        self.table.restore_columns(head)
 
     def save_state(self) -> None:
         s = qsettings()
@@ -406,7 +305,7 @@ class MainWindow(QMainWindow):
         self.act_write_all.setEnabled(not busy and self.review.count(WILL_WRITE) > 0)
         self.act_playlists.setEnabled(bool(self.review.items) and not scanning)
         self.act_undo.setEnabled(not busy and self._can_undo)
-        self.open_button.setEnabled(self.meta is not None)
+        self.welcome.open_button.setEnabled(self.meta is not None)
 
     def _refresh_recent(self) -> None:
         self.recent_menu.clear()
@@ -430,7 +329,7 @@ class MainWindow(QMainWindow):
         self.setWindowFilePath(folder)
         self.pages.setCurrentIndex(1)
         self.side.show()
-        QTimer.singleShot(0, self._size_columns_once)  # once the table has its real width
+        QTimer.singleShot(0, self.table.default_columns)  # once the table has its real width
         if scan and self.worker is not None:
             self._scan_again = True
             self.cancel_scan()
@@ -473,7 +372,7 @@ class MainWindow(QMainWindow):
             return
         self._clear_results()
         self.review.set_policy(self._policy())
-        self.confidence_delegate.threshold = self.review.policy.threshold
+        self.table.confidence_delegate.threshold = self.review.policy.threshold
         opts = ScanOptions(policy=self._policy(), tag_options=self.settings.tag_options(), model=self.model_path,
                            workers=self.settings.workers, in_process=False)  # fmt: skip
         opts.vocabulary = self._vocabulary().name
@@ -560,8 +459,7 @@ class MainWindow(QMainWindow):
 
     # -- review ---------------------------------------------------------------------------
     def selected_rows(self) -> list[int]:
-        sm = self.table.selectionModel()
-        return sorted({self.proxy.mapToSource(i).row() for i in sm.selectedRows()}) if sm else []
+        return self.table.source_rows()
 
     def _selection_changed(self, *_):
         rows = self.selected_rows()
@@ -759,7 +657,7 @@ class MainWindow(QMainWindow):
         self.settings = new
         save_settings(new)
         changed = self.review.set_policy(self._policy(), self._relabel if relabel else None)
-        self.confidence_delegate.threshold = self.review.policy.threshold
+        self.table.confidence_delegate.threshold = self.review.policy.threshold
         self.model.rows_changed(list(range(len(self.review))) if changed or relabel else [])
         if relabel:
             self._reset_genre_filter()
