@@ -25,18 +25,22 @@ def _figure(value) -> tuple[float | None, int | None]:
     return None, None
 
 
-def _plain(name: str) -> tuple[int, str] | None:
-    """A figure's name -> (order, what it measures in plain words); None = a figure for
-    developers (cross-validation variants: see results/MODEL.md), not shown here."""
+def _plain(name: str, value) -> tuple[int, str] | None:
+    """A figure (its name, and the protocol it names) -> (order, what it measures in plain
+    words); None = a figure for developers (cross-validation variants: see results/MODEL.md)."""
     key = name.lower()
+    protocol = str(value.get("protocol", "")).lower() if isinstance(value, dict) else ""
+    real = "real" in key or protocol.startswith("realmusic")
     if "precision" in key:
-        return 1, "of the genres it writes with the default settings are right"
+        return 2, "of the genres it writes with the default settings are right" + (" (real recordings)" if real else "")
     if "coverage" in key:
-        return 2, "of tracks get a genre with the default settings (the rest are shown as unsure)"
-    if "real" in key:
+        return 3, "of real recordings get a genre with the default settings (the others are shown as unsure)"
+    if real and "gtzan" in key:
+        return 1, "right on real recordings whose genre is one of GTZAN's ten"
+    if real:
         return 0, "right on real recordings by artists it never heard in training"
-    if "gtzan" in key or key in ("fault-filtered-test", "test"):
-        return 3, "right on the test clips of GTZAN, the classic genre benchmark"
+    if "gtzan" in key or "test" in key:
+        return 4, "right on the test clips of GTZAN, the classic genre benchmark"
     return None
 
 
@@ -45,7 +49,7 @@ def accuracy_lines(v: Vocabulary) -> list[str]:
     rows = []
     for name, value in v.accuracy.items():
         frac, n = _figure(value)
-        plain = _plain(name)
+        plain = _plain(name, value)
         if frac is None or plain is None:
             continue
         order, words = plain
