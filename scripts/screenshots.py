@@ -108,7 +108,8 @@ def main() -> None:
             while w.worker is not None:
                 app.processEvents()
         w.table.sortByColumn(COL_CONFIDENCE, Qt.DescendingOrder)
-        w.table.selectRow(1)
+        jazz = next(i for i, it in enumerate(w.review.items) if it.path.name == "001 Track.mp3")  # genre now -> after Write
+        w.table.selectRow(w.proxy.mapFromSource(w.model.index(jazz, 0)).row())
         grab(w, f"review-{size}")
 
         def preview(plan, note, w=w, size=size):

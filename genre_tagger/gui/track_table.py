@@ -4,6 +4,7 @@ restored), the confidence bars, and the source rows of the selection."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView
 
 from ..review import REJECTED
@@ -14,6 +15,8 @@ from .track_model import (
     COL_CONFIDENCE,
     COL_FILE,
     COL_GUESS,
+    COL_NEW,
+    COL_NOW,
     COL_STATUS,
     COL_TITLE,
     COLUMN_SHARES,
@@ -23,7 +26,8 @@ from .track_model import (
 )
 
 # what a column should show at least, whatever the window's width
-SAMPLES = {COL_FILE: "000 Track name.flac", COL_ARTIST: "Artist name", COL_TITLE: "Title of the song", COL_STATUS: REJECTED + "  "}
+SAMPLES = {COL_FILE: "000 Track name.flac", COL_NOW: "Electronic", COL_NEW: "→ Electronic  ", COL_ARTIST: "Artist name",
+           COL_TITLE: "Title of the song", COL_STATUS: REJECTED + "  "}  # fmt: skip
 
 
 class TrackTable(QTableView):
@@ -78,8 +82,11 @@ class TrackTable(QTableView):
         width = width or max(self.viewport().width(), 500)
         header = self.horizontalHeader()
         least = [header.fontMetrics().horizontalAdvance(c) + 24 for c in COLUMNS]  # the title and the sort arrow
+        bold = QFont(self.font())
+        bold.setBold(True)  # the new genres are shown in bold
         for col, sample in SAMPLES.items():
-            least[col] = max(least[col], self.fontMetrics().horizontalAdvance(sample))
+            fm = QFontMetrics(bold) if col == COL_NEW else self.fontMetrics()
+            least[col] = max(least[col], fm.horizontalAdvance(sample) + 8)
         narrow = width < sum(least)
         for col in (COL_ALBUM, COL_GUESS):  # shown again from the header's right-click menu
             header.setSectionHidden(col, narrow)
