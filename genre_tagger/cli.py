@@ -328,6 +328,10 @@ def run_undo(args, out, err) -> int:
     except (LookupError, JournalBusyError) as e:
         err.write(f"genre-tagger: {e}\n")
         return EXIT_USAGE
+    except KeyboardInterrupt:  # the file being restored was finished or put back
+        again = "--undo" if run is None else f"--undo {run}"
+        err.write(f"genre-tagger: interrupted; the files restored so far are recorded, 'genre-tagger {again}' restores the rest\n")
+        return EXIT_INTERRUPTED
     failed = 0
     for r in results:
         if r.status == ERROR:
@@ -381,9 +385,10 @@ def run_set(args, out, err) -> int:
         return EXIT_FILES_FAILED if failed else EXIT_OK
     journal = Journal()
     command = "set " + ";".join(genres) + " " + " ".join(display_path(r) for r in roots)
+    run, done, interrupted = WriteRun(journal, command), 0, False
     try:
-        with WriteRun(journal, command) as run:
-            for p in files:
+        with run:
+            for done, p in enumerate(files):  # noqa: B007 - done: how far a Ctrl-C got
                 r = run.apply(p, genres, tag_opts)
                 if r.status == ERROR:
                     failed.append((p, r.error))
@@ -397,9 +402,15 @@ def run_set(args, out, err) -> int:
     except JournalBusyError as e:
         _say(err, f"genre-tagger: {e}")
         return EXIT_USAGE
-    out.write(f"{len(files)} files: {counts['set']} set, {counts['unchanged']} unchanged, {len(failed)} failed\n")
+    except KeyboardInterrupt:  # the file being written was finished or put back; the run was closed
+        interrupted = True
+        err.write(f"genre-tagger: interrupted after {done} of {len(files)} files\n")
+    else:
+        out.write(f"{len(files)} files: {counts['set']} set, {counts['unchanged']} unchanged, {len(failed)} failed\n")
     if run.run_id is not None:
         out.write(f"run {run.run_id} recorded; 'genre-tagger --undo' restores it\n")
+    if interrupted:
+        return EXIT_INTERRUPTED
     return EXIT_FILES_FAILED if failed else EXIT_OK
 
 

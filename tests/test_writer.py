@@ -461,7 +461,7 @@ def test_ctrl_c_right_after_the_rename_leaves_the_write_journaled_and_undoable(l
     monkeypatch.setattr(os, "replace", rename_then_interrupt)
     with pytest.raises(KeyboardInterrupt), WriteRun(j, "interrupted") as run:
         run.apply(path, ["Progressive Jazz"])  # the tag grows
-    monkeypatch.undo()
+    monkeypatch.setattr(os, "replace", rename)
     assert path.read_bytes() != original and read_tags(path).genres == ["Progressive Jazz"]  # the new file is in place
     assert [p.name for p in path.parent.iterdir()] == [path.name]
     _, (r,) = undo_run(j)  # so the journal must know the write
@@ -527,3 +527,29 @@ def test_a_tagger_that_keeps_the_mtime_changing_the_genre_while_we_write_wins(na
     assert r.status == ERROR and "changed while" in r.error
     assert b"(20)" in path.read_bytes() and b"Progressive Jazz" not in path.read_bytes()
     assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_ctrl_c_during_set_says_what_was_written_and_how_to_undo_it(cases, monkeypatch, capsys):
+    from genre_tagger.cli import main
+
+    files = [c.path for c in cases if c.name in ("whole.aiff", "plain.wma", "plain.ogg")]
+    before = {p: p.read_bytes() for p in files}
+    apply, calls = WriteRun.apply, []
+
+    def interrupted_at_the_second_file(self, path, *a, **k):
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return apply(self, path, *a, **k)
+
+    monkeypatch.setattr(WriteRun, "apply", interrupted_at_the_second_file)
+    assert main(["--set", "Jazz", *map(str, files)]) == 130
+    out, err = capsys.readouterr()
+    assert "interrupted after 1 of 3 files" in err and "run 1 recorded" in out
+    assert main(["--set", "Blues", *map(str, files)]) == 0  # (apply counts on: no more interruptions)
+    calls.clear()
+    assert main(["--undo"]) == 130  # an undo interrupted at its second file
+    assert "'genre-tagger --undo' restores the rest" in capsys.readouterr().err
+    monkeypatch.setattr(WriteRun, "apply", apply)
+    assert main(["--undo"]) == 0 and main(["--undo"]) == 0
+    assert {p: p.read_bytes() for p in files} == before
