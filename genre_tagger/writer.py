@@ -122,6 +122,22 @@ def _holds_new_file(real: Path, size: int, layout: list, new_sha: str) -> bool:
         os.close(fd)
 
 
+def _copy_xattrs(src: int, dst: int) -> None:
+    """Extended attributes (user.*, ACLs, ...) go with a new file that replaces the
+    original, as an in-place writer would keep them (best effort: some need privileges)."""
+    if not hasattr(os, "listxattr"):
+        return
+    try:
+        names = os.listxattr(src)
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.setxattr(dst, name, os.getxattr(src, name))
+        except OSError:
+            pass
+
+
 def _fsync_dir(d: Path) -> None:
     try:
         fd = os.open(d, os.O_RDONLY)
@@ -337,15 +353,16 @@ class WriteRun:
             fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, stat.S_IMODE(st.st_mode))
             try:
                 ov.copy_to(fd)
-                os.fsync(fd)
-                if os.fstat(fd).st_size != ov.size or _new_sha(fd, layout) != new_sha:
-                    raise TagError(plan.path, "verification failed: the new file reads back differently; not written")
                 try:
                     os.fchown(fd, st.st_uid, st.st_gid)
                 except OSError:
                     pass
+                _copy_xattrs(ov.fd, fd)
                 if options.keep_mtime:
                     os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
+                os.fsync(fd)  # data and metadata on disk before the rename
+                if os.fstat(fd).st_size != ov.size or _new_sha(fd, layout) != new_sha:
+                    raise TagError(plan.path, "verification failed: the new file reads back differently; not written")
             finally:
                 os.close(fd)
             _step("temp-written")

@@ -553,3 +553,18 @@ def test_ctrl_c_during_set_says_what_was_written_and_how_to_undo_it(cases, monke
     monkeypatch.setattr(WriteRun, "apply", apply)
     assert main(["--undo"]) == 0 and main(["--undo"]) == 0
     assert {p: p.read_bytes() for p in files} == before
+
+
+@pytest.mark.skipif(not hasattr(os, "setxattr"), reason="no extended attributes here")
+def test_a_new_file_keeps_the_extended_attributes_of_the_original(layouts, tmp_path):
+    (tmp_path / "lib").mkdir()
+    path = _needs_a_new_file(next(c for c in layouts if c.name == "v23_numeric_cover_v1.mp3").path, tmp_path / "lib")
+    try:
+        os.setxattr(path, "user.xdg.origin.url", b"https://example.org/a.mp3")
+    except OSError:
+        pytest.skip("this file system has no user extended attributes")
+    ino = path.stat().st_ino
+    with WriteRun(Journal(tmp_path / "j.sqlite3"), "t") as run:
+        assert run.apply(path, ["Progressive Jazz"]).status == TAGGED
+    assert path.stat().st_ino != ino  # a new file was renamed over the original
+    assert os.getxattr(path, "user.xdg.origin.url") == b"https://example.org/a.mp3"
