@@ -300,7 +300,8 @@ class WriteRun:
                 _step("journaled")
                 written = self._write_replace(plan, wid, tmp, p, old, options)
         finally:
-            os.close(ov.fd)
+            if ov.fd >= 0:  # (a replacing write closes it before the rename)
+                os.close(ov.fd)
         return wid, written
 
     def _write_in_place(self, plan: _Plan, wid: int, patches, olds: bytes, options: TagOptions) -> int:
@@ -370,6 +371,8 @@ class WriteRun:
             if _identity(real.stat()) != _identity(st) or (
                     old is not None and b"".join(pread(ov.fd, n, off) for off, n in p["dropped"]) != old):
                 raise TagError(plan.path, "file changed while it was being written; not written")
+            base_fd, ov.fd = ov.fd, -1
+            os.close(base_fd)  # Windows cannot replace a file that is open
             os.replace(tmp, real)
         except BaseException as e:
             if not tmp.exists() and _holds_new_file(real, ov.size, layout, new_sha):

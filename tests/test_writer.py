@@ -568,3 +568,20 @@ def test_a_new_file_keeps_the_extended_attributes_of_the_original(layouts, tmp_p
         assert run.apply(path, ["Progressive Jazz"]).status == TAGGED
     assert path.stat().st_ino != ino  # a new file was renamed over the original
     assert os.getxattr(path, "user.xdg.origin.url") == b"https://example.org/a.mp3"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to list open files")
+def test_the_original_is_closed_before_the_new_file_is_renamed_over_it(layouts, tmp_path, monkeypatch):
+    """Windows cannot replace a file that is still open (no FILE_SHARE_DELETE)."""
+    (tmp_path / "lib").mkdir()
+    path = _needs_a_new_file(next(c for c in layouts if c.name == "v23_numeric_cover_v1.mp3").path, tmp_path / "lib")
+    rename, open_then = os.replace, []
+
+    def rename_and_look(a, b):
+        open_then.extend(f for f in os.listdir("/proc/self/fd") if os.path.realpath(f"/proc/self/fd/{f}") == str(path))
+        rename(a, b)
+
+    monkeypatch.setattr(os, "replace", rename_and_look)
+    with WriteRun(Journal(tmp_path / "j.sqlite3"), "t") as run:
+        assert run.apply(path, ["Progressive Jazz"]).status == TAGGED
+    assert open_then == []
