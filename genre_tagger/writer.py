@@ -109,13 +109,10 @@ def _new_sha(fd: int, layout: list) -> str:
 
 def _holds_new_file(real: Path, size: int, layout: list, new_sha: str) -> bool:
     """Whether ``real`` is the new file of a replacing write (its size, and its new bytes
-    by their digest)."""
-    try:
-        if real.stat().st_size != size:
-            return False
-        fd = os.open(real, os.O_RDONLY)
-    except OSError:
+    by their digest). OSError if it cannot be read."""
+    if real.stat().st_size != size:
         return False
+    fd = os.open(real, os.O_RDONLY)
     try:
         return _new_sha(fd, layout) == new_sha
     finally:
@@ -375,7 +372,11 @@ class WriteRun:
             os.close(base_fd)  # Windows cannot replace a file that is open
             os.replace(tmp, real)
         except BaseException as e:
-            if not tmp.exists() and _holds_new_file(real, ov.size, layout, new_sha):
+            try:
+                renamed = not tmp.exists() and _holds_new_file(real, ov.size, layout, new_sha)
+            except OSError:  # cannot tell: the write stays pending, recovery decides at the next start
+                raise e from None
+            if renamed:
                 self._done(plan, wid, real.stat())  # Ctrl-C raised as the rename returned: written
                 raise
             tmp.unlink(missing_ok=True)
