@@ -233,14 +233,31 @@ def check_drm(path: Path) -> None:
             raise DecodeError(path, "DRM-protected audio (encrypted WMA); cannot be decoded")
 
 
-def _short(e: Exception) -> str:
-    """One short line: no errno prefix, no repeated file name (the caller names the file)."""
-    import re
+NOT_AUDIO = "not an audio file, or a format genre-tagger cannot read"
 
-    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    msg = re.sub(r"^\[Errno -?\d+\]\s*", "", msg)
-    msg = re.sub(r":\s*'[^']*'$", "", msg)
-    return msg[:160]
+
+def _plain(e: Exception) -> tuple[int, str]:
+    """A decoder's exception -> (how telling, one plain line). The backends' own texts
+    (``Error opening <_io.BufferedReader ...>: Format not recognised.``, ``Invalid data
+    found when processing input``) name no cause a user can act on."""
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    if isinstance(e, MemoryError):
+        return 3, "not enough memory to decode the audio"
+    if isinstance(e, OSError) and e.strerror and not isinstance(e, ValueError):
+        return 2, _os_reason(e)
+    if msg == "no audio stream":
+        return 2, "the file holds no audio track"
+    if msg in ("unknown sample rate", "no decodable audio frames with timestamps") or any(
+        t in msg for t in ("not recognised", "Invalid data found", "nknown format")
+    ):
+        return 0, NOT_AUDIO  # no decoder found audio in it
+    return 1, "the audio data is damaged or uses a codec genre-tagger cannot decode"
+
+
+def _os_reason(e: OSError) -> str:
+    """``[Errno 13] Permission denied: '/x'`` -> ``cannot read file: permission denied``."""
+    why = (e.strerror or type(e).__name__).strip().rstrip(".")
+    return f"cannot read file: {why[:1].lower()}{why[1:]}"
 
 
 def read_windows(
@@ -264,9 +281,9 @@ def read_windows(
         raise DecodeError(path, "no such file")
     try:
         if path.stat().st_size == 0:
-            raise DecodeError(path, "empty file (0 bytes)")
+            raise DecodeError(path, "file is empty (0 bytes)")
     except OSError as e:
-        raise DecodeError(path, f"cannot read file ({e.strerror})") from e
+        raise DecodeError(path, _os_reason(e)) from e
     check_drm(path)
 
     def plan(n: int) -> list[int]:
@@ -283,11 +300,11 @@ def read_windows(
         except DecodeError:
             raise
         except PermissionError as e:
-            raise DecodeError(path, f"cannot read file ({e.strerror})") from e
+            raise DecodeError(path, _os_reason(e)) from e
         except Exception as e:  # noqa: BLE001 - try the next decoder
-            errors.append(_short(e))
+            errors.append(_plain(e))
     else:
-        raise DecodeError(path, "cannot decode audio (" + "; ".join(errors) + ")")
+        raise DecodeError(path, max(errors)[1])
     windows = [w for w in windows if len(w) > 0]
     if not windows:
         raise DecodeError(path, "no audio could be decoded")

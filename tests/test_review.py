@@ -43,7 +43,7 @@ def files(tmp_path):
         "unsure": _result(tmp_path / "unsure.mp3", 0.4),
         "tagged": _result(tmp_path / "tagged.mp3", 0.9, previous=["Classical"]),
         "same": _result(tmp_path / "same.mp3", 0.9, previous=["Rock"]),
-        "broken": FileResult(tmp_path / "broken.mp3", ERROR, error="cannot decode audio (not an audio file)"),
+        "broken": FileResult(tmp_path / "broken.mp3", ERROR, error="not an audio file, or a format genre-tagger cannot read"),
     }
 
 
@@ -61,7 +61,7 @@ def test_statuses_in_plain_words(files, tmp_path):
     r = _review(files, tmp_path)
     assert [it.category for it in r.items] == [WILL_WRITE, UNSURE, KEEPS, ALREADY, FAILED]
     assert [it.new for it in r.items] == [["Rock"], [], ["Classical"], ["Rock"], []]
-    assert r.items[4].error == "cannot decode audio (not an audio file)"
+    assert r.items[4].error == "not an audio file, or a format genre-tagger cannot read"
     assert r.items[1].predicted == "Rock" and r.items[1].confidence == pytest.approx(0.4)
     assert [i for i, *_ in r.plan()] == [0]  # unsure, kept, unchanged and errors are never written by default
 
