@@ -19,9 +19,10 @@ class WindowSpec:
     The model aggregates them itself (inside the ONNX graph).
     """
 
-    # windows per track: 16 keeps max |dp| of the top genre over +-50 ms shifts and over
-    # mp3/flac/ogg/opus/m4a encodes near 0.05 (4 windows: 0.15 / 0.085); see
-    # results/stability.json (benchmarks/stability.py). A model's metadata names its own count.
+    # windows per track: 16 keeps max |dp| of the top genre within 0.05 over +-50 ms shifts
+    # and over mp3/flac/ogg/opus/m4a encodes (model v4, 24 realmusic clips: 0.050 / 0.039;
+    # 4 windows: 0.131 / 0.076); results/stability.json, from benchmarks/stability.py.
+    # A model's metadata names its own count.
     count: int = 16
     margin: float = 0.1  # fraction of the track skipped at each end (intros, fade-outs)
     length: int = 47616  # samples per window = FrontendConfig().patch_samples (187 frames)
