@@ -317,6 +317,22 @@ def test_column_widths_and_sort_are_remembered(qtbot, fake_library, tiny_model_p
     assert _confidences(w2) == sorted(_confidences(w2), reverse=True)
 
 
+def test_default_columns_fit_a_genre_name(qtbot, fake_library, tiny_model_path):
+    """At 1280 px nothing is saved yet: the Guess column (last, after empty artist/title
+    columns) showed "Ele…nic" for Electronic."""
+    from genre_tagger.gui.track_model import COL_GUESS, COL_NOW
+
+    w = _window(qtbot, tiny_model_path, scanner_factory=FakeScanner)
+    w.resize(1280, 800)
+    w.show()
+    _scan(qtbot, w, fake_library)
+    qtbot.wait(50)
+    header, fm = w.table.horizontalHeader(), w.table.fontMetrics()
+    for col in (COL_GUESS, COL_NOW):
+        assert not header.isSectionHidden(col)
+        assert header.sectionSize(col) >= fm.horizontalAdvance("Electronic") + 8, col
+
+
 def test_shortcuts_everywhere(qtbot, tiny_model_path):
     w = _window(qtbot, tiny_model_path)
     expected = {"act_open": "Ctrl+O", "act_scan": "F5", "act_write_all": "Ctrl+Shift+S", "act_undo": "Ctrl+Z",

@@ -27,7 +27,7 @@ from .track_model import (
 
 # what a column should show at least, whatever the window's width
 SAMPLES = {COL_FILE: "000 Track name.flac", COL_NOW: "Electronic", COL_NEW: "→ Electronic  ", COL_ARTIST: "Artist name",
-           COL_TITLE: "Title of the song", COL_STATUS: REJECTED + "  "}  # fmt: skip
+           COL_TITLE: "Title of the song", COL_GUESS: "Electronic", COL_STATUS: REJECTED + "  "}  # fmt: skip
 
 
 class TrackTable(QTableView):
