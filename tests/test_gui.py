@@ -112,6 +112,10 @@ def test_open_review_preview_write_undo(qtbot, scanned, library):
     assert w.review.items[_row(w, "broken.mp3")].error  # the reason, shown in full in the details pane
     _select(w, "broken.mp3")
     assert html.escape(w.review.items[_row(w, "broken.mp3")].error, quote=False) in w.details.info.text()
+    assert "not an audio file" in w.details.info.text() and "BufferedReader" not in w.details.info.text()
+    chart = w.details.track_chart  # a selected track without genres: its chart says why, not "Select a track"
+    assert chart.items == []
+    assert "Select a track" not in chart.empty_text and "could not be read" in chart.empty_text
 
     # reject the mp3, set the ogg's genre with one click, accept the kept m4a: asks before replacing Polka
     _select(w, "1 song.mp3")

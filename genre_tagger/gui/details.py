@@ -71,6 +71,7 @@ class DetailsPane(QWidget):
         if it is None:
             self.heading.setText("<b>No track selected</b>")
             self.info.setText("")
+            self.track_chart.empty_text = "Select a track to see its genres"
             self.track_chart.set_items([], title="Genre probabilities")
             self.suggest_label.hide()
             self.suggest_box.hide()
@@ -88,6 +89,7 @@ class DetailsPane(QWidget):
         lines.append(f"<small>{_esc(display_path(it.path)).replace('/', '/&#8203;')}</small>")  # long paths wrap at '/'
 
         self.info.setText("<br>".join(lines))
+        self.track_chart.empty_text = "No genres: the file could not be read" if it.error else "No genres for this track"
         self.track_chart.set_items(it.result.top[:6], title=f"{track_name(it)}: genre probabilities")
         names = [n for n, _ in (suggestions or [])]
         for name, p in suggestions or []:
