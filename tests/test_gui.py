@@ -337,6 +337,17 @@ def test_default_columns_fit_a_genre_name(qtbot, fake_library, tiny_model_path):
         assert header.sectionSize(col) >= fm.horizontalAdvance("Electronic") + 8, col
 
 
+def test_open_folder_dialog_starts_in_the_last_folder(qtbot, tmp_path, tiny_model_path, monkeypatch):
+    from genre_tagger.gui import main_window
+
+    seen = []
+    monkeypatch.setattr(main_window.QFileDialog, "getExistingDirectory", lambda parent, title, start: seen.append(start) or "")
+    w = _window(qtbot, tiny_model_path)
+    w.settings.add_recent(str(tmp_path))  # as a folder opened before a restart
+    w.choose_folder()
+    assert seen == [str(tmp_path)]
+
+
 def test_shortcuts_everywhere(qtbot, tiny_model_path):
     w = _window(qtbot, tiny_model_path)
     expected = {"act_open": "Ctrl+O", "act_scan": "F5", "act_write_all": "Ctrl+Shift+S", "act_undo": "Ctrl+Z",

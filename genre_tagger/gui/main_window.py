@@ -315,7 +315,8 @@ class MainWindow(QMainWindow):
 
     # -- folder ---------------------------------------------------------------------------
     def choose_folder(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Music folder", self.folder or str(Path.home()))
+        last = next((f for f in self.settings.recent_folders if Path(f).is_dir()), None)  # after a restart too
+        d = QFileDialog.getExistingDirectory(self, "Music folder", self.folder or last or str(Path.home()))
         if d:
             self.set_folder(d)
 
