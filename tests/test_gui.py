@@ -101,6 +101,8 @@ def test_first_start(qtbot, tiny_model_path):
         assert not a.isEnabled(), a.text()
     assert w.act_open.isEnabled() and w.act_settings.isEnabled()
     assert not w.progress.isVisible()  # no empty progress bar while idle
+    w.apply_settings(AppSettings(workers=1))
+    assert w.statusBar().currentMessage() == "Settings saved; they apply to the next scan."
 
 
 def test_open_review_preview_write_undo(qtbot, scanned, library):
@@ -182,7 +184,9 @@ def test_settings_re_evaluate_current_results(qtbot, scanned):
     w.apply_settings(AppSettings(overwrite=True, min_confidence=0.0, workers=1))  # no rescan
     assert w.worker is None and w.review.items[m4a].category == WILL_WRITE
     assert w.proxy.data(w.proxy.index(w.proxy.mapFromSource(w.model.index(m4a, 0)).row(), COL_STATUS)) == WILL_WRITE
-    assert "changed" in w.statusBar().currentMessage()
+    assert w.statusBar().currentMessage() == "Settings applied: 1 track changed."
+    w.apply_settings(AppSettings(overwrite=True, min_confidence=0.0, workers=1))  # the same again
+    assert w.statusBar().currentMessage() == "Settings applied: no track changes."  # was "0 tracks changed"
     # another vocabulary and genre names: relabelled from the probabilities every result carries
     library_names = {g for it in w.review.items for g, _ in it.result.top}
     w.apply_settings(AppSettings(overwrite=True, min_confidence=0.0, workers=1, vocabulary="gtzan", mapping={"hip-hop": "Rap"}))

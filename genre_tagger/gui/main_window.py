@@ -664,7 +664,13 @@ class MainWindow(QMainWindow):
             self._reset_genre_filter()
             self._refresh_progress()
         self._selection_changed()
-        self.statusBar().showMessage(f"Settings applied: {plural(len(changed), 'track')} changed.")
+        if not len(self.review):
+            msg = "Settings saved; they apply to the next scan."
+        elif changed:
+            msg = f"Settings applied: {plural(len(changed), 'track')} changed."
+        else:
+            msg = "Settings applied: no track changes."
+        self.statusBar().showMessage(msg)
 
     def edit_settings(self) -> None:
         dlg = SettingsDialog(self.settings, self.meta, self)
