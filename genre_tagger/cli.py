@@ -1,5 +1,7 @@
 """Command line: ``genre-tagger --scan ~/Music`` and friends. Exit codes: 0 all fine,
-1 some files failed, 2 usage error (or nothing could be done), 130 interrupted (Ctrl-C)."""
+1 some files failed, 2 usage error (or nothing could be done), 130 interrupted (Ctrl-C),
+141 output pipe closed early (``genre-tagger --history | head -1``), as a shell reports for
+a Unix tool stopped by SIGPIPE."""
 
 from __future__ import annotations
 
@@ -10,13 +12,15 @@ import sys
 import time
 
 EXIT_OK, EXIT_FILES_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what `git log | head -1` reports for git
 
 EPILOG = """\
 A name that starts with '-' needs '--' before it: genre-tagger --dry-run -- -rf.mp3
 
 Exit codes: 0 all fine, 1 some files failed (one 'error:' line each), 2 usage error
 (nothing was scanned or written), 130 interrupted by Ctrl-C (the first press stops
-after the files in progress and prints what was done; a second press stops at once).
+after the files in progress and prints what was done; a second press stops at once),
+141 the output pipe was closed early (e.g. by 'head'; the run stops quietly).
 
 Try --dry-run first: it shows what would change and writes nothing."""
 
@@ -442,7 +446,13 @@ def run_history(args, out) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        return _main(argv)
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()  # the last lines may still be buffered: a closed pipe shows here, not at exit
+    except BrokenPipeError:  # `genre-tagger --history | head -1`: stop quietly, as other Unix tools
+        _silence_closed_output()
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:  # Ctrl-C before the scan started (loading the model, ...)
         sys.stderr.write("\ngenre-tagger: interrupted\n")
         return EXIT_INTERRUPTED
@@ -453,6 +463,18 @@ def main(argv: list[str] | None = None) -> int:
             raise
         _say(sys.stderr, f"genre-tagger: {e}")  # read-only or full disk, damaged database: nothing written
         return EXIT_USAGE
+
+
+def _silence_closed_output() -> None:
+    """Point stdout and stderr at /dev/null, so that the interpreter's own flush at exit
+    does not print 'Exception ignored ... BrokenPipeError' for the unwritten rest."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError, AttributeError):  # not a real file (a test's capture)
+            pass
+    os.close(devnull)
 
 
 def _main(argv: list[str] | None) -> int:

@@ -215,6 +215,25 @@ def test_help_explains_double_dash_and_exit_codes(capsys):
     assert "-- -rf.mp3" in out and "130" in out and "--dry-run" in out
 
 
+@pytest.mark.parametrize("what", ["history", "scan"])
+def test_output_closed_early_stops_quietly(what, song, tmp_path, tiny_model_path):
+    """`genre-tagger --history | head -1`: the reader has gone before the output is written
+    (a pipe whose read end is closed: deterministic, unlike a real `head`)."""
+    args = ["--history"] if what == "history" else ["--model", str(tiny_model_path), "--workers", "2", "--dry-run", str(song)]
+    (tmp_path / "data").mkdir()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), GENRE_TAGGER_DATA_DIR=str(tmp_path / "data"))
+    env.pop("PYTHONUNBUFFERED", None)  # buffered, as in a user's shell: the failure may come at the last flush
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "genre_tagger", *args], env=env, cwd=tmp_path,
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == cli.EXIT_BROKEN_PIPE == 141, proc.stderr
+    assert proc.stderr == ""  # no traceback, no 'Exception ignored ... BrokenPipeError'
+
+
 def test_a_name_starting_with_a_dash_after_double_dash(tmp_path, tiny_model_path, capsys, monkeypatch):
     write_audio(tmp_path / "-rf.wav", "wav", seconds=4.0)
     monkeypatch.chdir(tmp_path)
