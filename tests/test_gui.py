@@ -166,6 +166,22 @@ def test_open_review_preview_write_undo(qtbot, scanned, library):
     assert w.review.items[_row(w, "3 song.m4a")].current == ["Polka"]
 
 
+def test_history_with_an_unopenable_journal_is_a_message_not_a_crash(qtbot, tiny_model_path, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: shown.append(("info", text)))
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(("warning", text)))
+    w = _window(qtbot, tiny_model_path)
+    w.show_history()
+    assert shown == [("info", "Nothing has been written yet.")]
+    blocker = tmp_path / "blocker"
+    blocker.write_bytes(b"")  # the data folder cannot be created (as on a read-only or full disk)
+    monkeypatch.setenv("GENRE_TAGGER_DATA_DIR", str(blocker / "data"))
+    w.show_history()  # raised JournalError out of the slot before
+    assert shown[1][0] == "warning" and "cannot open the journal" in shown[1][1] and "Traceback" not in shown[1][1]
+
+
 def test_unsure_tracks_need_an_explicit_accept(qtbot, library, tiny_model_path):
     w = _scan(qtbot, _window(qtbot, tiny_model_path), library)
     w.apply_settings(AppSettings(min_confidence=1.0, workers=1))  # nothing is sure enough

@@ -622,12 +622,16 @@ class MainWindow(QMainWindow):
     def show_history(self) -> None:
         from ..writer import recover
 
-        j = Journal()
         try:
-            recover(j)  # a write killed earlier shows as interrupted
-            runs = j.runs(30)
-        finally:
-            j.close()
+            j = Journal()
+            try:
+                recover(j)  # a write killed earlier shows as interrupted
+                runs = j.runs(30)
+            finally:
+                j.close()
+        except GenreTaggerError as e:  # a journal that cannot be opened (read-only or full disk, damaged)
+            QMessageBox.warning(self, "History", f"The history cannot be shown.\n\n{e}")
+            return
         lines = []
         for r in runs:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
