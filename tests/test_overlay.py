@@ -1,0 +1,111 @@
+"""Overlay: the segment index (bisection, local merge) gives the same bytes as a plain
+bytearray under random reads, writes, moves, splices and truncations."""
+
+from __future__ import annotations
+
+import os
+import random
+
+from genre_tagger.overlay import Overlay, _merge
+
+
+def _keeps_base_linear(ov: Overlay, start: int, end: int) -> bool:
+    return start >= end or any(len(s) == 2 and s[0] <= start and end <= s[0] + s[1] for s in ov.segments)
+
+
+def _check(ov: Overlay, model: bytearray, rng: random.Random) -> None:
+    for _ in range(40):  # keeps_base (bisection over base segments) against the plain definition
+        a = rng.randrange(ov.base_size)
+        b = a + rng.randrange(1, 3000)
+        assert ov.keeps_base(a, b) == _keeps_base_linear(ov, a, b)
+    assert ov.size == len(model)
+    assert ov.pread(0, ov.size) == bytes(model)
+    assert ov.segments == _merge(ov.segments)  # kept merged: the journal sees only real changes
+
+
+def test_random_edits_match_a_bytearray(tmp_path):
+    rng = random.Random(7)
+    base = bytes(rng.randrange(256) for _ in range(20000))
+    p = tmp_path / "base.bin"
+    p.write_bytes(base)
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        ov, model = Overlay(fd, len(base)), bytearray(base)
+        for step in range(600):
+            op = rng.randrange(5)
+            size = len(model)
+            if op == 0:  # write (maybe past the end: zeros in between)
+                pos = rng.randrange(size + 50)
+                data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300)))
+                ov.seek(pos)
+                ov.write(data)
+                if pos > size:
+                    model.extend(b"\0" * (pos - size))
+                model[pos : pos + len(data)] = data
+            elif op == 1 and size:  # move (mutagen's move_bytes)
+                count = rng.randrange(1, min(size, 500) + 1)
+                src, dest = rng.randrange(size - count + 1), rng.randrange(size - count + 1)
+                chunk = model[src : src + count]
+                ov.move(dest, src, count)
+                model[dest : dest + count] = chunk
+            elif op == 2:  # splice: grow or shrink
+                start = rng.randrange(size + 1)
+                old = rng.randrange(min(300, size - start) + 1)
+                data = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 300)))
+                ov.splice(start, old, data)
+                model[start : start + old] = data
+            elif op == 3:  # truncate or extend
+                n = rng.randrange(size + 100)
+                ov.truncate(n)
+                del model[n:]
+                model.extend(b"\0" * (n - len(model)))
+            else:  # read at a random place
+                pos = rng.randrange(size + 1)
+                n = rng.randrange(400)
+                ov.seek(pos)
+                assert ov.read(n) == bytes(model[pos : pos + n])
+            if step % 25 == 0:
+                _check(ov, model, rng)
+        _check(ov, model, rng)
+        ov.segments = [(0, 10), (b"abc",), (10, 5)]  # assigned from outside (undo's image): index rebuilt
+        assert ov.size == 18 and ov.pread(8, 6) == base[8:10] + b"abc" + base[10:11]
+    finally:
+        os.close(fd)
+
+
+def test_ogg_renumber_on_an_overlay_matches_mutagen_and_changes_only_page_headers(tmp_path):
+    """A comment that grows by more than a page renumbers every later page: on an overlay
+    that is 8 header bytes per page, and the result is the very file mutagen writes."""
+    from mutagen.oggvorbis import OggVorbis
+
+    from genre_tagger.overlay import patch_mutagen
+    from genre_tagger.synth import write_audio
+
+    patch_mutagen()
+    src = write_audio(tmp_path / "a.ogg", "ogg", seconds=20, seed=3)
+    plain = tmp_path / "plain.ogg"
+    plain.write_bytes(src.read_bytes())
+
+    def pad(info):
+        return 20000  # several pages more: every later page is renumbered
+
+    f = OggVorbis(plain)
+    f["genre"] = ["Rock"]
+    f.save(padding=pad)  # mutagen on a real file
+    want = plain.read_bytes()
+
+    fd = os.open(src, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        ov = Overlay(fd, size)
+        g = OggVorbis(ov)
+        g["genre"] = ["Rock"]
+        g.save(ov, padding=pad)
+        assert ov.pread(0, ov.size) == want
+        new = sum(len(s[0]) for s in ov.segments if len(s) == 1)
+        pages = want.count(b"OggS")
+        assert pages > 20
+        assert new < 20000 + 8192 + 8 * pages  # the comment pages and 8 bytes a page, not the file
+    finally:
+        os.close(fd)
+    assert src.read_bytes() != want  # the real file untouched
