@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import AudioTooShortError, DecodeError, SilentAudioError
+from .reasons import NOT_AUDIO, cannot_read, first_line
 
 SOUNDFILE_EXTS = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc"}
 AUDIO_EXTS = SOUNDFILE_EXTS | {".m4a", ".mp4", ".m4b", ".aac", ".alac", ".wma", ".asf"}
@@ -233,18 +234,15 @@ def check_drm(path: Path) -> None:
             raise DecodeError(path, "DRM-protected audio (encrypted WMA); cannot be decoded")
 
 
-NOT_AUDIO = "not an audio file, or a format genre-tagger cannot read"
-
-
 def _plain(e: Exception) -> tuple[int, str]:
     """A decoder's exception -> (how telling, one plain line). The backends' own texts
     (``Error opening <_io.BufferedReader ...>: Format not recognised.``, ``Invalid data
     found when processing input``) name no cause a user can act on."""
-    msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    msg = first_line(e)
     if isinstance(e, MemoryError):
         return 3, "not enough memory to decode the audio"
     if isinstance(e, OSError) and e.strerror and not isinstance(e, ValueError):
-        return 2, _os_reason(e)
+        return 2, cannot_read(e)
     if msg == "no audio stream":
         return 2, "the file holds no audio track"
     if msg in ("unknown sample rate", "no decodable audio frames with timestamps") or any(
@@ -252,12 +250,6 @@ def _plain(e: Exception) -> tuple[int, str]:
     ):
         return 0, NOT_AUDIO  # no decoder found audio in it
     return 1, "the audio data is damaged or uses a codec genre-tagger cannot decode"
-
-
-def _os_reason(e: OSError) -> str:
-    """``[Errno 13] Permission denied: '/x'`` -> ``cannot read file: permission denied``."""
-    why = (e.strerror or type(e).__name__).strip().rstrip(".")
-    return f"cannot read file: {why[:1].lower()}{why[1:]}"
 
 
 def read_windows(
@@ -283,7 +275,7 @@ def read_windows(
         if path.stat().st_size == 0:
             raise DecodeError(path, "file is empty (0 bytes)")
     except OSError as e:
-        raise DecodeError(path, _os_reason(e)) from e
+        raise DecodeError(path, cannot_read(e)) from e
     check_drm(path)
 
     def plan(n: int) -> list[int]:
@@ -300,7 +292,7 @@ def read_windows(
         except DecodeError:
             raise
         except PermissionError as e:
-            raise DecodeError(path, _os_reason(e)) from e
+            raise DecodeError(path, cannot_read(e)) from e
         except Exception as e:  # noqa: BLE001 - try the next decoder
             errors.append(_plain(e))
     else:

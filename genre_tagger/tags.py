@@ -33,6 +33,7 @@ from . import rawtags
 from .errors import TagError
 from .overlay import Overlay, patch_mutagen
 from .rawtags import RawView, Unreadable, read_at
+from .reasons import cannot_read, short_reason
 
 PADDING = 8192  # bytes of free space added when a tag must grow (later writes then fit in place)
 
@@ -57,18 +58,6 @@ class TrackTags:
     id3_version: int | None = None
 
 
-def short_reason(e: BaseException) -> str:
-    """One line naming the real cause of an exception."""
-    s = str(e).strip()
-    s = s.splitlines()[0] if s else ""
-    name = type(e).__name__
-    if isinstance(e, OSError) and e.strerror:
-        return e.strerror[:160]
-    if isinstance(e, TagError | Unreadable):
-        return (s or name)[:160]
-    return f"{name}: {s}"[:160] if s else name
-
-
 def _text(values) -> list[str]:
     out = []
     for v in values if isinstance(values, list | tuple) else [values]:
@@ -82,7 +71,7 @@ def _mutagen_load(cls, path: Path):
     try:
         return cls(str(path))
     except PermissionError as e:
-        raise TagError(path, f"cannot read file ({e.strerror})") from e
+        raise TagError(path, cannot_read(e)) from e
     except Exception as e:  # noqa: BLE001 - mutagen raises many types
         raise TagError(path, f"cannot read tags ({short_reason(e)})") from e
 
@@ -189,7 +178,7 @@ class Id3Family(Family):
             length = float(cls(str(path)).info.length or 0.0)
         except Exception as e:  # noqa: BLE001 - mutagen raises many types
             if container in ("MP3", "AAC") and not data:  # no tag and no audio frames found
-                raise TagError(path, f"not an {container} audio file ({short_reason(e)})") from e
+                raise TagError(path, f"not an {container} audio file (no audio frames found in it)") from e
             length = 0.0  # the duration is only informative
         return tags, length
 
@@ -434,7 +423,7 @@ def detect(path: Path) -> tuple[Family, str]:
                 if after == b"fLaC":
                     return FAMILIES["vorbis"], "FLAC"
     except OSError as e:
-        raise TagError(path, f"cannot read file ({e.strerror})") from e
+        raise TagError(path, cannot_read(e)) from e
     container = None
     if head[:4] == b"fLaC":
         container = "FLAC"

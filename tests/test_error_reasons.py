@@ -1,11 +1,14 @@
-"""Decode errors reach the CLI and the GUI as one plain line naming the real cause,
-never as backend text (``<_io.BufferedReader name=...>``, ``Format not recognised.``)."""
+"""Decode and tag-read errors reach the CLI and the GUI as one plain line naming the real
+cause, never as backend text (``<_io.BufferedReader name=...>``, ``Format not recognised.``,
+``MP4StreamInfoError: not a MP4 file``, ``file said 16777215 bytes, read 48438 bytes``)."""
 
 import pytest
 
 from genre_tagger.audio import read_windows
-from genre_tagger.errors import DecodeError
+from genre_tagger.errors import DecodeError, TagError
+from genre_tagger.reasons import DAMAGED, short_reason
 from genre_tagger.synth import write_audio
+from genre_tagger.tags import read_tags
 
 
 def _reason(path) -> str:
@@ -47,3 +50,47 @@ def test_permission_denied_is_named(tmp_path, monkeypatch):
 
     monkeypatch.setattr(audio, "_read_soundfile", refuse)
     assert _reason(p) == "cannot read file: permission denied"
+
+
+# -- tag reading -----------------------------------------------------------------------------
+
+
+def _cut(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def _bad_header(data: bytes) -> bytes:
+    return data[:4] + b"\xff" * 8 + data[12:]  # FLAC: a metadata block "of 16777215 bytes"
+
+
+@pytest.mark.parametrize(
+    "fmt, damage",
+    [("m4a", _cut), ("m4a", lambda d: d[:60]), ("flac", _bad_header), ("flac", lambda d: d[:60]), ("ogg", lambda d: d[:60]),
+     ("opus", _bad_header), ("wma", lambda d: d[:60])],  # fmt: skip
+)
+def test_a_damaged_file_cannot_have_its_tags_read_in_plain_words(tmp_path, fmt, damage):
+    p = write_audio(tmp_path / f"song.{fmt}", fmt, seconds=2.0)
+    p.write_bytes(damage(p.read_bytes()))
+    with pytest.raises(TagError) as ei:
+        read_tags(p)
+    assert ei.value.path == p
+    assert ei.value.reason == f"cannot read tags ({DAMAGED})"
+
+
+def test_a_text_file_named_mp3_has_no_audio_frames(tmp_path):
+    p = tmp_path / "notes.mp3"
+    p.write_bytes(b"this is not audio at all\n" * 100)
+    with pytest.raises(TagError) as ei:
+        read_tags(p)
+    assert ei.value.reason == "not an MP3 audio file (no audio frames found in it)"
+
+
+def test_short_reason_names_no_library_class():
+    from mutagen.flac import error as FLACError
+    from mutagen.mp4 import MP4StreamInfoError
+
+    for e in (MP4StreamInfoError("not a MP4 file"), FLACError("file said 16777215 bytes, read 48438 bytes"), EOFError()):
+        assert short_reason(e) == DAMAGED
+    assert short_reason(PermissionError(13, "Permission denied", "/x")) == "Permission denied"
+    assert short_reason(TagError("/x/a.mp3", "read-only file")) == "read-only file"  # the path is on the line already
+    assert short_reason(ValueError("ID3 tag has a footer\nmore")) == "ID3 tag has a footer"
