@@ -49,7 +49,7 @@ def load_clip(path: Path) -> tuple[np.ndarray, int]:
         with open(path, "rb") as f:
             y, sr = sf.read(f, dtype="float32", always_2d=True)
         return y.mean(axis=1), sr
-    except Exception:  # noqa: BLE001 - formats libsndfile does not read
+    except Exception:  # formats libsndfile does not read
         import av
 
         with av.open(str(path)) as c:

@@ -219,7 +219,7 @@ def check_drm(path: Path) -> None:
             from mutagen.mp4 import MP4
 
             codec = MP4(str(path)).info.codec
-        except Exception:  # noqa: BLE001 - not readable as MP4: the decoder will say why
+        except Exception:  # not readable as MP4: the decoder will say why
             return
         if codec in ("drms", "drmi", "enca", "p608"):
             raise DecodeError(path, f"DRM-protected audio ({codec}); cannot be decoded")
@@ -293,7 +293,7 @@ def read_windows(
             raise
         except PermissionError as e:
             raise DecodeError(path, cannot_read(e)) from e
-        except Exception as e:  # noqa: BLE001 - try the next decoder
+        except Exception as e:  # try the next decoder
             errors.append(_plain(e))
     else:
         raise DecodeError(path, max(errors)[1])

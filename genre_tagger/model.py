@@ -96,7 +96,7 @@ class Classifier:
         path = self.meta.onnx_path
         try:
             self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise ModelError(path, f"cannot load ONNX model ({e})") from e
         have_in = [i.name for i in self.session.get_inputs()]
         have_out = {o.name for o in self.session.get_outputs()}

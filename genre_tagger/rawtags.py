@@ -257,7 +257,7 @@ def ogg_view(fh, size: int) -> RawView:
             if page.complete and len(OggPage.to_packets(pages)) >= 3 or page.position > 0:
                 break
         packets = OggPage.to_packets(pages, strict=False)
-    except Exception as e:  # noqa: BLE001 - mutagen raises several types
+    except Exception as e:  # mutagen raises several types
         raise Unreadable(f"Ogg header pages unreadable ({type(e).__name__})") from e
     if len(packets) < 2:
         raise Unreadable("Ogg comment header missing")

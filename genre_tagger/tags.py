@@ -72,7 +72,7 @@ def _mutagen_load(cls, path: Path):
         return cls(str(path))
     except PermissionError as e:
         raise TagError(path, cannot_read(e)) from e
-    except Exception as e:  # noqa: BLE001 - mutagen raises many types
+    except Exception as e:  # mutagen raises many types
         raise TagError(path, f"cannot read tags ({short_reason(e)})") from e
 
 
@@ -166,7 +166,7 @@ class Id3Family(Family):
                 tags = ID3(io.BytesIO(data))
             elif container == "MP3":
                 tags = ID3(str(path))  # an ID3v1 tag alone
-        except Exception:  # noqa: BLE001 - no tag, or unreadable: no genre known
+        except Exception:  # no tag, or unreadable: no genre known
             tags = None
         from mutagen.aac import AAC
         from mutagen.aiff import AIFF
@@ -176,7 +176,7 @@ class Id3Family(Family):
         try:
             cls = {"MP3": MP3, "AAC": AAC, "WAVE": WAVE, "AIFF": AIFF}[container]
             length = float(cls(str(path)).info.length or 0.0)
-        except Exception as e:  # noqa: BLE001 - mutagen raises many types
+        except Exception as e:  # mutagen raises many types
             if container in ("MP3", "AAC") and not data:  # no tag and no audio frames found
                 raise TagError(path, f"not an {container} audio file (no audio frames found in it)") from e
             length = 0.0  # the duration is only informative
@@ -457,7 +457,7 @@ def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> TrackTags
         genres, names, length, id3v = family.info(loaded, options)
     except TagError:
         raise
-    except Exception as e:  # noqa: BLE001 - any parser failure is this file's problem
+    except Exception as e:  # any parser failure is this file's problem
         raise TagError(path, f"cannot read tags ({short_reason(e)})") from e
     t = TrackTags(path=path, format=container, kind=family.name, genres=genres, duration=length, id3_version=id3v)
     t.artist, t.title, t.album = names

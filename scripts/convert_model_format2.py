@@ -24,9 +24,9 @@ from onnx import helper, numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from genre_tagger.frontend import FrontendConfig  # noqa: E402
-from genre_tagger.modelmeta import InputSpec, ModelMeta, Vocabulary, file_sha256  # noqa: E402
-from genre_tagger.windows import WindowSpec  # noqa: E402
+from genre_tagger.frontend import FrontendConfig
+from genre_tagger.modelmeta import InputSpec, ModelMeta, Vocabulary, file_sha256
+from genre_tagger.windows import WindowSpec
 
 
 def mean_over_windows(model: onnx.ModelProto, renames: dict[str, str]) -> onnx.ModelProto:

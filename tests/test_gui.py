@@ -13,16 +13,16 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication
 
-from genre_tagger.gui.main_window import MainWindow  # noqa: E402
-from genre_tagger.gui.settings import AppSettings  # noqa: E402
-from genre_tagger.gui.track_model import COL_CONFIDENCE, COL_FILE, COL_STATUS  # noqa: E402
-from genre_tagger.review import FAILED, KEEPS, REJECTED, UNSURE, WILL_WRITE, WRITTEN  # noqa: E402
-from genre_tagger.scanner import FileResult  # noqa: E402
-from genre_tagger.synth import write_audio  # noqa: E402
-from genre_tagger.tags import read_tags, write_genres  # noqa: E402
+from genre_tagger.gui.main_window import MainWindow
+from genre_tagger.gui.settings import AppSettings
+from genre_tagger.gui.track_model import COL_CONFIDENCE, COL_FILE, COL_STATUS
+from genre_tagger.review import FAILED, KEEPS, REJECTED, UNSURE, WILL_WRITE, WRITTEN
+from genre_tagger.scanner import FileResult
+from genre_tagger.synth import write_audio
+from genre_tagger.tags import read_tags, write_genres
 
 
 @pytest.fixture(autouse=True)

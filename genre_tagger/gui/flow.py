@@ -13,35 +13,35 @@ class FlowLayout(QLayout):
         self.setSpacing(spacing)
         self.setContentsMargins(0, 0, 0, 0)
 
-    def addItem(self, item):  # noqa: N802
+    def addItem(self, item):
         self._items.append(item)
 
     def count(self):
         return len(self._items)
 
-    def itemAt(self, i):  # noqa: N802
+    def itemAt(self, i):
         return self._items[i] if 0 <= i < len(self._items) else None
 
-    def takeAt(self, i):  # noqa: N802
+    def takeAt(self, i):
         return self._items.pop(i) if 0 <= i < len(self._items) else None
 
-    def expandingDirections(self):  # noqa: N802
+    def expandingDirections(self):
         return Qt.Orientations(0)
 
-    def hasHeightForWidth(self):  # noqa: N802
+    def hasHeightForWidth(self):
         return True
 
-    def heightForWidth(self, width):  # noqa: N802
+    def heightForWidth(self, width):
         return self._place(QRect(0, 0, width, 0), move=False)
 
-    def setGeometry(self, rect):  # noqa: N802
+    def setGeometry(self, rect):
         super().setGeometry(rect)
         self._place(rect, move=True)
 
-    def sizeHint(self):  # noqa: N802
+    def sizeHint(self):
         return self.minimumSize()
 
-    def minimumSize(self):  # noqa: N802
+    def minimumSize(self):
         size = QSize()
         for item in self._items:
             size = size.expandedTo(item.minimumSize())

@@ -126,7 +126,7 @@ class MainWindow(QMainWindow):
         return a
 
     def _build(self) -> None:
-        A = self._action  # noqa: N806
+        A = self._action
         self.act_open = A("&Open Folder…", ["Ctrl+O"], self.choose_folder, "Choose a music folder and scan it")
         self.act_scan = A("&Scan Again", ["F5", "Ctrl+R"], self.start_scan, "Classify every track again (nothing is written)")
         self.act_cancel = A("&Cancel Scan", ["Esc"], self.cancel_scan, "Stop the scan; the tracks scanned so far stay")
@@ -269,7 +269,7 @@ class MainWindow(QMainWindow):
         s.setValue("window/table", self.table.horizontalHeader().saveState())
         s.sync()
 
-    def closeEvent(self, event):  # noqa: N802
+    def closeEvent(self, event):
         self.cancel_scan()
         self.save_state()
         self.pool.waitForDone(5000)
@@ -289,7 +289,7 @@ class MainWindow(QMainWindow):
                 self._can_undo = j.last_undoable() is not None
             finally:
                 j.close()
-        except Exception:  # noqa: BLE001 - an unreadable journal: undo reports why when pressed
+        except Exception:  # an unreadable journal: undo reports why when pressed
             self._can_undo = True
 
     def _update_actions(self) -> None:
@@ -339,11 +339,11 @@ class MainWindow(QMainWindow):
             self.start_scan()
         self._update_actions()
 
-    def dragEnterEvent(self, event):  # noqa: N802
+    def dragEnterEvent(self, event):
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event):  # noqa: N802
+    def dropEvent(self, event):
         for url in event.mimeData().urls():
             p = Path(url.toLocalFile())
             if p.is_dir():

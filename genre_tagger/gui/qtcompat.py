@@ -23,7 +23,7 @@ def _probe() -> int:
     from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
 
     class Probe(QAbstractListModel):
-        def rowCount(self, parent=QModelIndex()):  # noqa: N802
+        def rowCount(self, parent=QModelIndex()):
             return 1
 
         def data(self, index, role=Qt.DisplayRole):

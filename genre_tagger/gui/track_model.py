@@ -44,13 +44,13 @@ class TrackModel(QAbstractTableModel):
     def items(self) -> list[ReviewItem]:
         return self.review.items
 
-    def rowCount(self, parent=QModelIndex()):  # noqa: N802
+    def rowCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else len(self.review.items)
 
-    def columnCount(self, parent=QModelIndex()):  # noqa: N802
+    def columnCount(self, parent=QModelIndex()):
         return len(COLUMNS)
 
-    def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
         if role == Qt.DisplayRole and orientation == Qt.Horizontal:
             return COLUMNS[section]
         if role == Qt.ToolTipRole and orientation == Qt.Horizontal:
@@ -153,7 +153,7 @@ class TrackFilter(QSortFilterProxyModel):
             self.min_conf = min_conf
         self.invalidateFilter()
 
-    def filterAcceptsRow(self, source_row, source_parent):  # noqa: N802
+    def filterAcceptsRow(self, source_row, source_parent):
         items = self.sourceModel().review.items
         it = items[source_row]
         if self.genre and it.predicted != self.genre:
@@ -168,7 +168,7 @@ class TrackFilter(QSortFilterProxyModel):
             return self.text in hay
         return True
 
-    def lessThan(self, left, right):  # noqa: N802 - one Python call per comparison instead of two data() calls
+    def lessThan(self, left, right):  # one Python call per comparison instead of two data() calls
         col = left.column()
         items = self.sourceModel().review.items
         a, b = items[left.row()], items[right.row()]

@@ -53,7 +53,7 @@ class ScanWorker(QRunnable):
             if batch:
                 self.signals.results.emit(batch)
             self.signals.finished.emit(self.cancel_event.is_set())
-        except Exception as e:  # noqa: BLE001 - shown in the window, never a crash
+        except Exception as e:  # shown in the window, never a crash
             self.signals.failed.emit(str(e))
 
 
@@ -92,7 +92,7 @@ class WriteWorker(QRunnable):
                     results = [run.apply(path, genres, self.tag_options) for path, genres in self.items]
                 run_id = run.run_id
             self.signals.done.emit(run_id, results)
-        except Exception as e:  # noqa: BLE001 - shown in the window (e.g. nothing to undo, journal busy)
+        except Exception as e:  # shown in the window (e.g. nothing to undo, journal busy)
             self.signals.failed.emit(str(e).strip("'\""))
         finally:
             if journal is not None:

@@ -139,7 +139,7 @@ class MusicVGG(nn.Module):
 
 
 def _load_bn(bn: nn.Module, w: dict[str, np.ndarray], name: str) -> None:
-    t = lambda a: torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a))
     bn.weight.data = t(w[f"{name}/gamma"])
     bn.bias.data = t(w[f"{name}/beta"])
     bn.running_mean.data = t(w[f"{name}/moving_mean"])

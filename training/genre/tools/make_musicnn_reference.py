@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from training.genre.musicnn_reference import reference_patches  # noqa: E402
+from training.genre.musicnn_reference import reference_patches
 
 
 def main() -> None:
