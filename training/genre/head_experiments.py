@@ -1,7 +1,10 @@
-"""Choose the genre head by measurement (artist-separated), then train the final one.
+r"""Choose the genre head by measurement (artist-separated), then train the final one.
 
-    python -m training.genre.head_experiments --data ../shared/data/gtzan            # all candidates
-    python -m training.genre.head_experiments --data ../shared/data/gtzan --final evidence:0.001
+    python -m training.genre.head_experiments --data ../shared/data/gtzan   # all candidates
+    python -m training.genre.head_experiments --data ../shared/data/gtzan --cs 1 --balanced 1 \
+        --kinds msd-evidence,evidence,tags-evidence,tags,embeddings   # results/head_selection.md
+    python -m training.genre.head_experiments --data ../shared/data/gtzan \
+        --final msd-evidence:1:1 --save runs/head_final.pt   # the final head (KIND:C:BALANCED), for training.genre.export
 
 Protocols (clip-level accuracy; window probabilities averaged per clip):
 - ``filtered``: fit on the fault-filtered train+valid lists, score the filtered test list
@@ -123,7 +126,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path(".cache"))
     ap.add_argument("--splits", type=Path, default=None, help="folder of *_filtered.txt (default DATA/splits)")
     ap.add_argument("--out", type=Path, default=Path("results"))
-    ap.add_argument("--kinds", default="evidence,tags-evidence,tags,embeddings,all")
+    ap.add_argument("--kinds", default="msd-evidence,evidence,tags-evidence,tags,embeddings,all")
     ap.add_argument("--cs", default="0.01,0.1,1", help="inverse L2 strengths (L-BFGS)")
     ap.add_argument("--balanced", default="1,0", help="class-balanced loss: 1, 0 or both")
     ap.add_argument("--final", default=None, help="KIND:C:BALANCED - train the final head, save it to --save")
@@ -168,7 +171,8 @@ def main() -> None:
     lines = [
         "# Genre head selection (musicnn taggers + linear head)",
         "",
-        f"Command: `python -m training.genre.head_experiments --data <GTZAN>` on {platform.machine()} "
+        f"Command: `python -m training.genre.head_experiments --data <GTZAN> --kinds {args.kinds} --cs {args.cs} "
+        f"--balanced {args.balanced}` on {platform.machine()} "
         f"({platform.processor() or 'cpu'}), {time.strftime('%Y-%m-%d')}; {len(y)} clips with audio.",
         "",
         "| head | C | class-balanced | protocol | clips | accuracy | balanced accuracy |",

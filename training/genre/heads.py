@@ -64,7 +64,7 @@ DIMS = {"msd_logits": 50, "mtt_logits": 50, "msd_embedding": 200, "mtt_embedding
 
 @dataclass(frozen=True)
 class HeadConfig:
-    kind: str = "evidence"  # tags | embeddings | all | evidence | tags-evidence
+    kind: str = "evidence"  # a key of FEATURE_SETS: tags | embeddings | all | evidence | tags-evidence | msd-evidence
     optimizer: str = "lbfgs"  # lbfgs (convex fit to convergence) | adam (training loop)
     c: float = 1.0  # inverse L2 strength (lbfgs), as scikit-learn's C
     weight_decay: float = 1e-3  # adam

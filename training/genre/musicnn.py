@@ -46,10 +46,6 @@ MSD_LABELS = [
 MODEL_NAMES = ("MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg")
 
 
-def labels_for(name: str) -> list[str]:
-    return list(MSD_LABELS if name.startswith("MSD") else MTT_LABELS)
-
-
 def _bn(n: int) -> nn.BatchNorm1d:
     return nn.BatchNorm1d(n, eps=BN_EPS)
 
