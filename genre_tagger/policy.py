@@ -38,15 +38,17 @@ class WritePolicy:
         return 0.0 if self.min_confidence is None else self.min_confidence
 
 
-def parse_mapping(items: list[str]) -> dict[str, str]:
-    """``["Hip-Hop=Rap", ...]`` -> ``{"hip-hop": "Rap"}`` (keys case-insensitive)."""
+def parse_mapping(items: list[str], strict: bool = True) -> dict[str, str]:
+    """``["Hip-Hop=Rap", ...]`` -> ``{"hip-hop": "Rap"}`` (keys case-insensitive). The one
+    parser of genre mappings: ``--map`` items (``strict``: a malformed item is a ValueError)
+    and the lines the desktop app's settings hold (blank or malformed lines are skipped)."""
     out = {}
     for item in items:
-        if "=" not in item:
-            raise ValueError(f"genre mapping {item!r} is not NAME=NEW")
-        k, v = item.split("=", 1)
-        if not k.strip() or not v.strip():
-            raise ValueError(f"genre mapping {item!r} is not NAME=NEW")
+        k, eq, v = item.partition("=")
+        if not (eq and k.strip() and v.strip()):
+            if strict:
+                raise ValueError(f"genre mapping {item!r} is not NAME=NEW")
+            continue
         out[k.strip().lower()] = v.strip()
     return out
 

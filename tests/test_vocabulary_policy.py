@@ -94,3 +94,23 @@ def test_default_min_confidence_is_the_vocabularys(song, strict_model, capsys):
     code, (rec,), err = _scan(strict_model, "--scan", str(song), "--vocabulary", "gtzan", capsys=capsys)
     top = rec["top"][0][1]
     assert rec["status"] == (WOULD_TAG if top >= 0.2 else LOW_CONFIDENCE)  # gtzan's own threshold (0.2)
+
+
+def test_genre_mapping_one_parser_strict_for_map_lenient_for_settings_lines():
+    from genre_tagger.policy import parse_mapping
+
+    assert parse_mapping(["Hip-Hop=Rap", " Classical = Klassik ", "R&B=Soul=ish"]) == {
+        "hip-hop": "Rap", "classical": "Klassik", "r&b": "Soul=ish"}  # fmt: skip
+    for bad in ["Rock", "=Rap", "Rock=", "  "]:
+        with pytest.raises(ValueError, match="NAME=NEW"):
+            parse_mapping([bad])
+    lines = ["Hip-Hop=Rap", "", "Rock", "=x", "jazz = Smooth"]  # as typed into the settings dialog
+    assert parse_mapping(lines, strict=False) == {"hip-hop": "Rap", "jazz": "Smooth"}
+
+
+def test_a_malformed_map_option_is_a_usage_error(tmp_path, tiny_model_path, capsys):
+    d = tmp_path / "Music"
+    d.mkdir()
+    write_audio(d / "a.wav", "wav", seconds=4.0)
+    code = cli.main(["--model", str(tiny_model_path), "--workers", "1", "--map", "Hip-Hop", "--dry-run", str(d)])
+    assert code == cli.EXIT_USAGE and "'Hip-Hop' is not NAME=NEW" in capsys.readouterr().err

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QSettings
 
-from ..policy import WritePolicy
+from ..policy import WritePolicy, parse_mapping
 from ..tags import TagOptions
 
 
@@ -38,12 +38,7 @@ class AppSettings:
 
 def mapping_from_text(text: str) -> dict[str, str]:
     """``"Hip-Hop=Rap"`` lines -> ``{"hip-hop": "Rap"}`` (lines without a name on both sides are ignored)."""
-    mapping = {}
-    for line in text.splitlines():
-        k, eq, v = line.partition("=")
-        if eq and k.strip() and v.strip():
-            mapping[k.strip().lower()] = v.strip()
-    return mapping
+    return parse_mapping(text.splitlines(), strict=False)
 
 
 def mapping_to_text(mapping: dict[str, str]) -> str:
