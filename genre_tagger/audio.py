@@ -65,13 +65,19 @@ def _spans(starts: list[int], length: int, n_native: int, sr: int, target: int) 
     return out
 
 
+def resample(x: np.ndarray, sr: int, target: int) -> np.ndarray:
+    """``x`` at ``sr`` Hz -> float32 at ``target`` Hz (soxr, high quality; ``x`` itself if
+    the rates are equal). The one resampler of the app, its tests and fixtures."""
+    if sr == target:
+        return np.asarray(x, dtype=np.float32)
+    import soxr
+
+    return soxr.resample(x, sr, target, quality="HQ").astype(np.float32, copy=False)
+
+
 def _to_target(x: np.ndarray, span: _Span, sr: int, target: int) -> np.ndarray:
     """Native mono samples of ``span`` -> the window at the target rate."""
-    if sr != target:
-        import soxr
-
-        x = soxr.resample(x, sr, target, quality="HQ")
-    return np.asarray(x[span.offset : span.offset + span.length], dtype=np.float32)
+    return resample(x, sr, target)[span.offset : span.offset + span.length]
 
 
 def _read_soundfile(path: Path, plan: Plan, length: int, target: int) -> tuple[AudioInfo, list[np.ndarray]]:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .audio import resample
+
 FORMATS = ("wav", "flac", "aiff", "ogg", "opus", "mp3", "m4a", "alac", "wma")
 EXTENSION = {"alac": "m4a"}
 
@@ -76,31 +78,21 @@ def write_audio(path: str | Path, fmt: str, seconds: float = 4.0, sr: int = 2205
             for i in range(0, len(y), sr):  # one big Vorbis write can crash libsndfile
                 f.write(y[i : i + sr])
     elif fmt == "opus":
-        import soxr
-
-        y48 = soxr.resample(y, sr, 48000).astype(np.float32)
+        y48 = resample(y, sr, 48000)
         with sf.SoundFile(path, "w", 48000, 1 if y.ndim == 1 else y.shape[1], format="OGG", subtype="OPUS") as f:
             for i in range(0, len(y48), 48000):
                 f.write(y48[i : i + 48000])
     elif fmt == "mp3":
         sf.write(path, y, sr, format="MP3", subtype="MPEG_LAYER_III")
     elif fmt == "m4a":
-        _write_av(path, _resample(y, sr, 44100), 44100, "aac", "mp4")
+        _write_av(path, resample(y, sr, 44100), 44100, "aac", "mp4")
     elif fmt == "alac":
         _write_av(path, y, sr, "alac", "ipod")
     elif fmt == "wma":
-        _write_av(path, _resample(y, sr, 44100), 44100, "wmav2", "asf")
+        _write_av(path, resample(y, sr, 44100), 44100, "wmav2", "asf")
     else:
         raise ValueError(f"unknown format {fmt!r}")
     return path
-
-
-def _resample(y: np.ndarray, sr: int, target: int) -> np.ndarray:
-    if sr == target:
-        return y
-    import soxr
-
-    return soxr.resample(y, sr, target).astype(np.float32)
 
 
 def write_library(folder: str | Path, n: int, seconds: float = 6.0, formats=FORMATS, seed: int = 0) -> list[Path]:
