@@ -36,6 +36,7 @@ from ..model import load_info
 from ..modelmeta import ModelMeta
 from ..playlists import write_playlists
 from ..policy import ERROR
+from ..progress import clock, rate_and_eta
 from ..review import CATEGORIES, FAILED, UNSURE, WILL_WRITE, DecisionStore, Review, plural, predicted_genres
 from ..scanner import FileResult, ScanOptions, summarise
 from .about import show_about
@@ -424,10 +425,8 @@ class MainWindow(QMainWindow):
         if self.worker is None:
             return
         self.progress.setValue(self.seen)
-        dt = max(time.monotonic() - self.t0, 1e-6)
-        rate = self.seen / dt
-        eta = (self.total - self.seen) / rate if rate > 0 and self.total else 0
-        left = f" — about {int(eta) // 60}:{int(eta) % 60:02d} left" if self.total and self.seen else ""
+        rate, eta = rate_and_eta(self.seen, self.total, time.monotonic() - self.t0)
+        left = f" — about {clock(eta)} left" if self.total and self.seen else ""
         self.rate_label.setText(f"{self.seen} of {plural(self.total, 'track')}, {rate:.1f} per second{left}")
 
     def _on_finished(self, cancelled: bool) -> None:
