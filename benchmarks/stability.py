@@ -11,7 +11,7 @@ the genre watched. Variants: the clip shifted by each of ``--shifts-ms`` (positi
 that much silence put before it; negative: that much cut from its start), and the clip
 encoded as each of ``--formats``. For each window count, the figure is max |Δp| of the
 reference's top genre over the variants (and the share of variants whose top genre
-changes). Encodes use ``genre_tagger.synth.write_audio`` (soundfile / PyAV encoders at
+changes). Encodes use ``devtools.synth.write_audio`` (soundfile / PyAV encoders at
 their default quality). Prints a table and JSON; writes nothing but temporary files.
 """
 
@@ -32,8 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from devtools.synth import write_audio  # noqa: E402
 from genre_tagger.model import Classifier  # noqa: E402
-from genre_tagger.synth import write_audio  # noqa: E402
 
 
 def _rel(arg: str) -> str:

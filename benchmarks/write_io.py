@@ -48,7 +48,7 @@ def _wchar() -> int:
 
 
 def make_library(d: Path, n: int, seconds: float) -> list[Path]:
-    from genre_tagger.synth import EXTENSION, write_audio
+    from devtools.synth import EXTENSION, write_audio
 
     d.mkdir(parents=True, exist_ok=True)
     files = []

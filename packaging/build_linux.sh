@@ -8,7 +8,7 @@ python3 packaging/make_icon.py
 python3 -m PyInstaller --noconfirm --distpath dist --workpath build/pyinstaller packaging/genre-tagger.spec
 du -sh dist/genre-tagger
 tmp=$(mktemp -d)
-python3 -c "from genre_tagger.synth import write_library; write_library('$tmp/lib', 6, seconds=5.0)"
+python3 -c "from devtools.synth import write_library; write_library('$tmp/lib', 6, seconds=5.0)"
 env -i HOME="$tmp" PATH=/usr/bin:/bin QT_QPA_PLATFORM=offscreen dist/genre-tagger/genre-tagger --version
 env -i HOME="$tmp" PATH=/usr/bin:/bin GENRE_TAGGER_DATA_DIR="$tmp/data" \
   dist/genre-tagger/genre-tagger --scan "$tmp/lib" --dry-run --workers 2 --json "$tmp/report.json"

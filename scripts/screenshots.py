@@ -36,7 +36,7 @@ def _tag(path: Path, artist: str, title: str, album: str, genre: str = "") -> No
 
 
 def make_library(root: Path, n: int) -> Path:
-    from genre_tagger.synth import write_library
+    from devtools.synth import write_library
 
     files = write_library(root, n, seconds=8.0, formats=("flac", "mp3", "ogg", "m4a"))
     genres = {1: "Jazz", 6: "Classical"}

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from genre_tagger.synth import _write_av, synth_music, write_audio
+from devtools.synth import _write_av, synth_music, write_audio
 
 
 @dataclass

@@ -16,9 +16,9 @@ import pytest
 from clirun import run
 from clirun import scan_args as _scan
 
+from devtools.synth import write_audio
 from genre_tagger import cli
 from genre_tagger.report import FIELDS
-from genre_tagger.synth import write_audio
 from genre_tagger.tags import read_tags
 
 ROOT = Path(__file__).resolve().parents[1]

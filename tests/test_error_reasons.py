@@ -4,10 +4,10 @@ cause, never as backend text (``<_io.BufferedReader name=...>``, ``Format not re
 
 import pytest
 
+from devtools.synth import write_audio
 from genre_tagger.audio import read_windows
 from genre_tagger.errors import DecodeError, TagError
 from genre_tagger.reasons import DAMAGED, short_reason
-from genre_tagger.synth import write_audio
 from genre_tagger.tags import read_tags
 
 

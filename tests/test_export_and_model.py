@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from tiny import Tiny
 
+from devtools.synth import write_audio
 from genre_tagger.frontend import FrontendConfig
 from genre_tagger.model import Classifier
 from genre_tagger.modelmeta import ModelMeta
-from genre_tagger.synth import write_audio
 from genre_tagger.windows import WindowSpec
 from training.genre.export import OUTPUT_NAMES, build_metadata, export_onnx, max_abs_diff
 from training.genre.heads import TAG_NAMES

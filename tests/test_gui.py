@@ -16,12 +16,12 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
+from devtools.synth import write_audio
 from genre_tagger.gui.main_window import MainWindow
 from genre_tagger.gui.settings import AppSettings
 from genre_tagger.gui.track_model import COL_CONFIDENCE, COL_FILE, COL_STATUS
 from genre_tagger.review import FAILED, KEEPS, REJECTED, UNSURE, WILL_WRITE, WRITTEN
 from genre_tagger.scanner import FileResult
-from genre_tagger.synth import write_audio
 from genre_tagger.tags import read_tags, write_genres
 
 

@@ -5,10 +5,10 @@ import shutil
 
 import pytest
 
+from devtools.synth import write_audio
 from genre_tagger.errors import ModelError
 from genre_tagger.model import Classification, Classifier, load_info
 from genre_tagger.modelmeta import ModelMeta
-from genre_tagger.synth import write_audio
 
 
 @pytest.fixture()

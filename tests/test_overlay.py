@@ -78,8 +78,8 @@ def test_ogg_renumber_on_an_overlay_matches_mutagen_and_changes_only_page_header
     that is 8 header bytes per page, and the result is the very file mutagen writes."""
     from mutagen.oggvorbis import OggVorbis
 
+    from devtools.synth import write_audio
     from genre_tagger.overlay import patch_mutagen
-    from genre_tagger.synth import write_audio
 
     patch_mutagen()
     src = write_audio(tmp_path / "a.ogg", "ogg", seconds=20, seed=3)

@@ -4,11 +4,11 @@ and an in-memory signal all give the same patches."""
 import numpy as np
 import pytest
 
+from devtools.synth import synth_music, write_audio
 from genre_tagger.errors import AudioTooShortError
 from genre_tagger.frontend import FrontendConfig
 from genre_tagger.model import Classifier
 from genre_tagger.pipeline import min_samples, signal_patches, track_patches
-from genre_tagger.synth import synth_music, write_audio
 from genre_tagger.windows import WindowSpec
 
 FE = FrontendConfig()

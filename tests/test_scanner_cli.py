@@ -10,10 +10,10 @@ import pytest
 from clirun import run
 from clirun import scan_args as _scan
 
+from devtools.synth import EXTENSION, FORMATS, write_audio
 from genre_tagger import cli
 from genre_tagger.model import load_info
 from genre_tagger.payload import payload_digest
-from genre_tagger.synth import EXTENSION, FORMATS, write_audio
 from genre_tagger.tags import read_tags, write_genres
 
 

@@ -9,11 +9,11 @@ import pytest
 import soundfile as sf
 import soxr
 
+from devtools.synth import synth_music, write_audio
 from genre_tagger import audio
 from genre_tagger.frontend import FrontendConfig
 from genre_tagger.model import Classifier
 from genre_tagger.pipeline import signal_patches, track_patches
-from genre_tagger.synth import synth_music, write_audio
 from genre_tagger.windows import WindowSpec
 
 FE = FrontendConfig()

@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
+from devtools.synth import EXTENSION, FORMATS, write_audio
 from genre_tagger.errors import TagError
 from genre_tagger.payload import payload_digest
-from genre_tagger.synth import EXTENSION, FORMATS, write_audio
 from genre_tagger.tags import TagOptions, read_tags, write_genres
 
 

@@ -5,10 +5,10 @@ import shutil
 
 import pytest
 
+from devtools.synth import write_audio
 from genre_tagger import cli
 from genre_tagger.model import load_info
 from genre_tagger.policy import KEPT, LOW_CONFIDENCE, TAGGED, WOULD_TAG, WritePolicy, decide
-from genre_tagger.synth import write_audio
 
 TOP = [("Jazz", 0.50), ("Blues", 0.35), ("Soul", 0.10), ("Rock", 0.05)]
 
