@@ -157,6 +157,7 @@ class Overlay(io.RawIOBase):
         hi = ends[j1 - 1] if j1 else 0
         mid = self._slice(lo, start) + new + (self._slice(end, hi) if end < hi else [])
         self.segments = segs[:i0] + _merge(mid) + segs[j1:]
+
     def put_many(self, edits: list[tuple[int, bytes]]) -> None:
         """Overwrite ranges (sorted, not overlapping, within the content) in one pass."""
         out, at = [], 0
@@ -425,8 +426,16 @@ def ogg_renumber(ov: Overlay, serial: int, start: int) -> None:
 
     pos, size, number = ov.tell(), ov.size, start
     edits: list[tuple[int, bytes]] = []
+    buf, at = b"", pos  # the file read ahead in large pieces (pages are contiguous)
+
+    def get(off: int, n: int) -> bytes:
+        nonlocal buf, at
+        if off < at or off + n > at + len(buf):
+            buf, at = ov.pread(off, max(n, _READ)), off
+        return buf[off - at : off - at + n]
+
     while True:  # the same checks as mutagen's OggPage reader, the same errors
-        header = ov.pread(pos, 27)
+        header = get(pos, 27)
         if not header or (len(header) < 27 and not any(header)):
             break  # the end (or trailing zero bytes)
         if len(header) < 27:
@@ -436,14 +445,14 @@ def ogg_renumber(ov: Overlay, serial: int, start: int) -> None:
         if header[4] != 0:
             raise error(f"version {header[4]!r} unsupported")
         nseg = header[26]
-        lacing = ov.pread(pos + 27, nseg)
+        lacing = get(pos + 27, nseg)
         if len(lacing) != nseg:
             raise error(f"unable to read {nseg!r} lacing bytes")
         length = 27 + nseg + sum(lacing)
         if pos + length > size:
             raise error("unable to read full data")
         if int.from_bytes(header[14:18], "little") == serial:
-            page = bytearray(ov.pread(pos, length))
+            page = bytearray(get(pos, length))
             page[18:22] = (number & 0xFFFFFFFF).to_bytes(4, "little")
             page[22:26] = b"\0\0\0\0"
             field = bytes(page[18:22]) + _ogg_crc(bytes(page))
