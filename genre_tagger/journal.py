@@ -278,17 +278,14 @@ class Journal:
         it undid. ``commit=False``: the row is committed with the next commit (the next
         write's intent, the end of the run) — if that never comes, recovery finds the write
         pending and checks the file, so no fsync is spent on it."""
-        row = self.get_write(write_id)
-        plan = dict(row.plan, **(plan_update or {})) if row else {}
+        # the plan and undo_of alone: the row's old/new bytes (up to IMAGE_LIMIT) are not read back
+        row = self.db.execute("SELECT plan, undo_of FROM writes WHERE id = ?", (write_id,)).fetchone()
+        plan = dict(json.loads(row[0]), **(plan_update or {})) if row else {}
         self.db.execute("UPDATE writes SET state = ?, plan = ?, note = ? WHERE id = ?", (state, json.dumps(plan), note, write_id))
-        if state == "done" and row is not None and row.undo_of is not None:
-            self.db.execute("UPDATE writes SET undone_by = ? WHERE id = ?", (write_id, row.undo_of))
+        if state == "done" and row is not None and row[1] is not None:
+            self.db.execute("UPDATE writes SET undone_by = ? WHERE id = ?", (write_id, row[1]))
         if commit:
             self.db.commit()
-
-    def get_write(self, write_id: int) -> WriteRow | None:
-        r = self.db.execute(self._WRITE_SQL + "WHERE id = ?", (write_id,)).fetchone()
-        return None if r is None else self._row(r)
 
     def writes(self, run_id: int, state: str | None = None) -> list[WriteRow]:
         sql = self._WRITE_SQL + "WHERE run_id = ?" + (" AND state = ?" if state else "") + " ORDER BY path, id"
