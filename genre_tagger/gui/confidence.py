@@ -7,20 +7,18 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QStyledItemDelegate
 
-from .track_model import CONFIDENCE_ROLE
+from .track_model import CONFIDENCE_ROLE, SURE_ROLE
 
-SURE, UNSURE = QColor("#59a14f"), QColor("#edc948")
+SURE, UNSURE, TRACK = QColor("#59a14f"), QColor("#edc948"), QColor("#e8e8e8")
 
 
 class ConfidenceDelegate(QStyledItemDelegate):
-    threshold = 0.0
-
     def paint(self, painter: QPainter, option, index):
         value = index.data(CONFIDENCE_ROLE) or 0.0
         painter.save()
         r = option.rect.adjusted(3, 4, -3, -4)
-        painter.fillRect(r, QColor("#e8e8e8"))
-        painter.fillRect(QRectF(r.x(), r.y(), r.width() * float(value), r.height()), SURE if value >= self.threshold else UNSURE)
+        painter.fillRect(r, TRACK)
+        painter.fillRect(QRectF(r.x(), r.y(), r.width() * float(value), r.height()), SURE if index.data(SURE_ROLE) else UNSURE)
         painter.setPen(Qt.black)
         painter.drawText(r, Qt.AlignCenter, index.data(Qt.DisplayRole) or "")
         painter.restore()

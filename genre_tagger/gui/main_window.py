@@ -374,7 +374,6 @@ class MainWindow(QMainWindow):
             return
         self._clear_results()
         self.review.set_policy(self._policy())
-        self.table.confidence_delegate.threshold = self.review.policy.threshold
         opts = ScanOptions(policy=self._policy(), tag_options=self.settings.tag_options(), model=self.model_path,
                            workers=self.settings.workers, in_process=False)  # fmt: skip
         opts.vocabulary = self._vocabulary().name
@@ -661,7 +660,6 @@ class MainWindow(QMainWindow):
         self.settings = new
         save_settings(new)
         changed = self.review.set_policy(self._policy(), self._relabel if relabel else None)
-        self.table.confidence_delegate.threshold = self.review.policy.threshold
         self.model.rows_changed(list(range(len(self.review))) if changed or relabel else [])
         if relabel:
             self._reset_genre_filter()

@@ -6,6 +6,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from ..library import display_path
+from ..policy import LOW_CONFIDENCE
 from ..review import FAILED, WILL_WRITE, WRITTEN, Review, ReviewItem
 from .qtcompat import no_value
 
@@ -18,11 +19,9 @@ COLUMN_SHARES = [0.2, 0.2, 0.2, 0.1, 0.1, 0.12, 0.04, 0.04, 0.0]
 HEADER_TIPS = ["File name", "Artist", "Title", "Album", "The genre in the file now", "The genre once Write has run (green: changes)",
                "The model's best genre", "How sure the model is of its best genre", "What Write will do with this track"]  # fmt: skip
 CONFIDENCE_ROLE = Qt.UserRole + 1
-CATEGORY_ROLE = Qt.UserRole + 2
-GUESS_ROLE = Qt.UserRole + 3
+SURE_ROLE = Qt.UserRole + 2  # the best genre reaches the review's threshold (the policy decides, not the view)
 
-_ROLES = {Qt.DisplayRole, Qt.ToolTipRole, Qt.ForegroundRole, Qt.BackgroundRole, Qt.FontRole,
-          CONFIDENCE_ROLE, CATEGORY_ROLE, GUESS_ROLE}  # fmt: skip
+_ROLES = {Qt.DisplayRole, Qt.ToolTipRole, Qt.ForegroundRole, Qt.BackgroundRole, Qt.FontRole, CONFIDENCE_ROLE, SURE_ROLE}
 _NEW_BG = QBrush(QColor("#d9f2d0"))  # Picard-like: what Write changes is green
 _NEW_FG = QBrush(QColor("#1d5e12"))
 _ERROR_FG = QBrush(QColor("#b3261e"))
@@ -39,10 +38,6 @@ class TrackModel(QAbstractTableModel):
         self.review = review
         self._bold = QFont()
         self._bold.setBold(True)
-
-    @property
-    def items(self) -> list[ReviewItem]:
-        return self.review.items
 
     def rowCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else len(self.review.items)
@@ -66,10 +61,8 @@ class TrackModel(QAbstractTableModel):
             return self._display(it, col)
         if role == CONFIDENCE_ROLE:
             return it.confidence
-        if role == CATEGORY_ROLE:
-            return it.category
-        if role == GUESS_ROLE:
-            return it.predicted
+        if role == SURE_ROLE:
+            return it.policy_status != LOW_CONFIDENCE
         if role == Qt.ToolTipRole:
             if col == COL_FILE:
                 return display_path(it.path)
