@@ -63,9 +63,8 @@ _WORKER: Classifier | None = None
 
 def _init_worker(model: str | None, threads: int, quiet_stderr: bool = False) -> None:
     global _WORKER
-    if quiet_stderr:  # a worker process (not InlinePool): Ctrl-C is the main process's business
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if quiet_stderr:  # decoders print notes on fd 2; errors are reported through results
+    if quiet_stderr:  # a worker process (not InlinePool): Ctrl-C is the main process's business,
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # and decoders' notes on fd 2 go nowhere (errors come back as results)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
         os.close(devnull)
@@ -220,9 +219,7 @@ class Scanner:
             else:
                 todo.append((p, st.st_size, st.st_mtime_ns))
         if todo:
-            yield from self._classify_all(todo)
-        if self.run_id is not None:
-            self.journal.finish_run(self.run_id)
+            yield from self._classify_all(todo)  # a writing run is finished by WriteRun's exit (scan())
 
     def _pool(self, n: int):
         model = str(self.info.path)
