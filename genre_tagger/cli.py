@@ -126,6 +126,13 @@ def _say(stream, line: str) -> None:
     stream.write(safe_text(line) + "\n")
 
 
+def _tag_options(args, keep_mtime: bool = False):
+    """The tag-writing options of the command line (scan, --set, --undo)."""
+    from .tags import TagOptions
+
+    return TagOptions(id3_version=3 if args.id3v23 else 4, id3v23_separator=args.id3_separator, keep_mtime=keep_mtime)
+
+
 def output_problems(args) -> list[str]:
     """Every output path checked before anything is scanned or written."""
     from .playlists import playlist_folder_problem
@@ -197,7 +204,6 @@ def run_scan(args, out, err) -> int:
     from .library import display_path
     from .policy import ERROR, STATUSES, TAGGED, WOULD_TAG, WritePolicy, parse_mapping
     from .scanner import Scanner, ScanOptions
-    from .tags import TagOptions
 
     problems = output_problems(args)
     if problems:
@@ -215,7 +221,7 @@ def run_scan(args, out, err) -> int:
     except ValueError as e:
         _say(err, f"genre-tagger: {e}")
         return EXIT_USAGE
-    tag_opts = TagOptions(id3_version=3 if args.id3v23 else 4, id3v23_separator=args.id3_separator, keep_mtime=args.keep_mtime)
+    tag_opts = _tag_options(args, keep_mtime=args.keep_mtime)
     opts = ScanOptions(policy=policy, tag_options=tag_opts, model=args.model, vocabulary=args.vocabulary,
                        workers=args.workers, use_cache=not args.no_cache)  # fmt: skip
     try:
@@ -317,7 +323,6 @@ def run_undo(args, out, err) -> int:
     from .journal import Journal, JournalBusyError
     from .policy import ERROR
     from .scanner import undo
-    from .tags import TagOptions
 
     run = None
     if args.undo != "last":
@@ -326,7 +331,7 @@ def run_undo(args, out, err) -> int:
         except ValueError:
             err.write(f"genre-tagger: --undo takes a run number, not {args.undo!r}\n")
             return EXIT_USAGE
-    tag_opts = TagOptions(id3_version=3 if args.id3v23 else 4, id3v23_separator=args.id3_separator)
+    tag_opts = _tag_options(args)
     try:
         new_run, results = undo(Journal(), run, tag_opts)
     except (LookupError, JournalBusyError) as e:
@@ -355,7 +360,7 @@ def run_set(args, out, err) -> int:
     from .errors import TagError
     from .journal import Journal, JournalBusyError
     from .library import display_path, iter_audio_files
-    from .tags import TagOptions, read_tags
+    from .tags import read_tags
     from .writer import ERROR, TAGGED, WriteRun
 
     genres = [g.strip() for g in args.set.split(";") if g.strip()]
@@ -370,7 +375,7 @@ def run_set(args, out, err) -> int:
         return EXIT_USAGE
     failed: list[tuple[str, str]] = []
     files = list(iter_audio_files(roots, on_error=lambda p, why: failed.append((p, why))))
-    tag_opts = TagOptions(id3_version=3 if args.id3v23 else 4, id3v23_separator=args.id3_separator, keep_mtime=args.keep_mtime)
+    tag_opts = _tag_options(args, keep_mtime=args.keep_mtime)
     for p, why in failed:
         _say(err, f"error: {_shown(p)}: {why}")
     counts = {"set": 0, "unchanged": 0}
