@@ -105,7 +105,9 @@ class Family:
 
     def raw_genre(self, fh, size: int, container: str) -> dict:
         """The genre field as stored (JSON-able; bytes as hex), for the journal."""
-        view = self.view(fh, size, container)
+        return self._raw(self.view(fh, size, container), container)
+
+    def _raw(self, view: RawView, container: str) -> dict:
         return {"family": self.name, "container": container, "items": [b.hex() for b in view.genre]}
 
 
@@ -215,7 +217,7 @@ class Id3Family(Family):
 
     def raw_genre(self, fh, size, container):
         place, tag = self._tag(fh, size, container)
-        out = super().raw_genre(fh, size, container)
+        out = self._raw(rawtags.id3_view(tag, place.tag_off), container)
         out["version"] = tag.version if tag else None
         if tag is not None:  # how many other frames stand before the (first) genre frame
             gid = rawtags.GENRE_FRAME[tag.version]
@@ -352,8 +354,9 @@ class VorbisFamily(_MutagenFamily):
         self._put(f, [tuple(b.decode("utf-8").split("=", 1)) for b in items], raw.get("index"))
 
     def raw_genre(self, fh, size, container):
-        out = super().raw_genre(fh, size, container)
-        out["index"] = self.view(fh, size, container).genre_at
+        view = self.view(fh, size, container)
+        out = self._raw(view, container)
+        out["index"] = view.genre_at
         return out
 
     @staticmethod
