@@ -3,6 +3,8 @@ the figures from the model's metadata."""
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtWidgets import QMessageBox
 
 from .. import __version__
@@ -10,7 +12,7 @@ from ..modelmeta import ModelMeta, Vocabulary
 
 
 def _esc(text: str) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.escape(str(text), quote=False)
 
 
 def _figure(value) -> tuple[float | None, int | None]:

@@ -44,7 +44,7 @@ from .details import DetailsPane
 from .qtcompat import install_none_guard
 from .settings import AppSettings, load_settings, qsettings, save_settings
 from .settings_dialog import SettingsDialog
-from .track_model import TrackFilter, TrackModel
+from .track_model import TrackFilter, TrackModel, genres_text
 from .track_table import TrackTable
 from .welcome import WelcomePage
 from .workers import ScanWorker, WriteWorker
@@ -297,7 +297,7 @@ class MainWindow(QMainWindow):
         scanning = self.worker is not None
         busy = scanning or self.writing
         selected = self.selected_rows()
-        decidable = [i for i in selected if self.review.items[i].result.status != ERROR]
+        decidable = self._decidable(selected)
         self.act_scan.setEnabled(bool(self.folder) and not busy and self.meta is not None)
         self.act_cancel.setEnabled(scanning)
         for a in (self.act_accept, self.act_reject, self.act_set, self.act_clear):
@@ -439,8 +439,7 @@ class MainWindow(QMainWindow):
             self._scan_again = False
             self.start_scan()
             return
-        errors = sum(1 for it in self.review.items if it.category == FAILED)
-        will, unsure = self.review.count(WILL_WRITE), self.review.count(UNSURE)
+        errors, will, unsure = (self.review.count(c) for c in (FAILED, WILL_WRITE, UNSURE))
         what = "Scan cancelled" if cancelled else "Scanned"
         parts = [f"{what}: {plural(len(self.review), 'track')}", f"{will} will be written", f"{unsure} unsure"]
         if errors:
@@ -481,8 +480,9 @@ class MainWindow(QMainWindow):
         if what:
             self.statusBar().showMessage(what)
 
-    def _decidable(self) -> list[int]:
-        return [i for i in self.selected_rows() if self.review.items[i].result.status != ERROR]
+    def _decidable(self, rows: list[int] | None = None) -> list[int]:
+        """The selected rows (or ``rows``) a decision can apply to: not unreadable files."""
+        return [i for i in (self.selected_rows() if rows is None else rows) if self.review.items[i].result.status != ERROR]
 
     def accept_selected(self) -> None:
         done, ask = self.review.accept(self._decidable())
@@ -500,7 +500,8 @@ class MainWindow(QMainWindow):
     def confirm_replace(self, rows: list[int]) -> bool:
         """Ask before Accept replaces genres that files already have (tests replace it)."""
         items = [self.review.items[i] for i in rows]
-        names = "\n".join(f"• {it.path.name}: {'; '.join(it.current)} → {'; '.join(predicted_genres(it.result.top, self.review.policy))}"
+        policy = self.review.policy
+        names = "\n".join(f"• {it.path.name}: {genres_text(it.current)} → {genres_text(predicted_genres(it.result.top, policy))}"
                           for it in items[:8])  # fmt: skip
         more = f"\n… and {len(items) - 8} more" if len(items) > 8 else ""
         one = len(items) == 1

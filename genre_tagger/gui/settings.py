@@ -25,9 +25,9 @@ class AppSettings:
 
     def policy(self, model_threshold: float = 0.0, dry_run: bool = True) -> WritePolicy:
         """The write policy; ``model_threshold`` applies unless the user chose a minimum confidence."""
-        conf = model_threshold if self.min_confidence is None else self.min_confidence
-        return WritePolicy(overwrite=self.overwrite, min_confidence=conf, max_genres=self.max_genres, dry_run=dry_run,
-                           mapping=dict(self.mapping))  # fmt: skip
+        policy = WritePolicy(overwrite=self.overwrite, min_confidence=self.min_confidence, max_genres=self.max_genres,
+                             dry_run=dry_run, mapping=dict(self.mapping))  # fmt: skip
+        return policy.with_default_threshold(model_threshold)
 
     def tag_options(self) -> TagOptions:
         return TagOptions(self.id3_version, self.id3v23_separator, self.keep_mtime)
