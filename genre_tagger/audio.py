@@ -75,9 +75,10 @@ def resample(x: np.ndarray, sr: int, target: int) -> np.ndarray:
     return soxr.resample(x, sr, target, quality="HQ").astype(np.float32, copy=False)
 
 
-def _to_target(x: np.ndarray, span: _Span, sr: int, target: int) -> np.ndarray:
-    """Native mono samples of ``span`` -> the window at the target rate."""
-    return resample(x, sr, target)[span.offset : span.offset + span.length]
+def _cut(read: Callable[[int, int], np.ndarray], n_native: int, sr: int, plan: Plan, length: int, target: int) -> list[np.ndarray]:
+    """The planned windows at the target rate; ``read(a0, a1)`` = native mono samples ``[a0, a1)``."""
+    spans = _spans(plan(n_native * target // sr), length, n_native, sr, target)
+    return [resample(read(sp.a0, sp.a1), sr, target)[sp.offset : sp.offset + sp.length] for sp in spans]
 
 
 def _read_soundfile(path: Path, plan: Plan, length: int, target: int) -> tuple[AudioInfo, list[np.ndarray]]:
@@ -88,13 +89,13 @@ def _read_soundfile(path: Path, plan: Plan, length: int, target: int) -> tuple[A
         sr, n_native = f.samplerate, f.frames
         if n_native <= 0 or sr <= 0:
             raise ValueError("no audio frames")
-        n = n_native * target // sr
-        info = AudioInfo(n_native / sr, n, sr, f.channels, "soundfile")
-        out = []
-        for sp in _spans(plan(n), length, n_native, sr, target):
-            f.seek(sp.a0)
-            data = f.read(sp.a1 - sp.a0, dtype="float32", always_2d=True)
-            out.append(_to_target(data.mean(axis=1), sp, sr, target))
+
+        def read(a0: int, a1: int) -> np.ndarray:
+            f.seek(a0)
+            return f.read(a1 - a0, dtype="float32", always_2d=True).mean(axis=1)
+
+        out = _cut(read, n_native, sr, plan, length, target)
+        info = AudioInfo(n_native / sr, n_native * target // sr, sr, f.channels, "soundfile")
     return info, out
 
 
@@ -202,13 +203,8 @@ def _read_av(path: Path, plan: Plan, length: int, target: int) -> tuple[AudioInf
     if n_native <= 0 or not set(track.format.split(",")) & SEEKABLE:  # decode it all once
         whole = track.read(0, 1 << 62)
         n_native = len(whole)
-    n = n_native * target // sr
-    info = AudioInfo(n_native / sr, n, sr, track.channels, "pyav")
-    out = []
-    for sp in _spans(plan(n), length, n_native, sr, target):
-        x = whole[sp.a0 : sp.a1] if whole is not None else track.read(sp.a0, sp.a1)
-        out.append(_to_target(x, sp, sr, target))
-    return info, out
+    out = _cut(track.read if whole is None else lambda a0, a1: whole[a0:a1], n_native, sr, plan, length, target)
+    return AudioInfo(n_native / sr, n_native * target // sr, sr, track.channels, "pyav"), out
 
 
 _ASF_ENCRYPTION = (
