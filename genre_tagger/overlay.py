@@ -207,7 +207,7 @@ class Overlay(io.RawIOBase):
         fast = hasattr(os, "copy_file_range")
         for s in self.segments:
             if len(s) == 1:
-                _write_all(out_fd, s[0], pos)
+                pwrite_all(out_fd, s[0], pos)
                 pos += len(s[0])
                 continue
             off, left = s
@@ -222,7 +222,7 @@ class Overlay(io.RawIOBase):
                     b = pread(self.fd, min(_READ, left), off)
                     if not b:
                         raise OSError(f"file shrank while writing (offset {off})")
-                    _write_all(out_fd, b, pos)
+                    pwrite_all(out_fd, b, pos)
                     n = len(b)
                 off, pos, left = off + n, pos + n, left - n
 
@@ -328,7 +328,8 @@ def restore_segments(layout: list[list[int]], dropped: list[list[int]], old: byt
     return _merge(out)
 
 
-def _write_all(fd: int, data: bytes, pos: int) -> None:
+def pwrite_all(fd: int, data: bytes, pos: int) -> None:
+    """All of ``data`` at ``pos`` (a pwrite may write less than asked)."""
     while data:
         n = pwrite(fd, data, pos)
         data, pos = data[n:], pos + n

@@ -56,7 +56,7 @@ from pathlib import Path
 
 from .errors import TagError
 from .journal import Journal, JournalBusyError, WriteRow
-from .overlay import Overlay, pread, pwrite, restore_segments
+from .overlay import Overlay, pread, pwrite, pwrite_all, restore_segments
 from .payload import payload_digest, payload_regions
 from .rawtags import Unreadable
 from .tags import FAMILIES, Family, TagOptions, detect, read_tags, short_reason
@@ -90,12 +90,6 @@ def _sha(b: bytes) -> str:
 
 def _identity(st: os.stat_result) -> list[int]:
     return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
-
-
-def _pwrite_all(fd: int, data: bytes, off: int) -> None:
-    while data:
-        n = pwrite(fd, data, off)
-        data, off = data[n:], off + n
 
 
 def _new_sha(fd: int, layout: list) -> str:
@@ -318,14 +312,14 @@ class WriteRun:
             try:
                 for off, data in patches:  # what is appended first: harmless until the rest is written
                     if off >= old_size:
-                        _pwrite_all(fd, data, off)
+                        pwrite_all(fd, data, off)
                         _step("appended")
                 for i, (off, data) in enumerate(p for p in patches if p[0] < old_size):
                     half = len(data) // 2 if i == 0 else 0
                     if half:  # the first range in two writes: a kill in between leaves a torn range (tests)
-                        _pwrite_all(fd, data[:half], off)
+                        pwrite_all(fd, data[:half], off)
                         _step("patch-half")
-                    _pwrite_all(fd, data[half:], off + half)
+                    pwrite_all(fd, data[half:], off + half)
                 if new_size < old_size:
                     os.ftruncate(fd, new_size)
                 os.fsync(fd)
@@ -411,7 +405,7 @@ def _put_back(fd: int, patches, olds: bytes, old_size: int, new_size: int) -> No
             pwrite(fd, olds[pos : pos + len(data)], off)
             pos += len(data)
     if new_size < old_size:
-        _pwrite_all(fd, olds[pos:], new_size)
+        pwrite_all(fd, olds[pos:], new_size)
     os.ftruncate(fd, old_size)
 
 

@@ -150,7 +150,7 @@ def test_failed_in_place_write_puts_the_original_bytes_back(originals, tmp_path,
     before = path.read_bytes()
     import genre_tagger.writer as writer_mod
 
-    real, calls = writer_mod._pwrite_all, []
+    real, calls = writer_mod.pwrite_all, []
 
     def fails_second_time(fd, data, off):
         calls.append(off)
@@ -158,7 +158,7 @@ def test_failed_in_place_write_puts_the_original_bytes_back(originals, tmp_path,
             raise OSError(5, "Input/output error")
         real(fd, data, off)
 
-    monkeypatch.setattr(writer_mod, "_pwrite_all", fails_second_time)  # the chunk is appended, then the header fails
+    monkeypatch.setattr(writer_mod, "pwrite_all", fails_second_time)  # the chunk is appended, then the header fails
     with pytest.raises(TagError, match="Input/output error"):
         write_genres(path, ["Rock"])
     assert len(calls) == 2 and path.read_bytes() == before
