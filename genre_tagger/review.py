@@ -122,6 +122,13 @@ def predicted_genres(top: Sequence[tuple[str, float]], policy: WritePolicy) -> l
     return genres or ([top[0][0]] if top else [])
 
 
+def _relabel(result, relabel: Relabel | None) -> None:
+    """Give ``result`` the ``(top, tags)`` that ``relabel`` returns (an unreadable file has none)."""
+    fresh = relabel(result) if relabel is not None and result.status != ERROR else None
+    if fresh is not None:
+        result.top, result.tags = fresh
+
+
 class Review:
     """The items of one scan and the user's decisions about them."""
 
@@ -139,10 +146,12 @@ class Review:
         self.items = []
         self._index = {}
 
-    def add(self, results: Iterable) -> list[ReviewItem]:
-        """Add scan results; decisions stored for the same unchanged file come back."""
+    def add(self, results: Iterable, relabel: Relabel | None = None) -> list[ReviewItem]:
+        """Add scan results; decisions stored for the same unchanged file come back.
+        ``relabel``: as in :meth:`set_policy` (results of a scan begun with other settings)."""
         new = []
         for r in results:
+            _relabel(r, relabel)
             item = ReviewItem(r, key=file_key(r.path) if r.status != ERROR else None)
             new.append(item)
         if self.store is not None:
@@ -169,9 +178,7 @@ class Review:
         changed = []
         for i, it in enumerate(self.items):
             before = (it.category, it.label, list(it.new), it.predicted)
-            fresh = relabel(it.result) if relabel is not None and it.result.status != ERROR else None
-            if fresh is not None:
-                it.result.top, it.result.tags = fresh
+            _relabel(it.result, relabel)
             self._evaluate(it)
             if (it.category, it.label, it.new, it.predicted) != before:
                 changed.append(i)

@@ -400,12 +400,8 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, max(n, 1))
 
     def _on_results(self, results: list) -> None:
-        if self._scan_view != (self._vocabulary().name, self.settings.mapping):  # settings changed during the scan
-            for r in results:
-                fresh = self._relabel(r) if r.status != ERROR else None
-                if fresh is not None:
-                    r.top, r.tags = fresh
-        self.model.add_results(results)
+        changed = self._scan_view != (self._vocabulary().name, self.settings.mapping)  # settings changed during the scan
+        self.model.add_results(results, self._relabel if changed else None)
         self.seen += len(results)
         if not self.ui_timer.isActive():  # progress, rate and charts at most ~3 times a second
             self.ui_timer.start()

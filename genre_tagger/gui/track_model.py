@@ -7,7 +7,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 
 from ..library import display_path
 from ..policy import LOW_CONFIDENCE
-from ..review import FAILED, WILL_WRITE, WRITTEN, Review, ReviewItem
+from ..review import FAILED, WILL_WRITE, WRITTEN, Relabel, Review, ReviewItem
 from .qtcompat import no_value
 
 COLUMNS = ["File", "Artist", "Title", "Album", "Genre now", "After Write", "Guess", "Confidence", "Status"]
@@ -107,12 +107,12 @@ class TrackModel(QAbstractTableModel):
         return it.label
 
     # -- changes -----------------------------------------------------------------------
-    def add_results(self, results: list) -> None:
+    def add_results(self, results: list, relabel: Relabel | None = None) -> None:
         if not results:
             return
         n = len(self.review.items)
         self.beginInsertRows(QModelIndex(), n, n + len(results) - 1)
-        self.review.add(results)
+        self.review.add(results, relabel)
         self.endInsertRows()
 
     def clear(self) -> None:
