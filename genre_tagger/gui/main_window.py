@@ -293,10 +293,11 @@ class MainWindow(QMainWindow):
         except Exception:  # an unreadable journal: undo reports why when pressed
             self._can_undo = True
 
-    def _update_actions(self) -> None:
+    def _update_actions(self, selected: list[int] | None = None) -> None:
+        """Enable what applies now (``selected``: the selected rows, if the caller has them)."""
         scanning = self.worker is not None
         busy = scanning or self.writing
-        selected = self.selected_rows()
+        selected = self.selected_rows() if selected is None else selected
         decidable = self._decidable(selected)
         self.act_scan.setEnabled(bool(self.folder) and not busy and self.meta is not None)
         self.act_cancel.setEnabled(scanning)
@@ -459,7 +460,7 @@ class MainWindow(QMainWindow):
         rows = self.selected_rows()
         it = self.review.items[rows[0]] if rows else None
         self.details.show_item(it, len(rows), self._suggestions(it) if it else None)
-        self._update_actions()
+        self._update_actions(rows)
 
     def _suggestions(self, it) -> list[tuple[str, float]]:
         """One-click genres: the model's best few, then the taggers' genre-like tags."""
@@ -530,7 +531,7 @@ class MainWindow(QMainWindow):
         vocab = list(self._vocabulary().display) if self.meta else []
         extra = list(self.meta.tag_display.values()) if self.meta else []
         choices = list(dict.fromkeys(names + vocab + sorted(extra)))
-        current = "; ".join(it.new) if it.new else (names[0] if names else "")
+        current = genres_text(it.new) if it.new else (names[0] if names else "")
         if current and current not in choices:
             choices.insert(0, current)
         genre, ok = QInputDialog.getItem(self, "Set genre", f"Genre for {plural(len(rows), 'track')} (pick or type; several with ';'):",
