@@ -22,8 +22,8 @@ CONFIDENCE_ROLE = Qt.UserRole + 1
 SURE_ROLE = Qt.UserRole + 2  # the best genre reaches the review's threshold (the policy decides, not the view)
 
 _ROLES = {Qt.DisplayRole, Qt.ToolTipRole, Qt.ForegroundRole, Qt.BackgroundRole, Qt.FontRole, CONFIDENCE_ROLE, SURE_ROLE}
-_NEW_BG = QBrush(QColor("#d9f2d0"))  # Picard-like: what Write changes is green
-_NEW_FG = QBrush(QColor("#1d5e12"))
+NEW_BG = QBrush(QColor("#d9f2d0"))  # Picard-like: what Write changes is green
+NEW_FG = QBrush(QColor("#1d5e12"))
 _ERROR_FG = QBrush(QColor("#b3261e"))
 _DIM_FG = QBrush(QColor("#6b6b6b"))
 
@@ -73,9 +73,9 @@ class TrackModel(QAbstractTableModel):
             return no_value()
         if col == COL_NEW and it.changes:
             if role == Qt.BackgroundRole:
-                return _NEW_BG
+                return NEW_BG
             if role == Qt.ForegroundRole:
-                return _NEW_FG
+                return NEW_FG
             if role == Qt.FontRole:
                 return self._bold
         if role == Qt.ForegroundRole:

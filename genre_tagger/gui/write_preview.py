@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout
 
 from ..library import display_path
 from ..review import plural
-from .track_model import genres_text
+from .track_model import NEW_BG, NEW_FG, genres_text
 
 PREVIEW_ROWS = 500  # more would only slow the dialog down; the count is always exact
 
@@ -40,8 +40,8 @@ class WritePreviewDialog(QDialog):
             self.table.setItem(row, 0, item)
             self.table.setItem(row, 1, QTableWidgetItem(genres_text(before) or "—"))
             new = QTableWidgetItem(genres_text(after))
-            new.setForeground(QColor("#1d5e12"))
-            new.setBackground(QColor("#d9f2d0"))
+            new.setForeground(NEW_FG)  # the colours of "After Write" in the table
+            new.setBackground(NEW_BG)
             new.setFont(bold)
             self.table.setItem(row, 2, new)
         self.table.resizeColumnsToContents()
