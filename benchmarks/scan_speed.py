@@ -51,8 +51,6 @@ def make_library(d: Path, n: int, lo: float, hi: float, distinct: int) -> list[P
     """``n`` tracks: ``distinct`` generated recordings (cycling through the formats),
     copied under new names until there are ``n`` (encoding hundreds of 4-minute files
     would take longer than the benchmark; every copy is still decoded and classified)."""
-    import shutil
-
     import numpy as np
 
     from devtools.synth import EXTENSION, write_audio
