@@ -75,14 +75,20 @@ class HeadConfig:
     seed: int = 0
 
 
-def feature_names(kind: str) -> list[str]:
+def block_names(blocks) -> list[str]:
+    """Feature names of the tagger blocks ``blocks`` (keys of :data:`DIMS`), in order:
+    tag logits as in :data:`TAG_NAMES`, embedding dimensions as ``"<block>[i]"``."""
     names: list[str] = []
-    for block in FEATURE_SETS[kind]:
+    for block in blocks:
         if block.endswith("_logits"):
             names += TAG_NAMES[:50] if block.startswith("msd") else TAG_NAMES[50:]
         else:
             names += [f"{block}[{i}]" for i in range(DIMS[block])]
     return names
+
+
+def feature_names(kind: str) -> list[str]:
+    return block_names(FEATURE_SETS[kind])
 
 
 def build_mask(kind: str) -> np.ndarray:

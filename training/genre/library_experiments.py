@@ -32,14 +32,20 @@ from genre_tagger.genres import GTZAN_GENRES
 
 from ..data import grouped_folds
 from . import feature_cache
-from .feature_cache import KEYS
-from .heads import EVIDENCE
+from .heads import EVIDENCE, block_names
 from .library_model import HeadSpec, ModelSpec
-from .musicnn import MSD_LABELS, MTT_LABELS
 from .realdata import Example, gtzan_examples, gtzan_top1_eligible, realmusic_examples
-from .sethead import LinearHead, choose_threshold, ece, fit_set_head, fit_temperature, softmax, top1_correct
+from .sethead import (
+    LinearHead,
+    choose_threshold,
+    ece,
+    fit_set_head,
+    fit_temperature,
+    precision_coverage,
+    softmax,
+    top1_correct,
+)
 
-CACHED_WINDOWS = 16
 # subsets of the 16 cached windows (centres 0.125, 0.175, ... 0.875 of the track) that
 # approximate a WindowSpec(count=K, margin=0.1) (centres within 0.75 s of K's own)
 WINDOW_SUBSETS = {1: [8], 2: [4, 12], 4: [2, 6, 10, 14], 6: [1, 4, 6, 9, 11, 14], 8: list(range(1, 16, 2)), 16: list(range(16))}
@@ -74,11 +80,7 @@ def evidence_mask(genres: list[str], cand: Candidate) -> np.ndarray | None:
     others (classical, disco, reggae, electronic …) use every feature. None = no mask."""
     if not cand.evidence:
         return None
-    names: list[str] = []
-    for b in cand.blocks:
-        tagger = b.split("_")[0]
-        labels = MSD_LABELS if tagger == "msd" else MTT_LABELS
-        names += [f"{tagger}:{t}" for t in labels] if b.endswith("logits") else [f"{b}[{i}]" for i in range(KEYS[b])]
+    names = block_names(cand.blocks)
     mask = np.ones((len(genres), len(names)), np.float32)
     for gi, g in enumerate(genres):
         ev = [n for n in EVIDENCE.get(g, []) if n in names]
@@ -175,20 +177,23 @@ def fit_spec(
     return ModelSpec(cand.blocks, cand.windows, cand.mtt_windows if cand.uses_mtt() else 0, heads, prov)
 
 
-def scores(probs: np.ndarray, ex: list[Example], genres: list[str], threshold: float) -> dict:
-    """realmusic/README.md's figures for the top genre of ``probs`` (+ ECE, per genre)."""
+def scores(probs: np.ndarray, ex: list[Example], genres: list[str], thr: np.ndarray) -> dict:
+    """realmusic/README.md's figures for the top genre of ``probs`` (+ ECE, per genre),
+    written = top confidence >= the clip's threshold ``thr`` (its fold's)."""
     sets = [e.accepted for e in ex]
     top = probs.argmax(1)
     conf = probs.max(1)
     ok = top1_correct(probs, sets, genres)
     gz = np.array([gtzan_top1_eligible(e) for e in ex])
     gz_ok = np.array([genres[t] == e.gtzan for t, e in zip(top, ex)])
-    written = conf >= threshold
+    written = conf >= thr
     per_genre = {}
     for gi, g in enumerate(genres):
         pred = top == gi
+        w = written & pred
         per_genre[g] = {"predicted": int(pred.sum()), "precision": float(ok[pred].mean()) if pred.any() else None,
-                        "clips_accepting": int(sum(g in s for s in sets))}  # fmt: skip
+                        "clips_accepting": int(sum(g in s for s in sets)), "written": int(w.sum()),
+                        "written_precision": float(ok[w].mean()) if w.any() else None}  # fmt: skip
     return {
         "clips": len(ex),
         "extended_top1": float(ok.mean()),
@@ -198,6 +203,7 @@ def scores(probs: np.ndarray, ex: list[Example], genres: list[str], threshold: f
         "coverage": float(written.mean()),
         "ece": ece(conf, ok),
         "per_genre": per_genre,
+        "threshold_per_fold": sorted({round(float(t), 2) for t in thr}),
     }
 
 
@@ -220,27 +226,18 @@ def cross_validate(
 
 
 def evaluate(cache, ex, genres, cand) -> dict:
-    probs, thr, real_idx = cross_validate(cache, ex, genres, cand)
+    return summarise(cross_validate(cache, ex, genres, cand), ex, genres, cand)
+
+
+def summarise(oof: tuple[np.ndarray, np.ndarray, list[int]], ex, genres, cand) -> dict:
+    """:func:`scores` of :func:`cross_validate`'s out-of-fold results."""
+    probs, thr, real_idx = oof
     real = [ex[i] for i in real_idx]
-    res = {"all": _scores_thr(probs, real, genres, thr)}
+    res = {"all": scores(probs, real, genres, thr)}
     if cand.uses_mtt():  # Emotify is Magnatune, which MTT_musicnn was trained on
         keep = np.array([e.source != "emotify" for e in real])
-        res["without_emotify"] = _scores_thr(probs[keep], [e for e, k in zip(real, keep) if k], genres, thr[keep])
+        res["without_emotify"] = scores(probs[keep], [e for e, k in zip(real, keep) if k], genres, thr[keep])
     return res
-
-
-def _scores_thr(probs, ex, genres, thr) -> dict:
-    s = scores(probs, ex, genres, 0.0)
-    written = probs.max(1) >= thr
-    ok = top1_correct(probs, [e.accepted for e in ex], genres)
-    s["written_precision"] = float(ok[written].mean()) if written.any() else None
-    s["coverage"] = float(written.mean())
-    s["threshold_per_fold"] = sorted({round(float(t), 2) for t in thr})
-    top = probs.argmax(1)
-    for gi, g in enumerate(genres):
-        w = written & (top == gi)
-        s["per_genre"][g].update(written=int(w.sum()), written_precision=float(ok[w].mean()) if w.any() else None)
-    return s
 
 
 # (C, weight of a GTZAN clip, evidence mask) tried for the "gtzan" head
@@ -295,16 +292,18 @@ def genre_to_drop(per_genre: dict, extras: list[str]) -> str | None:
     return worst
 
 
-def select_vocabulary(cache, ex, cand, extras: list[str]) -> tuple[list[str], list[dict]]:
+def select_vocabulary(cache, ex, cand, extras: list[str]) -> tuple[list[str], list[dict], tuple]:
     """Drop, one at a time, the extra genre :func:`genre_to_drop` names, refitting after
-    each drop, until every extra genre passes."""
+    each drop, until every extra genre passes. Returns the vocabulary, the drops and its
+    :func:`cross_validate` results."""
     kept, log = list(extras), []
     while True:
         genres = list(GTZAN_GENRES) + kept
-        res = evaluate(cache, ex, genres, cand)["all"]
+        oof = cross_validate(cache, ex, genres, cand)
+        res = summarise(oof, ex, genres, cand)["all"]
         worst = genre_to_drop(res["per_genre"], kept)
         if worst is None:
-            return genres, log
+            return genres, log, oof
         pg = res["per_genre"][worst]
         log.append({"dropped": worst, **pg, "vocabulary_before": genres, "extended_top1_before": res["extended_top1"]})
         print(f"  drop {worst}: written precision {pg['written_precision']} on {pg['written']} written "
@@ -370,8 +369,6 @@ def plots(probs: np.ndarray, ex: list[Example], genres: list[str], threshold: fl
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .sethead import precision_coverage
-
     conf = probs.max(1)
     ok = top1_correct(probs, [e.accepted for e in ex], genres)
     edges = np.linspace(0, 1, 11)
@@ -428,10 +425,10 @@ def main() -> None:
     best = choose(sel.candidates)
     cand = next(c for c in CANDIDATES if c.name == best["name"])
     print(f"chosen: {cand.name}; selecting the library vocabulary from {EXTRA_CANDIDATES}", flush=True)
-    library, dropped = select_vocabulary(cache, ex, cand, EXTRA_CANDIDATES)
-    final = evaluate(cache, ex, library, cand)
+    library, dropped, oof = select_vocabulary(cache, ex, cand, EXTRA_CANDIDATES)
+    final = summarise(oof, ex, library, cand)  # the library's cross-validation, not run again
     gtz = evaluate(cache, ex, list(GTZAN_GENRES), gtzan_head(cand, tuple(best["gtzan_filtered_test"]["head"])))
-    probs, thr, real_idx = cross_validate(cache, ex, library, cand)
+    probs, thr, real_idx = oof
     real = [ex[i] for i in real_idx]
     out_dir = args.out.parent
     out_dir.mkdir(parents=True, exist_ok=True)

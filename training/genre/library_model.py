@@ -24,8 +24,8 @@ from genre_tagger.modelmeta import InputSpec, ModelMeta, Vocabulary
 from genre_tagger.windows import WindowSpec
 
 from ..weights import DEFAULT_CACHE, musicnn_dir
-from .heads import EXTRA_GENRES
-from .musicnn import MSD_LABELS, MTT_LABELS, load_pretrained
+from .heads import EXTRA_GENRES, TAG_NAMES
+from .musicnn import MSD_LABELS, load_pretrained
 from .prune import DEFAULT_TOL, PrunedMusicnn
 
 INPUT_NAME = "patches"
@@ -91,7 +91,7 @@ class LibraryNet(nn.Module):
 
 
 def tag_names(spec: ModelSpec) -> list[str]:
-    return [f"msd:{t}" for t in MSD_LABELS] + ([f"mtt:{t}" for t in MTT_LABELS] if spec.uses_mtt() else [])
+    return list(TAG_NAMES) if spec.uses_mtt() else TAG_NAMES[: len(MSD_LABELS)]
 
 
 def build_net(spec: ModelSpec, cache: Path = DEFAULT_CACHE) -> LibraryNet:
