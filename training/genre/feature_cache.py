@@ -32,6 +32,7 @@ from ..data import find_clips
 from ..weights import DEFAULT_CACHE, musicnn_dir
 from .musicnn import load_pretrained
 from .prune import PrunedMusicnn
+from .realdata import gtzan_key, realmusic_key
 
 TAGGERS = ("MSD_musicnn", "MTT_musicnn")
 # MTT_musicnn costs ~3x MSD per window: it is cached on the 4 of the 16 windows that approximate
@@ -47,13 +48,13 @@ class Item:
 
 
 def gtzan_items(root: Path) -> list[Item]:
-    return [Item(f"gtzan/{c.stem}", c.path) for c in find_clips(root)]
+    return [Item(gtzan_key(c.stem), c.path) for c in find_clips(root)]
 
 
 def realmusic_items(root: Path) -> list[Item]:
     with open(root / "labels.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    return [Item("realmusic/" + r["path"].rsplit(".", 1)[0], root / r["path"]) for r in rows]
+    return [Item(realmusic_key(r["path"]), root / r["path"]) for r in rows]
 
 
 def cache_file(out: Path, key: str) -> Path:

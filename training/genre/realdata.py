@@ -14,7 +14,17 @@ from pathlib import Path
 
 from genre_tagger.genres import GTZAN_GENRES, genre_id
 
-from ..data import filtered_split, find_clips
+from ..data import filtered_split, find_clips, partition_groups
+
+
+def realmusic_key(path: str) -> str:
+    """Feature-cache key of a realmusic clip (``path`` as in labels.csv)."""
+    return "realmusic/" + path.rsplit(".", 1)[0]
+
+
+def gtzan_key(stem: str) -> str:
+    """Feature-cache key of a GTZAN clip (``stem`` as ``<genre>/<genre>.NNNNN``)."""
+    return f"gtzan/{stem}"
 
 
 @dataclass(frozen=True)
@@ -41,7 +51,7 @@ def realmusic_examples(root: Path) -> list[Example]:
         ids = [genre_id(g) for g in r["genres"].split(";") if g.strip()]
         out.append(
             Example(
-                key="realmusic/" + r["path"].rsplit(".", 1)[0],
+                key=realmusic_key(r["path"]),
                 path=Path(root) / r["path"],
                 accepted=frozenset(ids),
                 primary=ids[0],
@@ -57,13 +67,14 @@ def realmusic_examples(root: Path) -> list[Example]:
 def gtzan_examples(root: Path) -> list[Example]:
     """GTZAN clips with audio; group = fault-filtered partition (train/valid/test/none)."""
     split = filtered_split(Path(root) / "splits")
-    where = {s: name for name, ss in split.items() for s in ss}
+    clips = find_clips(root)
+    groups = partition_groups([c.stem for c in clips], split)
     out = []
-    for c in find_clips(root):
+    for c, group in zip(clips, groups):
         g = genre_id(c.genre)
         if g not in GTZAN_GENRES:
             raise ValueError(f"{c.path}: {c.genre!r} is not a GTZAN genre")
-        out.append(Example(f"gtzan/{c.stem}", c.path, frozenset([g]), g, g, "gtzan", where.get(c.stem, "none"), "gtzan"))
+        out.append(Example(gtzan_key(c.stem), c.path, frozenset([g]), g, g, "gtzan", group, "gtzan"))
     return out
 
 
