@@ -66,6 +66,27 @@ def scan(model_json: Path, clips: list[Example], work: Path, vocabulary: str | N
     return records
 
 
+def fit_and_scan(
+    ex: list[Example],
+    cache: dict[str, np.ndarray],
+    train: list[Example],
+    test: list[Example],
+    cand,
+    library: list[str],
+    gtzan_head: tuple,
+    work: Path,
+    name: str,
+    vocabulary: str | None = None,
+):
+    """Fit the model on ``train`` (rows of ``cache`` are ``ex``), export it to ``work/model``
+    and scan ``test`` with it; returns (metadata, scan records)."""
+    row = {e.key: i for i, e in enumerate(ex)}
+    sub = {b: a[[row[e.key] for e in train]] for b, a in cache.items()}
+    spec = fit_spec(sub, train, cand, library, gtzan_head)
+    meta = export(build_net(spec), spec, work / "model", name, "cv")
+    return meta, scan(work / "model" / f"{name}.json", test, work, vocabulary)
+
+
 def score(records: list[dict | None], clips: list[Example], min_conf: list[float] | None = None) -> dict:
     """realmusic/README.md's three figures (+ per-genre precision of the top genre). With
     ``min_conf`` (the model's default threshold per clip) also the written precision and
@@ -120,7 +141,6 @@ def main() -> None:
     gtzan_head = tuple(sel["chosen"]["gtzan_head"])
     ex, cache = load_all(args.gtzan, args.data, args.features)
     real = [e for e in ex if e.is_real]
-    idx_of = {e.key: i for i, e in enumerate(ex)}
     folds = real_folds(real)
     only = {int(f) for f in args.folds.split(",") if f}
     out: dict = {"candidate": cand_name, "library": library, "machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU",
@@ -136,11 +156,7 @@ def main() -> None:
             test = [real[i] for i in f]
             test_keys = {e.key for e in test}
             train = [e for e in ex if e.key not in test_keys]
-            sub = {b: a[[idx_of[e.key] for e in train]] for b, a in cache.items()}
-            spec = fit_spec(sub, train, cand, library, gtzan_head)
-            work = Path(tmp) / f"fold{k}"
-            meta = export(build_net(spec), spec, work / "model", f"fold{k}", "cv")
-            recs = scan(work / "model" / f"fold{k}.json", test, work)
+            meta, recs = fit_and_scan(ex, cache, train, test, cand, library, gtzan_head, Path(tmp) / f"fold{k}", f"fold{k}")
             thr = meta.vocabulary().min_confidence
             s = score(recs, test, [thr] * len(test))
             s["min_confidence"] = thr
@@ -157,11 +173,8 @@ def main() -> None:
         # GTZAN: fit on filtered train+valid (+ all realmusic), scan the filtered test clips
         train = [e for e in ex if e.is_real or e.group in ("train", "valid")]
         test = [e for e in ex if not e.is_real and e.group == "test"]
-        sub = {b: a[[idx_of[e.key] for e in train]] for b, a in cache.items()}
-        spec = fit_spec(sub, train, cand, library, gtzan_head)
-        work = Path(tmp) / "gtzan"
-        export(build_net(spec), spec, work / "model", "gtzan-filtered", "cv")
-        recs = scan(work / "model" / "gtzan-filtered.json", test, work, vocabulary="gtzan")
+        _, recs = fit_and_scan(ex, cache, train, test, cand, library, gtzan_head, Path(tmp) / "gtzan", "gtzan-filtered",
+                               vocabulary="gtzan")  # fmt: skip
         ok = [bool(r and r.get("top") and genre_id(r["top"][0][0]) == e.primary) for r, e in zip(recs, test)]
         present = [g for g in GTZAN_GENRES if any(e.primary == g for e in test)]
         recall = [float(np.mean([o for o, e in zip(ok, test) if e.primary == g])) for g in present]
