@@ -20,6 +20,7 @@ from itertools import accumulate
 
 _READ = 1 << 20
 _DIFF_PIECE = 64 << 10  # patches() diffs this much at a time: a shifted file is given up after ~limit + 64 KiB
+_SMALL_DIFF = 4096  # pieces up to this size are diffed in Python, larger ones with numpy
 
 
 def pread(fd: int, n: int, offset: int) -> bytes:
@@ -354,15 +355,28 @@ def _merge(segs: list[tuple]) -> list[tuple]:
 
 
 def _diff(pos: int, old: bytes, new: bytes, block: int = 64) -> list[tuple[int, bytes]]:
-    """The differing 64-byte blocks of two equally long byte strings, as ``(offset, new bytes)``."""
-    runs: list[list[int]] = []
-    for i in range(0, len(new), block):
-        if old[i : i + block] != new[i : i + block]:
-            if runs and runs[-1][1] == i:
-                runs[-1][1] = min(i + block, len(new))
-            else:
-                runs.append([i, min(i + block, len(new))])
-    return [(pos + a, new[a:b]) for a, b in runs]
+    """The differing 64-byte blocks of two equally long byte strings, as ``(offset, new bytes)``
+    (consecutive differing blocks as one range)."""
+    if old == new:
+        return []
+    if len(new) <= _SMALL_DIFF:
+        runs: list[list[int]] = []
+        for i in range(0, len(new), block):
+            if old[i : i + block] != new[i : i + block]:
+                if runs and runs[-1][1] == i:
+                    runs[-1][1] = min(i + block, len(new))
+                else:
+                    runs.append([i, min(i + block, len(new))])
+        return [(pos + a, new[a:b]) for a, b in runs]
+    import numpy as np  # a 64 KiB piece block by block in Python took ~1 ms (a shifted file: ~5 per write)
+
+    n = len(new)
+    nblocks = -(-n // block)
+    ne = np.zeros(nblocks * block, dtype=bool)
+    ne[:n] = np.frombuffer(old, np.uint8) != np.frombuffer(new, np.uint8)
+    changed = np.concatenate(([0], ne.reshape(nblocks, block).any(axis=1).view(np.int8), [0]))
+    edges = np.flatnonzero(np.diff(changed))  # run starts and ends, alternating, in blocks
+    return [(pos + a * block, new[a * block : min(b * block, n)]) for a, b in zip(edges[0::2].tolist(), edges[1::2].tolist())]
 
 
 def _coalesce(patches: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:

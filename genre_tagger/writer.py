@@ -56,7 +56,7 @@ from pathlib import Path
 
 from .errors import TagError
 from .journal import Journal, JournalBusyError, WriteRow
-from .overlay import Overlay, pread, pwrite, pwrite_all, restore_segments
+from .overlay import Overlay, pread, pwrite_all, restore_segments
 from .payload import payload_digest, payload_regions
 from .rawtags import Unreadable
 from .tags import FAMILIES, Family, TagOptions, detect, read_tags, short_reason
@@ -402,7 +402,7 @@ def _put_back(fd: int, patches, olds: bytes, old_size: int, new_size: int) -> No
     pos = 0
     for off, data in patches:
         if off < old_size:
-            pwrite(fd, olds[pos : pos + len(data)], off)
+            pwrite_all(fd, olds[pos : pos + len(data)], off)
             pos += len(data)
     if new_size < old_size:
         pwrite_all(fd, olds[pos:], new_size)

@@ -109,3 +109,38 @@ def test_ogg_renumber_on_an_overlay_matches_mutagen_and_changes_only_page_header
     finally:
         os.close(fd)
     assert src.read_bytes() != want  # the real file untouched
+
+
+def test_patches_are_the_changed_64_byte_blocks_also_in_large_new_segments(tmp_path):
+    """Large rewritten regions (diffed with numpy) and small ones (diffed in Python) give
+    the same blocks: only the 64-byte blocks that really differ, and applying the patches
+    to the base gives the new content."""
+    rng = random.Random(3)
+    base = rng.randbytes(300_000)
+    p = tmp_path / "base.bin"
+    p.write_bytes(base)
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        for size, changes in ((200_000, [5, 70_000, 70_001, 70_063, 199_999]), (3000, [0, 64, 2999]), (200_000, [])):
+            new = bytearray(base[:size])
+            for off in changes:
+                new[off] ^= 0xFF
+            ov = Overlay(fd, len(base))
+            ov.splice(0, size, bytes(new))  # one new-bytes segment over [0, size)
+            blocks = sorted({off // 64 * 64 for off in changes})
+            want, run = [], None
+            for b in blocks:  # consecutive blocks form one range
+                if run and run[1] == b:
+                    run[1] = b + 64
+                else:
+                    run = [b, b + 64]
+                    want.append(run)
+            assert ov.patches() == [(a, bytes(new[a:b])) for a, b in want]
+            changed = sum(len(d) for _, d in ov.patches())
+            assert ov.patches(limit=changed) is not None and (not blocks or ov.patches(limit=changed - 1) is None)
+            patched = bytearray(base)
+            for off, data in ov.patches():
+                patched[off : off + len(data)] = data
+            assert bytes(patched) == ov.pread(0, ov.size)
+    finally:
+        os.close(fd)

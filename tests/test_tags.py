@@ -155,13 +155,20 @@ def test_failed_in_place_write_puts_the_original_bytes_back(originals, tmp_path,
     def fails_second_time(fd, data, off):
         calls.append(off)
         if len(calls) == 2:
+            real(fd, data[: len(data) // 2], off)  # half of the header range reaches the file
             raise OSError(5, "Input/output error")
         real(fd, data, off)
 
+    system_pwrite = os.pwrite
+
+    def short_pwrite(fd, data, off):  # the system writes at most 3 bytes per call
+        return system_pwrite(fd, bytes(data[:3]), off)
+
+    monkeypatch.setattr(os, "pwrite", short_pwrite)  # every write loop must notice short writes
     monkeypatch.setattr(writer_mod, "pwrite_all", fails_second_time)  # the chunk is appended, then the header fails
     with pytest.raises(TagError, match="Input/output error"):
         write_genres(path, ["Rock"])
-    assert len(calls) == 2 and path.read_bytes() == before
+    assert len(calls) == 3 and path.read_bytes() == before  # the third: the original bytes put back, in full
 
 
 def test_payload_change_is_detected_and_not_written(originals, tmp_path, monkeypatch):
