@@ -13,7 +13,10 @@ inherit its environment); a value the user set is kept.
 from __future__ import annotations
 
 import os
+import select
 import sys
+import threading
+import time
 
 MATH_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -64,3 +67,40 @@ def terminate_workers(pool) -> None:
     procs = getattr(pool, "_processes", None) or {}  # ProcessPoolExecutor's workers (InlinePool has none)
     for proc in list(procs.values()):
         proc.terminate()
+
+
+def exit_with_parent() -> None:
+    """In a worker process: exit as soon as the process that started the scan ends, also
+    when it was killed (SIGKILL, a crash) and could not stop its workers. Without this
+    they live on, blocked on their task queue, and keep the fork server and the resource
+    tracker alive too: multiprocessing hands every worker the pipes whose end tells those
+    two to stop. Workers only classify (nothing is written), so an immediate exit is safe."""
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.pid is None or os.name == "nt":  # Windows: os.kill(pid, 0) would end the parent
+        return
+    threading.Thread(target=_exit_when_gone, args=(parent.pid,), name="exit-with-parent", daemon=True).start()
+
+
+def _exit_when_gone(pid: int) -> None:
+    try:
+        fd = os.pidfd_open(pid)  # Linux >= 5.3: readable once the process has ended
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd here: look once a second
+        while _alive(pid):
+            time.sleep(1.0)
+        os._exit(1)
+    select.select([fd], [], [])
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's (the pid was reused)
+        return False
+    return True

@@ -22,7 +22,7 @@ from .library import iter_audio_files
 from .model import Classification, Classifier, load_info
 from .modelmeta import ModelMeta
 from .policy import ERROR, TAGGED, WritePolicy, decide, display_genres
-from .processes import start_fork_server, terminate_workers, worker_context
+from .processes import exit_with_parent, start_fork_server, terminate_workers, worker_context
 from .tags import TagOptions, read_tags
 from .writer import WriteResult, WriteRun, recover, undo_run
 
@@ -68,6 +68,7 @@ def _init_worker(model: str | None, threads: int, quiet_stderr: bool = False) ->
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
         os.close(devnull)
+        exit_with_parent()  # the app killed (SIGKILL, crash): no worker is left behind
     _WORKER = Classifier(model, threads=threads)
 
 
