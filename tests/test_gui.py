@@ -357,6 +357,39 @@ def test_default_columns_fit_a_genre_name(qtbot, fake_library, tiny_model_path):
         assert header.sectionSize(col) >= fm.horizontalAdvance("Electronic") + 8, col
 
 
+def _stacked(w: MainWindow) -> bool:
+    """The search box is on a row above the filters."""
+    return w.search.geometry().bottom() < min(f.geometry().top() for f in (w.genre_filter, w.status_filter, w.conf_filter))
+
+
+def test_window_is_usable_at_640x480(qtbot, fake_library, tiny_model_path):
+    """The window could not shrink below ~720 px: the filter row (search box, two combo
+    boxes, the confidence box) stood beside the details pane. Below the row's width the
+    search box now gets a row of its own (and the status bar's scan rate fits too)."""
+    w = _window(qtbot, tiny_model_path, scanner_factory=FakeScanner)
+    w.resize(1280, 800)
+    w.show()
+    assert w.minimumSizeHint().width() <= 640  # the first start
+    _scan(qtbot, w, fake_library)
+    qtbot.wait(50)
+    assert not _stacked(w)  # wide: one row
+    w.rate_label.setText("12345 of 123456 tracks, 123.4 per second — about 12:34:56 left")  # as during a large scan
+    w.progress.show()
+    hint = w.minimumSizeHint()
+    assert hint.width() <= 640 and hint.height() <= 480, hint
+    w.resize(640, 480)
+    qtbot.waitUntil(lambda: w.width() == 640 and w.height() == 480, timeout=5000)
+    qtbot.wait(50)
+    assert _stacked(w) and w.genre_filter.y() == w.status_filter.y() == w.conf_filter.y()  # narrow: search above
+    for widget in (w.search, w.genre_filter, w.status_filter, w.conf_filter, w.table, w.details):
+        assert widget.isVisible() and widget.width() >= widget.minimumSizeHint().width(), widget
+        right = widget.mapTo(w, widget.rect().topRight()).x()
+        assert right <= w.width(), widget  # nothing cut off at the window's right edge
+    assert w.table.viewport().height() > 5 * w.table.verticalHeader().defaultSectionSize()  # rows to work with
+    w.resize(1280, 800)
+    qtbot.waitUntil(lambda: not _stacked(w), timeout=5000)  # one row again
+
+
 def test_open_folder_dialog_starts_in_the_last_folder(qtbot, tmp_path, tiny_model_path, monkeypatch):
     from genre_tagger.gui import main_window
 

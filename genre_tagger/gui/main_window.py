@@ -15,7 +15,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -41,6 +40,7 @@ from ..review import CATEGORIES, FAILED, UNSURE, WILL_WRITE, DecisionStore, Revi
 from ..scanner import FileResult, ScanOptions, summarise
 from .about import show_about
 from .details import DetailsPane
+from .filter_bar import FilterBar
 from .qtcompat import install_none_guard
 from .settings import AppSettings, load_settings, qsettings, save_settings
 from .settings_dialog import SettingsDialog
@@ -184,11 +184,7 @@ class MainWindow(QMainWindow):
         for c in (self.genre_filter, self.status_filter):
             c.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             c.setMinimumContentsLength(7)
-        filters = QHBoxLayout()
-        filters.addWidget(self.search, 3)
-        filters.addWidget(self.genre_filter, 1)
-        filters.addWidget(self.status_filter, 1)
-        filters.addWidget(self.conf_filter, 1)
+        filters = FilterBar(self.search, [self.genre_filter, self.status_filter, self.conf_filter])
 
         self.model = TrackModel(self.review, self)
         self.proxy = TrackFilter(self)
@@ -209,7 +205,7 @@ class MainWindow(QMainWindow):
         table_page = QWidget()
         tl = QVBoxLayout(table_page)
         tl.setContentsMargins(0, 0, 0, 0)
-        tl.addLayout(filters)
+        tl.addWidget(filters)
         tl.addWidget(self.table)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.welcome)
