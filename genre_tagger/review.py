@@ -6,7 +6,8 @@ run) and the user's decision (accept / reject / set genre) into what *Write* wou
 into the file and a status in plain words. Changing the policy re-evaluates every item
 at once, without a rescan. Decisions are kept per file in a small SQLite table in the
 app's data folder, keyed like the classification cache (path, size, mtime): a rescan or
-a restart keeps them, a changed file drops them.
+a restart keeps them, a changed file drops them, and a finished scan of a folder forgets
+those of its files that were deleted (:meth:`Review.forget_missing`).
 """
 
 from __future__ import annotations
@@ -273,6 +274,21 @@ class Review:
         return [(i, self.items[i].path, self.items[i].current, list(self.items[i].new))
                 for i in idx if self.items[i].category == WILL_WRITE]  # fmt: skip
 
+    def forget_missing(self, roots: Iterable[str | Path]) -> int:
+        """After a scan of the folders ``roots`` has finished (these are its items): forget
+        the stored decisions of files under them that the scan did not see and that are
+        gone from the disk. A root in which the scan found nothing (it is missing, or an
+        unmounted disk or an unreachable share left an empty folder) forgets nothing.
+        Returns how many decisions were forgotten."""
+        if self.store is None:
+            return 0
+        from .journal import pathkey
+
+        seen = {pathkey(it.path) for it in self.items}
+        prefixes = [_folder_prefix(pathkey(r)) for r in roots]
+        prefixes = [p for p in prefixes if any(k.startswith(p) for k in seen)]  # a root that is gone has none
+        return self.store.forget_missing(prefixes, seen)
+
     def count(self, category: str) -> int:
         return sum(1 for it in self.items if it.category == category)
 
@@ -309,6 +325,23 @@ class Review:
         it.key = file_key(it.path)
         self._evaluate(it)
         return i
+
+
+def _folder_prefix(folder: bytes) -> bytes:
+    """What the paths of the files under ``folder`` begin with."""
+    sep = os.sep.encode()
+    return folder if folder.endswith(sep) else folder + sep
+
+
+def _gone(path: bytes) -> bool:
+    """The file no longer exists (an error that does not say so keeps it: permissions, I/O)."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
 
 
 class DecisionStore:
@@ -354,3 +387,12 @@ class DecisionStore:
                     (key[0], key[1], key[2], d.kind, json.dumps(list(d.genres)), now),
                 )
         self.db.commit()
+
+    def forget_missing(self, prefixes: Sequence[bytes], seen: set[bytes]) -> int:
+        """Delete the decisions of paths that begin with one of ``prefixes``, are not in
+        ``seen`` and no longer exist (see :meth:`Review.forget_missing`)."""
+        paths = [bytes(row[0]) for row in self.db.execute("SELECT path FROM decisions").fetchall()]
+        gone = [p for p in paths if p.startswith(tuple(prefixes)) and p not in seen and _gone(p)]
+        self.db.executemany("DELETE FROM decisions WHERE path = ?", [(p,) for p in gone])
+        self.db.commit()
+        return len(gone)

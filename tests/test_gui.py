@@ -261,6 +261,43 @@ def fake_library(tmp_path):
     return d
 
 
+class FakeScannerUntilCancelled(FakeScanner):
+    """FakeScanner's results, then it waits to be cancelled (a scan that never finishes)."""
+
+    def scan(self, roots, on_total=None):
+        yield from super().scan(roots, on_total)
+        while not self.cancelled:
+            time.sleep(0.01)
+
+
+def test_a_finished_scan_forgets_the_decisions_of_deleted_files(qtbot, fake_library, tiny_model_path):
+    w = _window(qtbot, tiny_model_path, scanner_factory=FakeScanner)
+    _scan(qtbot, w, fake_library)
+    _select(w, "00.mp3", "01.mp3", "02.mp3")
+    w.reject_selected()
+
+    def stored():
+        return {Path(os.fsdecode(bytes(row[0]))).name for row in w.review.store.db.execute("SELECT path FROM decisions")}
+
+    assert stored() == {"00.mp3", "01.mp3", "02.mp3"}
+    for name in ("00.mp3", "01.mp3"):
+        (fake_library / name).unlink()
+        FakeScanner.FILES.remove(fake_library / name)
+    w.scanner_factory = FakeScannerUntilCancelled
+    w.start_scan()
+    qtbot.waitUntil(lambda: w.worker.scanner is not None, timeout=10000)
+    qtbot.wait(100)
+    w.cancel_scan()
+    qtbot.waitUntil(lambda: w.worker is None, timeout=10000)
+    assert len(w.review) == 38
+    assert stored() == {"00.mp3", "01.mp3", "02.mp3"}  # a cancelled scan did not see every file: nothing forgotten
+    w.scanner_factory = FakeScanner
+    w.start_scan()
+    qtbot.waitUntil(lambda: w.worker is None, timeout=10000)
+    assert stored() == {"02.mp3"}
+    assert w.review.items[_row(w, "02.mp3")].category == REJECTED
+
+
 def _shown(w: MainWindow, col: int) -> list:
     return [w.proxy.index(r, col).data(Qt.DisplayRole) for r in range(w.proxy.rowCount())]
 

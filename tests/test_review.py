@@ -168,5 +168,50 @@ def test_write_results_update_the_items(files, tmp_path):
     assert DecisionStore(tmp_path / "review.sqlite3").get_many([r.items[0].key]) == {}
 
 
+def _stored(tmp_path) -> set[str]:
+    store = DecisionStore(tmp_path / "review.sqlite3")
+    try:
+        return {os.fsdecode(bytes(row[0])) for row in store.db.execute("SELECT path FROM decisions")}
+    finally:
+        store.close()
+
+
+def _decide_all(folder: Path, names: list[str], tmp_path) -> Review:
+    """Files under ``folder``, each with a decision stored; returns their review."""
+    results = []
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        results.append(_result(folder / name))
+    r = Review(WritePolicy(), DecisionStore(tmp_path / "review.sqlite3"))
+    r.add(results)
+    r.reject(range(len(results)))
+    return r
+
+
+def test_a_finished_scan_forgets_the_decisions_of_deleted_files(tmp_path):
+    lib, other = tmp_path / "lib", tmp_path / "lib2"  # lib2: a sibling whose name begins like lib's
+    _decide_all(lib, ["kept.mp3", "deleted.mp3", "Album/deleted.flac", "hidden.mp3"], tmp_path)
+    _decide_all(other, ["deleted.mp3"], tmp_path)
+    for p in (lib / "deleted.mp3", lib / "Album" / "deleted.flac", other / "deleted.mp3"):
+        p.unlink()
+    rescan = Review(WritePolicy(), DecisionStore(tmp_path / "review.sqlite3"))
+    rescan.add([_result(lib / "kept.mp3")])  # what the scan of lib saw (hidden.mp3 exists, but unseen)
+    assert rescan.forget_missing([lib]) == 2
+    assert _stored(tmp_path) == {str(lib / "kept.mp3"), str(lib / "hidden.mp3"), str(other / "deleted.mp3")}
+    assert rescan.forget_missing([lib]) == 0
+
+
+def test_an_unmounted_or_empty_root_forgets_nothing(tmp_path):
+    disk, share = tmp_path / "disk", tmp_path / "share"
+    _decide_all(disk, ["a.mp3", "b.mp3"], tmp_path)
+    _decide_all(share, ["c.mp3"], tmp_path)
+    for p in (disk / "a.mp3", disk / "b.mp3", share / "c.mp3"):
+        p.unlink()
+    disk.rmdir()  # gone: unmounted
+    empty = Review(WritePolicy(), DecisionStore(tmp_path / "review.sqlite3"))  # a scan that found nothing
+    assert empty.forget_missing([disk, share]) == 0  # share/ is there, but empty (an unmounted mount point)
+    assert len(_stored(tmp_path)) == 3
+
+
 def test_plural():
     assert plural(1, "file") == "1 file" and plural(0, "file") == "0 files" and plural(2, "entry", "entries") == "2 entries"

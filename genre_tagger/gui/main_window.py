@@ -422,7 +422,9 @@ class MainWindow(QMainWindow):
         self.rate_label.setText(f"{self.seen} of {plural(self.total, 'track')}, {rate:.1f} per second{left}")
 
     def _on_finished(self, cancelled: bool) -> None:
-        self.worker = None
+        roots, self.worker = self.worker.roots, None
+        if not cancelled:  # a scan that saw every file: decisions of files deleted since are forgotten
+            self.review.forget_missing(roots)
         self.ui_timer.stop()
         self._refresh_progress()
         self.progress.hide()
