@@ -24,7 +24,8 @@ from .modelmeta import ModelMeta
 from .policy import ERROR, TAGGED, WritePolicy, decide, display_genres
 from .processes import exit_with_parent, start_fork_server, terminate_workers, worker_context
 from .tags import TagOptions, read_tags
-from .writer import WriteResult, WriteRun, recover, undo_run
+from .writer import WriteResult, recover, undo_run
+from .writethread import WriterThread
 
 
 @dataclass
@@ -156,14 +157,40 @@ class Scanner:
         res.previous = tags.genres
         if tags.duration:
             res.duration = tags.duration
-        status, genres = decide(res.top, tags.genres, self.policy)
-        res.status, res.genres = status, genres
-        if status == TAGGED and self._writer is not None:  # the write path journals and moves the cache row
-            w = self._writer.apply(path, genres, opts.tag_options)
+        res.status, res.genres = decide(res.top, tags.genres, self.policy)
+        return res
+
+    def _report(self, res: FileResult) -> Iterator[FileResult]:
+        """Yield ``res``, or hand it to the writer thread if it is to be written; then the
+        results of the writes finished meanwhile."""
+        if self._writer is None:
+            yield res
+            return
+        if res.status == TAGGED:  # the write path journals it and moves the cache row
+            self._writer.write(res, res.path, res.genres, self.options.tag_options)
+        else:
+            yield res
+        yield from self._written()
+
+    def _written(self, wait: bool = False) -> Iterator[FileResult]:
+        """The results of the writes finished so far (``wait``: of all handed over)."""
+        assert self._writer is not None
+        for res, w in self._writer.finished(wait):
             self.run_id = self._writer.run_id
             if w.status == ERROR:
                 res.status, res.error, res.genres = ERROR, w.error, []
-        return res
+            yield res
+
+    def _cache_put(self, path: Path, size: int, mtime: int, c: Classification) -> None:
+        """Remember a classification (committed about once a second; in a writing scan by
+        the writer thread, in order with the write that moves the row)."""
+        if self._writer is not None:
+            self._writer.cache_put(path, size, mtime, self.info.model_id, cache_entry(c))
+            return
+        self.journal.cache_put(path, size, mtime, self.info.model_id, cache_entry(c), commit=False)
+        if time.monotonic() - self._last_commit > 1.0:
+            self.journal.commit()
+            self._last_commit = time.monotonic()
 
     def _error(self, path: Path, reason: str) -> FileResult:
         return FileResult(path=path, status=ERROR, error=reason)
@@ -171,7 +198,8 @@ class Scanner:
     # -- the scan ----------------------------------------------------------------
     command: str = "scan"
 
-    _writer: WriteRun | None = None
+    _writer: WriterThread | None = None
+    _last_commit: float = 0.0
 
     def scan(self, roots: Iterable[str | Path], on_total: Callable[[int], None] | None = None) -> Iterator[FileResult]:
         """Yield one result per audio file under ``roots``; call ``on_total`` once the count is known.
@@ -183,12 +211,15 @@ class Scanner:
             recover(self.journal)
             yield from self._scan(roots, on_total)
             return
-        with WriteRun(self.journal, self.command, self.info.model_id) as self._writer:
-            try:
+        # the writes run on a thread of their own (lock, recovery and journal connection
+        # too), so that copies and fsyncs overlap classification
+        writer = WriterThread(self.journal.path, self.command, self.info.model_id)
+        try:
+            with writer as self._writer:
                 yield from self._scan(roots, on_total)
-            finally:
-                self.run_id = self._writer.run_id
-        self._writer = None
+                yield from self._written(wait=True)  # also after Ctrl-C: the files handed over are finished
+        finally:  # the thread has ended: its last write is known
+            self.run_id, self._writer = writer.run_id, None
 
     def _scan(self, roots: Iterable[str | Path], on_total: Callable[[int], None] | None = None) -> Iterator[FileResult]:
         if (self.options.workers or os.cpu_count() or 1) > 1 or not self.options.in_process:
@@ -216,7 +247,7 @@ class Scanner:
             hit = cache.get(pathkey(p))
             c = from_cache_entry(hit[2], self.info) if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns else None
             if c is not None:
-                yield self._finish(p, c, cached=True)
+                yield from self._report(self._finish(p, c, cached=True))
             else:
                 todo.append((p, st.st_size, st.st_mtime_ns))
         if todo:
@@ -234,7 +265,7 @@ class Scanner:
         pool = self._pool(n)
         pending: dict[Future, tuple[Path, int, int]] = {}
         queue = list(reversed(todo))
-        last_commit = time.monotonic()
+        self._last_commit = time.monotonic()
         try:
             while queue or pending:
                 while queue and len(pending) < 2 * n and not self.cancelled.is_set():
@@ -254,12 +285,9 @@ class Scanner:
                     if isinstance(c, str):
                         yield self._error(path, c)
                         continue
-                    if self.options.use_cache:  # cache rows are committed about once a second
-                        self.journal.cache_put(path, size, mtime, self.info.model_id, cache_entry(c), commit=False)
-                        if time.monotonic() - last_commit > 1.0:
-                            self.journal.commit()
-                            last_commit = time.monotonic()
-                    yield self._finish(path, c, cached=False)
+                    if self.options.use_cache:
+                        self._cache_put(path, size, mtime, c)
+                    yield from self._report(self._finish(path, c, cached=False))
                 if self.cancelled.is_set():
                     queue.clear()
                     for fut in list(pending):  # not started yet: dropped; running: finished and reported

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from tagcorpus import corpus, frame, id3
 
-from genre_tagger.journal import Journal, JournalBusyError
+from genre_tagger.journal import Journal, JournalBusyError, _try_lock
 from genre_tagger.tags import read_tags
 from genre_tagger.writer import ERROR, TAGGED, UNCHANGED, WriteRun, recover, undo_run
 
@@ -585,3 +585,190 @@ def test_the_original_is_closed_before_the_new_file_is_renamed_over_it(layouts, 
     with WriteRun(Journal(tmp_path / "j.sqlite3"), "t") as run:
         assert run.apply(path, ["Progressive Jazz"]).status == TAGGED
     assert open_then == []
+
+
+# -- the writing scan's writer thread (genre_tagger.writethread) ------------------------------
+
+
+def _scan_cached(paths: list[Path], model: str | Path, journal: Journal):
+    """A writing scan (--overwrite, no threshold) whose classifications come from the
+    cache (the corpus files are too short to classify): every file goes to the writer
+    thread. Returns the scanner and its (not yet started) result generator."""
+    from genre_tagger.model import Classification, load_info
+    from genre_tagger.policy import WritePolicy
+    from genre_tagger.scanner import Scanner, ScanOptions, cache_entry
+
+    meta = load_info(model)
+    probs = {v.name: {g: 0.9 if i == 0 else 0.01 for i, g in enumerate(v.genres)} for v in meta.vocabularies}
+    for p in paths:
+        st = p.stat()
+        journal.cache_put(p, st.st_size, st.st_mtime_ns, meta.model_id, cache_entry(Classification(probs, {}, 60.0, 1)))
+    scanner = Scanner(ScanOptions(policy=WritePolicy(overwrite=True, min_confidence=0.0), model=model, workers=1), journal)
+    return scanner, scanner.scan(paths)
+
+
+def _copies(layouts, tmp_path: Path, n: int, name: str = "whole.wav") -> list[Path]:
+    src = next(c for c in layouts if c.name == name).path
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    return [Path(shutil.copy(src, lib / f"{i:02d}{src.suffix}")) for i in range(n)]
+
+
+def _hooked_apply(monkeypatch, hook):
+    """WriteRun.apply calls ``hook(path)`` first (on whatever thread runs it)."""
+    real = WriteRun.apply
+
+    def apply(self, path, *a, **k):
+        hook(Path(path))
+        return real(self, path, *a, **k)
+
+    monkeypatch.setattr(WriteRun, "apply", apply)
+
+
+def test_a_writing_scan_writes_on_its_own_thread_and_a_failed_write_is_that_files_line(layouts, tmp_path, tiny_model_path, monkeypatch):
+    import threading
+
+    files = _copies(layouts, tmp_path, 5)
+    files[2].chmod(0o444)
+    seen: list[tuple[str, bool]] = []
+
+    j = Journal()
+
+    def hook(path):
+        fd = os.open(j.path.with_name(j.path.name + ".lock"), os.O_RDWR)
+        try:  # the lock is held while the thread writes (another Journal would wait for the open transaction)
+            _try_lock(fd)
+            seen.append((threading.current_thread().name, False))
+        except OSError:
+            seen.append((threading.current_thread().name, True))
+        finally:
+            os.close(fd)
+
+    _hooked_apply(monkeypatch, hook)
+    scanner, results = _scan_cached(files, tiny_model_path, j)
+    by_path = {r.path: r for r in results}
+    assert len(by_path) == 5 and len(seen) == 5
+    assert all(name != threading.main_thread().name and locked for name, locked in seen)
+    bad = by_path[files[2]]
+    assert bad.status == ERROR and "read-only" in bad.error and "\n" not in bad.error and bad.genres == []
+    for p in files[:2] + files[3:]:  # the scan went on
+        assert by_path[p].status == TAGGED and read_tags(p).genres == by_path[p].genres != []
+    assert j.pending_writes() == [] and len(j.writes(scanner.run_id, "done")) == 4
+    (run,) = j.runs()
+    assert run.finished is not None and not run.interrupted
+    with WriteRun(Journal(), "next"):  # the lock was released
+        pass
+
+
+def test_first_ctrl_c_finishes_and_reports_the_writes_handed_over_and_starts_no_more(layouts, tmp_path, tiny_model_path, monkeypatch):
+    import time
+
+    from genre_tagger import writethread
+
+    files = _copies(layouts, tmp_path, writethread.DEPTH + 6)
+    original = files[0].read_bytes()
+    holder: dict = {}
+
+    def hook(path):
+        if path == files[0]:  # the first write waits until the scan's loop is blocked on a full queue
+            w = holder["scanner"]._writer
+            t0 = time.monotonic()
+            while w._jobs.qsize() < writethread.DEPTH and time.monotonic() - t0 < 20:
+                time.sleep(0.01)
+            holder["scanner"].cancel()  # Ctrl-C, first press
+
+    _hooked_apply(monkeypatch, hook)
+    j = Journal()
+    scanner, results = _scan_cached(files, tiny_model_path, j)
+    holder["scanner"] = scanner
+    reported = list(results)
+    assert scanner.cancelled.is_set()
+    written = [p for p in files if p.read_bytes() != original]
+    assert all(r.status == TAGGED for r in reported)
+    assert sorted(r.path for r in reported) == written  # every write handed over was finished and reported
+    assert writethread.DEPTH < len(written) < len(files)  # the queued ones too; none started after the press
+    assert j.pending_writes() == [] and len(j.writes(scanner.run_id, "done")) == len(written)
+
+
+def test_second_ctrl_c_drops_the_queued_writes_and_finishes_the_one_in_progress(layouts, tmp_path, tiny_model_path, monkeypatch):
+    import signal
+    import threading
+    import time
+
+    from genre_tagger import writethread
+
+    files = _copies(layouts, tmp_path, writethread.DEPTH + 4)
+    original = files[0].read_bytes()
+    holder: dict = {}
+    started: list[Path] = []
+
+    def hook(path):
+        started.append(path)
+        if path == files[0]:
+            w = holder["scanner"]._writer
+            t0 = time.monotonic()
+            while w._jobs.qsize() < writethread.DEPTH and time.monotonic() - t0 < 20:
+                time.sleep(0.01)
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # Ctrl-C, second press
+            time.sleep(0.3)  # the scan's thread is being interrupted while this write goes on
+
+    _hooked_apply(monkeypatch, hook)
+    j = Journal()
+    scanner, results = _scan_cached(files, tiny_model_path, j)
+    holder["scanner"] = scanner
+    with pytest.raises(KeyboardInterrupt):
+        list(results)
+    assert started == [files[0]]  # no queued write was started
+    assert read_tags(files[0]).genres != [] and all(p.read_bytes() == original for p in files[1:])
+    assert j.pending_writes() == [] and len(j.writes(scanner.run_id, "done")) == 1
+    assert not [p for p in files[0].parent.iterdir() if p.name.startswith(".gt-")]
+    with WriteRun(Journal(), "next"):  # the lock was released
+        pass
+
+
+def _scan_in_subprocess(path: Path, crash_at: str, data_dir: Path, model: Path) -> int:
+    env = dict(os.environ, GENRE_TAGGER_CRASH_AT=crash_at, GENRE_TAGGER_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
+    code = (
+        "import sys\nfrom pathlib import Path\nsys.path.insert(0, sys.argv[3])\n"
+        "from test_writer import _scan_cached\nfrom genre_tagger.journal import Journal\n"
+        "_, results = _scan_cached([Path(sys.argv[1])], sys.argv[2], Journal())\n"
+        "sys.exit(0 if [r.status for r in results] == ['tagged'] else 3)\n"
+    )
+    args = [sys.executable, "-c", code, str(path), str(model), str(ROOT / "tests")]
+    return subprocess.run(args, env=env, timeout=60).returncode
+
+
+@pytest.mark.parametrize(("mode", "step"), [("inplace", s) for s in INPLACE_STEPS] + [("replace", s) for s in REPLACE_STEPS])
+def test_a_scan_killed_at_each_step_of_a_write_on_the_writer_thread_is_recovered(
+    mode, step, layouts, tmp_path, tiny_model_path, _isolated_data_dir
+):
+    """The same protocol on the writer thread: the intent is journaled before the file is
+    touched, so a process that dies at any step leaves the old or the new file, journaled."""
+    name = {"inplace": "v23_17rock_padded.mp3", "replace": "v23_numeric_cover_v1.mp3"}[mode]
+    src = next(c for c in layouts if c.name == name).path
+    if mode == "replace":
+        src = _needs_a_new_file(src, tmp_path)
+    ref = tmp_path / "ref" / src.name
+    ref.parent.mkdir()
+    shutil.copy(src, ref)
+    assert [r.status for r in _scan_cached([ref], tiny_model_path, Journal(tmp_path / "ref.sqlite3"))[1]] == [TAGGED]
+    path = tmp_path / "lib" / src.name
+    path.parent.mkdir()
+    shutil.copy(src, path)
+    original, expected = path.read_bytes(), ref.read_bytes()
+    assert (len(expected) == len(original)) == (mode == "inplace")
+
+    assert _scan_in_subprocess(path, step, _isolated_data_dir, tiny_model_path) == 86  # killed at the step
+    j = Journal()
+    recover(j)
+    data = path.read_bytes()
+    assert data in (original, expected)  # never half written
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+    (run,) = j.runs()
+    assert run.interrupted and run.changes == (1 if data == expected else 0) and j.pending_writes() == []
+    if data == expected:
+        _, (r,) = undo_run(j)
+        assert r.status == TAGGED, r.error
+        assert path.read_bytes() == original
+    else:
+        assert step in ("journaled", "patch-half", "temp-written")
