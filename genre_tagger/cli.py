@@ -425,6 +425,7 @@ def run_set(args, out, err) -> int:
 
 def run_history(args, out) -> int:
     from .journal import Journal
+    from .run_names import run_title
     from .writer import recover
 
     journal = Journal()
@@ -445,7 +446,7 @@ def run_history(args, out) -> int:
             note += f" ({r.unknown} interrupted writes left as found: the files had changed since)"
         elif r.finished is None and not r.interrupted:
             note += " (running)"
-        _say(out, f"{r.id:5d}  {when}  {r.changes:6d} files  {r.command}{note}")
+        _say(out, f"{r.id:5d}  {when}  {r.changes:6d} files  {run_title(r.command)}{note}")
     return EXIT_OK
 
 

@@ -289,6 +289,17 @@ class Review:
         prefixes = [p for p in prefixes if any(k.startswith(p) for k in seen)]  # a root that is gone has none
         return self.store.forget_missing(prefixes, seen)
 
+    def write_name(self, indices: Iterable[int]) -> str:
+        """The journal's name for writing these items (see :mod:`genre_tagger.run_names`):
+        how many get the model's genres, and which genres the user set by hand (a genre set
+        that is the model's own guess, as Accept's "Replace" sets it, counts as the model's)."""
+        from .run_names import app_write_name
+
+        items = [self.items[i] for i in indices]
+        by_hand = [list(it.decision.genres) for it in items if it.decision is not None and it.decision.kind == SET
+                   and list(it.decision.genres) != predicted_genres(it.result.top, self.policy)]  # fmt: skip
+        return app_write_name(len(items) - len(by_hand), by_hand)
+
     def count(self, category: str) -> int:
         return sum(1 for it in self.items if it.category == category)
 

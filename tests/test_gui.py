@@ -14,7 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from devtools.synth import write_audio
 from genre_tagger.gui.main_window import MainWindow
@@ -105,7 +105,7 @@ def test_first_start(qtbot, tiny_model_path):
     assert w.statusBar().currentMessage() == "Settings saved; they apply to the next scan."
 
 
-def test_open_review_preview_write_undo(qtbot, scanned, library):
+def test_open_review_preview_write_undo(qtbot, scanned, library, monkeypatch):
     w = scanned
     assert w.windowTitle().startswith("lib — ") and w.pages.currentIndex() == 1
     assert not w.progress.isVisible() and w.rate_label.text() == ""
@@ -165,10 +165,36 @@ def test_open_review_preview_write_undo(qtbot, scanned, library):
     assert read_tags(library / "0 song.flac").genres == []
     assert w.review.items[_row(w, "3 song.m4a")].current == ["Polka"]
 
+    # the history says what was written, in plain words (the m4a's "Replace" wrote the model's guess)
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: shown.append(text))
+    w.show_history()
+    undo, write = shown[0].splitlines()[:2]
+    undo_id, write_id = undo.split(":")[0], write.split(":")[0]
+    assert undo.endswith(f" — Undo of write {write_id}, 3 files")
+    name = "Wrote the model's genres and genres set by hand: Shoegaze (reviewed in the app)"
+    assert write.endswith(f" — {name}, 3 files (undone by {undo_id})")
+
+
+def test_history_names_runs_in_plain_words(qtbot, tiny_model_path, monkeypatch, capsys):
+    """The app's writes were all called "gui write"; journals written then still read well."""
+    from genre_tagger.cli import main
+    from genre_tagger.journal import Journal
+
+    j = Journal()  # as an older version left it
+    for name in ("gui write", "Set genre by hand: Jazz (reviewed in the app)", "scan /music"):
+        j.finish_run(j.start_run(name))
+    j.close()
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: shown.append(text))
+    _window(qtbot, tiny_model_path).show_history()
+    names = ["scan /music", "Set genre by hand: Jazz (reviewed in the app)", "Wrote genres (reviewed in the app)"]
+    assert [line.split(" — ")[1] for line in shown[0].splitlines()] == [f"{n}, 0 files" for n in names]
+    assert main(["--history"]) == 0
+    assert [line.split(" files  ")[1] for line in capsys.readouterr().out.splitlines()] == names
+
 
 def test_history_with_an_unopenable_journal_is_a_message_not_a_crash(qtbot, tiny_model_path, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QMessageBox
-
     shown = []
     monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: shown.append(("info", text)))
     monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(("warning", text)))

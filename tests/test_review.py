@@ -213,5 +213,26 @@ def test_an_unmounted_or_empty_root_forgets_nothing(tmp_path):
     assert len(_stored(tmp_path)) == 3
 
 
+def test_a_write_is_named_by_what_it_writes(files, tmp_path):
+    r = _review(files, tmp_path)  # sure.mp3 (0) will get the model's Rock
+    assert r.write_name([0]) == "Wrote the model's genres (reviewed in the app)"
+    r.replace_with_prediction([2])  # tagged.mp3: Classical -> the model's guess, asked for: still the model's
+    assert r.write_name([0, 2]) == "Wrote the model's genres (reviewed in the app)"
+    r.set_genre([1], ["Jazz"])
+    assert r.write_name([1]) == "Set genre by hand: Jazz (reviewed in the app)"
+    assert r.write_name([0, 1, 2]) == "Wrote the model's genres and genres set by hand: Jazz (reviewed in the app)"
+    r.set_genre([0], ["Blues", "Soul"])
+    r.set_genre([2], ["Jazz"])
+    assert r.write_name([0, 1, 2]) == "Set genres by hand: Blues; Soul, Jazz (reviewed in the app)"
+
+
+def test_run_names():
+    from genre_tagger.run_names import app_write_name, run_title
+
+    assert app_write_name(0, [["A"], ["B"], ["C"], ["D"], ["E"], ["A"]]) == "Set genres by hand: A, B, C and 2 more (reviewed in the app)"
+    assert run_title("gui write") == "Wrote genres (reviewed in the app)"  # every app write before names said what they wrote
+    assert run_title("scan /music --dry-run") == "scan /music --dry-run"
+
+
 def test_plural():
     assert plural(1, "file") == "1 file" and plural(0, "file") == "0 files" and plural(2, "entry", "entries") == "2 entries"

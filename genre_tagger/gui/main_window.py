@@ -37,6 +37,7 @@ from ..playlists import write_playlists
 from ..policy import ERROR
 from ..progress import clock, rate_and_eta
 from ..review import CATEGORIES, FAILED, UNSURE, WILL_WRITE, DecisionStore, Review, plural, predicted_genres
+from ..run_names import run_title
 from ..scanner import FileResult, ScanOptions, summarise
 from .about import show_about
 from .details import DetailsPane
@@ -562,7 +563,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Write cancelled; nothing was changed.")
             return
         items = [(path, after) for _, path, _, after in plan]
-        self._start_write(WriteWorker(items, self.settings.tag_options(), self.meta.model_id if self.meta else None))
+        name = self.review.write_name([i for i, *_ in plan])
+        self._start_write(WriteWorker(items, self.settings.tag_options(), self.meta.model_id if self.meta else None, name=name))
 
     def undo_last(self) -> None:
         if not self.writing and self.worker is None:
@@ -629,7 +631,7 @@ class MainWindow(QMainWindow):
         lines = []
         for r in runs:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
-            what = f"undo of write {r.undo_of}" if r.undo_of else r.command
+            what = f"Undo of write {r.undo_of}" if r.undo_of else run_title(r.command)
             notes = [f"undone by {r.undone_by}"] if r.undone_by else [f"{r.undone} undone"] if r.undone else []
             notes += ["interrupted"] if r.interrupted else []
             lines.append(f"{r.id}: {when} — {what}, {plural(r.changes, 'file')}" + (f" ({', '.join(notes)})" if notes else ""))

@@ -73,9 +73,11 @@ class WriteWorker(QRunnable):
         model_id: str | None,
         undo_run: int | None = None,
         undo: bool = False,
+        name: str = "",  # the write's name in the history (Review.write_name); not for an undo
     ):
         super().__init__()
         self.items, self.tag_options, self.model_id = items, tag_options, model_id
+        self.name = name
         self.undo, self.undo_run = undo, undo_run
         self.signals = WriteSignals()
 
@@ -88,7 +90,7 @@ class WriteWorker(QRunnable):
             if self.undo:
                 run_id, results = undo_run(journal, self.undo_run, self.tag_options)
             else:
-                with WriteRun(journal, "gui write", self.model_id) as run:
+                with WriteRun(journal, self.name, self.model_id) as run:
                     results = [run.apply(path, genres, self.tag_options) for path, genres in self.items]
                 run_id = run.run_id
             self.signals.done.emit(run_id, results)
