@@ -1,4 +1,4 @@
-"""The desktop app, as a real process, killed during a scan: SIGTERM / SIGHUP close it as
+"""The desktop app, as a real process, killed during a scan: SIGTERM / SIGHUP / SIGINT close it as
 the close button does (scan cancelled, layout saved), and neither that nor SIGKILL
 leaves the scan's fork server, resource tracker or worker processes running."""
 
@@ -20,15 +20,19 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir() or os.name 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields after the command name (state, parent, ...); [] if gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
 def _start_time(pid: int) -> str | None:
     """The process's start time (tells it from a later process with the same id); None
     once it has ended (a zombie has ended: it only waits to be reaped)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return None if fields[0] in ("Z", "X") else fields[19]
+    fields = _stat(pid)
+    return None if not fields or fields[0] in ("Z", "X") else fields[19]
 
 
 def _descendants(pid: int) -> dict[int, str]:
@@ -55,15 +59,8 @@ def _cmdline(pid: int) -> str:
 
 def _workers(app: int) -> list[int]:
     """The scan's worker processes: the children of the app's fork server."""
-    servers = [p for p in _descendants(app) if "forkserver" in _cmdline(p) and _parent(p) == app]
+    servers = [p for p in _descendants(app) if "forkserver" in _cmdline(p) and _stat(p)[1:2] == [str(app)]]
     return [p for s in servers for p in _descendants(s)]
-
-
-def _parent(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0
 
 
 @pytest.fixture()
@@ -111,7 +108,7 @@ def _left_running(procs: dict[int, str], seconds: float) -> list[str]:
     return names
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_terminate_during_scan_closes_like_the_window(tmp_path, big_library, tiny_model_path, sig):
     app, procs = _app_during_scan(tmp_path, big_library, tiny_model_path)
     assert _workers(app.pid)  # still scanning when the signal comes (the pool ends with the scan)
