@@ -12,7 +12,11 @@ pass it prints the median wall ms per write, the share of it spent planning and 
 in the write path's own fsyncs (file and folder; the journal's are inside SQLite), the bytes written to the audio file
 (``WriteResult.bytes_written``) and the bytes this process wrote in all (``write_bytes`` of
 /proc/self/io after the fsyncs: the journal's SQLite pages included, the kernel's copy of
-a new file's unchanged parts too). Then JSON.
+a new file's unchanged parts too). For scale, ``bare_pwrite`` is what /proc/self/io counts
+for a bare 128-byte ``pwrite`` + ``fsync`` of bytes already there into the same file: Linux
+counts the whole page-cache folio the write dirties (64 KiB for a file that was copied or
+read ahead into large folios, 4 KiB after ``POSIX_FADV_DONTNEED``), while the disk gets
+only the changed block. Then JSON.
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ def main() -> None:
                 shutil.copyfile(p, files[-1])
         os.sync()  # the copies on disk: the writes' fsyncs must not pay for flushing them
         rows: dict[str, dict[str, list[dict]]] = {}
+        bare: dict[str, list[int]] = {fmt: [] for fmt in by_fmt}
         journal = Journal()
         try:
             for pass_name, genres in (("first_write", ["Rock"]), ("rewrite", ["Jazz"])):
@@ -102,6 +107,16 @@ def main() -> None:
                             "fsync_ms": 1000 * timer.spent.get("fsync_ms", 0.0), "bytes_written": res.bytes_written,
                             "process_write_bytes": _io_write_bytes() - io0,
                         })  # fmt: skip
+            for f in files:  # the kernel's own count for a 128-byte change of the same file
+                fd = os.open(f, os.O_RDWR)
+                try:
+                    same = os.pread(fd, 128, 0)
+                    io0 = _io_write_bytes()
+                    os.pwrite(fd, same, 0)
+                    os.fsync(fd)
+                    bare[f.suffix.lstrip(".")].append(_io_write_bytes() - io0)
+                finally:
+                    os.close(fd)
         finally:
             journal.close()
     out: dict = {"per_format": {}, "files_per_format": args.per_format,
@@ -114,6 +129,8 @@ def main() -> None:
             m = out["per_format"][fmt][pass_name]
             print(f"{fmt:5s} {pass_name:11s} {m['ms']:6.1f} ms (plan {m['plan_ms']:5.1f}, fsync {m['fsync_ms']:5.1f}); "
                   f"to the file {m['bytes_written']:>9d} B, process {m['process_write_bytes']:>9d} B", file=sys.stderr)  # fmt: skip
+        out["per_format"][fmt]["bare_pwrite"] = int(statistics.median(bare[fmt]))
+        print(f"{fmt:5s} bare 128-byte pwrite + fsync: process {out['per_format'][fmt]['bare_pwrite']:>9d} B", file=sys.stderr)
     print(json.dumps(out, indent=1))
 
 

@@ -5,9 +5,10 @@
 A library of real-world tag layouts (tests/tagcorpus.py: ID3v2.3/2.4 + v1, covers,
 numeric genres, FLAC, Ogg, Opus, MP4 with gnre, WMA, ADTS, WAV, AIFF...) is written by
 ``genre-tagger --set`` and ``--undo`` processes (with ``--scans`` also by full scans with
-the bundled model, ``--overwrite --max-genres 1..3``) that are killed with SIGKILL after a
-random delay. After every kill the next start (``--history``) reconciles the journal,
-and the script checks:
+the bundled model, ``--overwrite --min-confidence 0 --max-genres 1..3``, over the corpus and 12 generated 4-s
+tracks that the model can classify, so the scans' writer thread writes them) that are
+killed with SIGKILL after a random delay. After every kill the next start (``--history``)
+reconciles the journal, and the script checks:
 
 - no temporary file (``.gt-*``) is left in the library;
 - no write is still pending in the journal;
@@ -35,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+SCAN_FORMATS = ("mp3", "flac", "ogg", "opus", "m4a", "wav")
 GENRES = ["Rock", "Jazz", "Hip-Hop", "Electronic; Ambient", "Blues", "A much longer genre name " * 12]
 
 
@@ -74,6 +76,11 @@ def main() -> int:
     for c in corpus(work / "refused"):  # drop the files every write refuses (they only slow the soak)
         if c.refuse:
             (lib / c.path.name).unlink(missing_ok=True)
+    if args.scans:  # tracks long enough to classify (the corpus's 1-s files are not): scans write them
+        from devtools.synth import write_audio  # on their writer thread, MP3/FLAC/Ogg first as new files
+
+        for i, fmt in enumerate(SCAN_FORMATS * 2):
+            files.append(write_audio(lib / f"track{i:02d}.{fmt}", fmt, seconds=4.0, seed=i))
     original = {p: p.read_bytes() for p in files}
     digest = {p: payload_digest(p) for p in files}
     env = dict(os.environ, GENRE_TAGGER_DATA_DIR=str(work / "data"), PYTHONPATH=str(ROOT))
@@ -85,15 +92,16 @@ def main() -> int:
     scan_full = 0.0
     if args.scans:
         t0 = time.time()
-        cli(["--overwrite", "--workers", "1", "-q", str(lib)], env)
+        cli(["--overwrite", "--min-confidence", "0", "--no-cache", "--workers", "1", "-q", str(lib)], env)
         scan_full = time.time() - t0
     problems: list[str] = []
     kills = 0
     for rnd in range(args.rounds):
         delay = rng.uniform(0.05, full)
         if args.scans and rng.random() < 0.3:
-            argv = ["--overwrite", "--max-genres", str(rng.randint(1, 3)), "--workers", "1", "-q", str(lib)]
-            delay = rng.uniform(0.05, scan_full)
+            argv = ["--overwrite", "--min-confidence", "0", "--no-cache", "--max-genres", str(rng.randint(1, 3)), "--workers", "1",
+                    "-q", str(lib)]  # classifying every time: kills land among writes that overlap classification
+            delay = rng.uniform(0.4, 1.0) * scan_full  # mostly after start-up: among the writes
         elif rng.random() < 0.25:
             argv = ["--undo"]
         else:
@@ -117,6 +125,9 @@ def main() -> int:
             if p in last and read_tags(p).genres != last[p]:
                 problems.append(f"round {rnd}: {p.name} holds {read_tags(p).genres}, the journal says {last[p]}")
         j.close()
+    j = Journal(work / "data" / "journal.sqlite3")
+    scans = [r for r in j.runs(limit=100000) if r.command.startswith("scan")]
+    j.close()
     undos = 0
     while True:
         rc, out = cli(["--undo"], env)
@@ -130,6 +141,9 @@ def main() -> int:
     if not_exact:
         problems.append(f"after undoing every run, not byte-identical: {not_exact}")
     print(f"{args.rounds} rounds, {kills} killed mid-run, {len(files)} files, {undos} undo runs at the end")
+    if args.scans:
+        print(f"{len(scans)} scans wrote files ({sum(r.changes for r in scans)} writes), "
+              f"{sum(r.interrupted for r in scans)} of them killed after their first write")
     for p in problems:
         print("PROBLEM:", p)
     print("OK: 0 damaged files, 0 journal gaps, 0 temporary files, everything undone byte-exactly" if not problems else
