@@ -7,9 +7,11 @@ scan benchmark's library (``benchmarks/scan_speed.py``: generated, no tag yet).
 with ``WriteRun.apply`` in this process: a first write (the files have no tag: where the
 tag sits at the start of the file it must grow, so a new file is written) and a rewrite
 with another genre (fits the padding the first write added: in place). Per format and
-pass it prints the median wall ms per write, the share of it spent planning and checking
-(``WriteRun._plan``, CPU: the tag edited on an in-memory overlay and verified) and
-in the write path's own fsyncs (file and folder; the journal's are inside SQLite), the bytes written to the audio file
+pass it prints the median wall ms per write, its CPU time (user + system, of the writing
+thread: what a write takes from a scan whose cores are busy classifying), the share of the
+wall time spent planning and checking (``WriteRun._plan``, CPU: the tag edited on an
+in-memory overlay and verified) and in the write path's own fsyncs (file and folder; the
+journal's are inside SQLite), the bytes written to the audio file
 (``WriteResult.bytes_written``) and the bytes this process wrote in all (``write_bytes`` of
 /proc/self/io after the fsyncs: the journal's SQLite pages included, the kernel's copy of
 a new file's unchanged parts too). For scale, ``bare_pwrite`` is what /proc/self/io counts
@@ -97,13 +99,13 @@ def main() -> None:
                 with WriteRun(journal, "benchmark") as run:
                     for f in files:
                         timer.spent.clear()
-                        io0, t0 = _io_write_bytes(), time.perf_counter()
+                        io0, t0, c0 = _io_write_bytes(), time.perf_counter(), time.thread_time()
                         res = run.apply(f, genres)
-                        dt = time.perf_counter() - t0
+                        dt, cpu = time.perf_counter() - t0, time.thread_time() - c0
                         if res.status != writer.TAGGED:
                             raise SystemExit(f"{f}: {res.status} {res.error}")
                         rows.setdefault(f.suffix.lstrip("."), {}).setdefault(pass_name, []).append({
-                            "ms": 1000 * dt, "plan_ms": 1000 * timer.spent.get("plan_ms", 0.0),
+                            "ms": 1000 * dt, "cpu_ms": 1000 * cpu, "plan_ms": 1000 * timer.spent.get("plan_ms", 0.0),
                             "fsync_ms": 1000 * timer.spent.get("fsync_ms", 0.0), "bytes_written": res.bytes_written,
                             "process_write_bytes": _io_write_bytes() - io0,
                         })  # fmt: skip
@@ -127,7 +129,8 @@ def main() -> None:
             med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
             out["per_format"][fmt][pass_name] = {k: round(v, 1) if k.endswith("ms") else int(v) for k, v in med.items()}
             m = out["per_format"][fmt][pass_name]
-            print(f"{fmt:5s} {pass_name:11s} {m['ms']:6.1f} ms (plan {m['plan_ms']:5.1f}, fsync {m['fsync_ms']:5.1f}); "
+            print(f"{fmt:5s} {pass_name:11s} {m['ms']:6.1f} ms (CPU {m['cpu_ms']:5.1f}, plan {m['plan_ms']:5.1f}, "
+                  f"fsync {m['fsync_ms']:5.1f}); "
                   f"to the file {m['bytes_written']:>9d} B, process {m['process_write_bytes']:>9d} B", file=sys.stderr)  # fmt: skip
         out["per_format"][fmt]["bare_pwrite"] = int(statistics.median(bare[fmt]))
         print(f"{fmt:5s} bare 128-byte pwrite + fsync: process {out['per_format'][fmt]['bare_pwrite']:>9d} B", file=sys.stderr)

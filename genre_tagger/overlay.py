@@ -21,6 +21,8 @@ from itertools import accumulate
 _READ = 1 << 20
 _DIFF_PIECE = 64 << 10  # patches() diffs this much at a time: a shifted file is given up after ~limit + 64 KiB
 _SMALL_DIFF = 4096  # pieces up to this size are diffed in Python, larger ones with numpy
+_SHORT_COPY = 64 << 10  # copy_to: base ranges shorter than this are read and written with their neighbours
+_GAP = 64 << 10  # pread_ranges: ranges at most this far apart are read in one call
 
 
 def pread(fd: int, n: int, offset: int) -> bytes:
@@ -29,6 +31,27 @@ def pread(fd: int, n: int, offset: int) -> bytes:
         return os.pread(fd, n, offset)
     os.lseek(fd, offset, os.SEEK_SET)
     return os.read(fd, n)
+
+
+def pread_ranges(fd: int, ranges: list[tuple[int, int]] | list[list[int]]) -> list[bytes]:
+    """The bytes of many ``(offset, length)`` ranges (in the order given), read with few
+    system calls: ranges in ascending order less than 64 KiB apart are read as one span
+    of at most 1 MiB (an Ogg file renumbered has 8 changed bytes on every page)."""
+    out: list[bytes] = []
+    i = 0
+    while i < len(ranges):
+        start, n = ranges[i]
+        j, end = i + 1, start + n
+        while j < len(ranges) and end <= ranges[j][0] <= end + _GAP and ranges[j][0] + ranges[j][1] - start <= _READ:
+            end = ranges[j][0] + ranges[j][1]
+            j += 1
+        if j == i + 1:
+            out.append(pread(fd, n, start))
+        else:
+            span = pread(fd, end - start, start)
+            out += [span[off - start : off - start + m] for off, m in ranges[i:j]]
+        i = j
+    return out
 
 
 def pwrite(fd: int, data: bytes, offset: int) -> int:
@@ -176,13 +199,9 @@ class Overlay(io.RawIOBase):
         self._replace(start, old_length, [(bytes(data),)] if data else [])
 
     def pread(self, start: int, length: int) -> bytes:
-        parts = []
-        for s in self._slice(start, start + length):
-            if len(s) == 1:
-                parts.append(s[0])
-            else:
-                parts.append(pread(self.fd, s[1], s[0]))
-        return b"".join(parts)
+        segs = self._slice(start, start + length)
+        base = iter(pread_ranges(self.fd, [s for s in segs if len(s) == 2]))
+        return b"".join(s[0] if len(s) == 1 else next(base) for s in segs)
 
     def rebase(self, regions: list[tuple[int, int]], min_length: int = 512) -> None:
         """Where new bytes repeat a base region verbatim (a tag item the writer copied),
@@ -201,16 +220,36 @@ class Overlay(io.RawIOBase):
             self.segments = _merge(out)
 
     def copy_to(self, out_fd: int) -> None:
-        """Write the whole new content to ``out_fd`` (at its current position): base ranges
-        with ``copy_file_range`` where the system has it (the kernel copies, or shares the
-        blocks on copy-on-write file systems), new bytes with ``write``."""
+        """Write the whole new content to ``out_fd`` (at its current position): large base
+        ranges with ``copy_file_range`` where the system has it (the kernel copies, or shares
+        the blocks on copy-on-write file systems); new bytes and short base ranges (an Ogg
+        file renumbered: ~4 KiB of audio between 8-byte header changes) gathered in memory
+        and written in large pieces."""
         pos = os.lseek(out_fd, 0, os.SEEK_CUR)
         fast = hasattr(os, "copy_file_range")
+        held: list[tuple] = []  # short segments waiting to be written together
+        size = 0
+
+        def flush() -> None:
+            nonlocal pos, size
+            if held:
+                base = iter(pread_ranges(self.fd, [s for s in held if len(s) == 2]))
+                data = b"".join(s[0] if len(s) == 1 else next(base) for s in held)
+                if len(data) != size:
+                    raise OSError("file shrank while writing")
+                pwrite_all(out_fd, data, pos)
+                pos += size
+                held.clear()
+                size = 0
+
         for s in self.segments:
-            if len(s) == 1:
-                pwrite_all(out_fd, s[0], pos)
-                pos += len(s[0])
+            if len(s) == 1 or s[1] < _SHORT_COPY:
+                held.append(s)
+                size += _seglen(s)
+                if size >= _READ:
+                    flush()
                 continue
+            flush()
             off, left = s
             while left > 0:
                 n = 0
@@ -226,6 +265,7 @@ class Overlay(io.RawIOBase):
                     pwrite_all(out_fd, b, pos)
                     n = len(b)
                 off, pos, left = off + n, pos + n, left - n
+        flush()
 
     def keeps_base(self, start: int, end: int) -> bool:
         """True if base bytes [start, end) appear, unchanged and contiguous, in the new content."""
@@ -250,23 +290,29 @@ class Overlay(io.RawIOBase):
         m = min(self.size, self.base_size)
         budget = limit if limit is not None else float("inf")
         budget -= abs(self.size - self.base_size)
-        out: list[tuple[int, bytes]] = []
-        pos = 0
-        for s in self.segments:
-            n = _seglen(s)
-            if pos >= m or budget < 0:
-                break
-            if len(s) == 1 or s[0] != pos:
-                for a in range(pos, min(pos + n, m), _DIFF_PIECE):  # in pieces: a shifted file stops early
-                    cnt = min(a + _DIFF_PIECE, pos + n, m) - a
-                    new = s[0][a - pos : a - pos + cnt] if len(s) == 1 else pread(self.fd, cnt, s[0] + a - pos)
-                    out.extend(d := _diff(a, pread(self.fd, cnt, a), new))
-                    budget -= sum(len(x) for _, x in d)
-                    if budget < 0:
-                        break
-            pos += n
         if budget < 0:
             return None
+        spans: list[list[int]] = []  # where the content is not the base at its own offset
+        pos = 0
+        for s in self.segments:
+            if pos >= m:
+                break
+            n = _seglen(s)
+            if len(s) == 1 or s[0] != pos:
+                if spans and spans[-1][1] == pos:
+                    spans[-1][1] = min(pos + n, m)
+                else:
+                    spans.append([pos, min(pos + n, m)])
+            pos += n
+        out: list[tuple[int, bytes]] = []
+        for start, end in spans:
+            for a in range(start, end, _DIFF_PIECE):  # in pieces: a shifted file stops early
+                cnt = min(a + _DIFF_PIECE, end) - a
+                d = _diff(a, pread(self.fd, cnt, a), self.pread(a, cnt))
+                out.extend(d)
+                budget -= sum(len(x) for _, x in d)
+                if budget < 0:
+                    return None
         out = _coalesce(out)  # ranges within the base's length, then (never merged with them) what is appended
         if self.size > self.base_size:
             out.append((self.base_size, self.pread(self.base_size, self.size - self.base_size)))

@@ -56,7 +56,7 @@ from pathlib import Path
 
 from .errors import TagError
 from .journal import Journal, JournalBusyError, WriteRow
-from .overlay import Overlay, pread, pwrite_all, restore_segments
+from .overlay import Overlay, pread, pread_ranges, pwrite_all, restore_segments
 from .payload import payload_digest, payload_regions
 from .rawtags import Unreadable
 from .tags import FAMILIES, Family, TagOptions, detect, read_tags, short_reason
@@ -95,9 +95,8 @@ def _identity(st: os.stat_result) -> list[int]:
 def _new_sha(fd: int, layout: list) -> str:
     """sha256 of the bytes a planned file holds where ``layout`` says they are new."""
     h = hashlib.sha256()
-    for new_off, base_off, n in layout:
-        if base_off < 0:
-            h.update(pread(fd, n, new_off))
+    for b in pread_ranges(fd, [(new_off, n) for new_off, base_off, n in layout if base_off < 0]):
+        h.update(b)
     return h.hexdigest()
 
 
@@ -282,7 +281,7 @@ class WriteRun:
                     raise TagError(plan.path, "folder is read-only (a tag that grows needs a new file beside the original)")
                 dropped = ov.dropped()
                 keep_old = sum(n for _, n in dropped) <= IMAGE_LIMIT
-                old = b"".join(pread(ov.fd, n, off) for off, n in dropped) if keep_old else None
+                old = b"".join(pread_ranges(ov.fd, dropped)) if keep_old else None
                 new = ov.new_bytes()
                 tmp = real.parent / f".gt-{self._run()}-{os.urandom(4).hex()}{real.suffix.lower()}"
                 p = dict(common, mode="replace", temp=os.fsdecode(tmp), new_size=ov.size, layout=ov.layout(),
@@ -360,7 +359,7 @@ class WriteRun:
             _step("temp-written")
             # the replaced bytes too: a tagger that keeps the mtime leaves the same identity
             if _identity(real.stat()) != _identity(st) or (
-                    old is not None and b"".join(pread(ov.fd, n, off) for off, n in p["dropped"]) != old):
+                    old is not None and b"".join(pread_ranges(ov.fd, p["dropped"])) != old):
                 raise TagError(plan.path, "file changed while it was being written; not written")
             base_fd, ov.fd = ov.fd, -1
             os.close(base_fd)  # Windows cannot replace a file that is open
@@ -391,7 +390,7 @@ class WriteRun:
 def _old_bytes(fd: int, patches, old_size: int, new_size: int) -> bytes:
     """What an in-place write overwrites: the bytes of its ranges within the file, and what
     is cut off at the end when the file shrinks (in the order :func:`_put_back` expects)."""
-    olds = b"".join(pread(fd, len(d), off) for off, d in patches if off < old_size)
+    olds = b"".join(pread_ranges(fd, [(off, len(d)) for off, d in patches if off < old_size]))
     if new_size < old_size:
         olds += pread(fd, old_size - new_size, new_size)
     return olds

@@ -111,15 +111,19 @@ def test_ogg_renumber_on_an_overlay_matches_mutagen_and_changes_only_page_header
     assert src.read_bytes() != want  # the real file untouched
 
 
+def _random_file(tmp_path, seed: int, size: int) -> tuple[bytes, int]:
+    """Random bytes written to a file, and that file opened read-only (the caller closes it)."""
+    base = random.Random(seed).randbytes(size)
+    p = tmp_path / "base.bin"
+    p.write_bytes(base)
+    return base, os.open(p, os.O_RDONLY)
+
+
 def test_patches_are_the_changed_64_byte_blocks_also_in_large_new_segments(tmp_path):
     """Large rewritten regions (diffed with numpy) and small ones (diffed in Python) give
     the same blocks: only the 64-byte blocks that really differ, and applying the patches
     to the base gives the new content."""
-    rng = random.Random(3)
-    base = rng.randbytes(300_000)
-    p = tmp_path / "base.bin"
-    p.write_bytes(base)
-    fd = os.open(p, os.O_RDONLY)
+    base, fd = _random_file(tmp_path, 3, 300_000)
     try:
         for size, changes in ((200_000, [5, 70_000, 70_001, 70_063, 199_999]), (3000, [0, 64, 2999]), (200_000, [])):
             new = bytearray(base[:size])
@@ -142,5 +146,56 @@ def test_patches_are_the_changed_64_byte_blocks_also_in_large_new_segments(tmp_p
             for off, data in ov.patches():
                 patched[off : off + len(data)] = data
             assert bytes(patched) == ov.pread(0, ov.size)
+    finally:
+        os.close(fd)
+
+
+def test_copy_to_writes_the_content_of_a_fragmented_overlay(tmp_path, monkeypatch):
+    """Long base ranges are copied by the kernel, short ones and new bytes gathered in
+    memory (an Ogg file renumbered: 8 new bytes every few KiB): the same bytes either way,
+    also where copy_file_range is missing or refused."""
+    import genre_tagger.overlay as overlay_mod
+
+    rng = random.Random(5)
+    base, fd = _random_file(tmp_path, 5, 3_000_000)
+    try:
+        ov = Overlay(fd, len(base))
+        edits, pos = [], 100
+        while pos < 2_500_000:  # 8-byte changes every 1-6 KiB, then an untouched 500 KB tail
+            edits.append((pos, rng.randbytes(8)))
+            pos += rng.randrange(1000, 6000)
+        ov.put_many(edits)
+        ov.splice(0, 10, b"a longer header than before")
+        ov.splice(ov.size, 0, b"and new bytes at the end")
+        want = ov.pread(0, ov.size)
+        for refuse in (False, True):
+            if refuse:
+                monkeypatch.setattr(overlay_mod.os, "copy_file_range", lambda *a: (_ for _ in ()).throw(OSError(18, "EXDEV")))
+            out = tmp_path / f"out{refuse}.bin"
+            ofd = os.open(out, os.O_RDWR | os.O_CREAT)
+            try:
+                ov.copy_to(ofd)
+            finally:
+                os.close(ofd)
+            assert out.read_bytes() == want
+    finally:
+        os.close(fd)
+
+
+def test_pread_ranges_gives_each_ranges_bytes_with_few_reads(tmp_path, monkeypatch):
+    import genre_tagger.overlay as overlay_mod
+
+    base, fd = _random_file(tmp_path, 9, 4_000_000)
+    calls = []
+    real = overlay_mod.pread
+    monkeypatch.setattr(overlay_mod, "pread", lambda *a: calls.append(a) or real(*a))
+    try:
+        rng = random.Random(9)
+        pages = [(off, 8) for off in range(100, 3_000_000, 4000)]  # ascending, small gaps: a few large reads
+        assert overlay_mod.pread_ranges(fd, pages) == [base[o : o + n] for o, n in pages]
+        assert len(calls) <= 4
+        mixed = [(rng.randrange(4_000_000), rng.randrange(0, 200_000)) for _ in range(300)]  # any order, overlapping
+        mixed += [(3_999_990, 50), (5_000_000, 10)]  # past the end: short, as pread
+        assert overlay_mod.pread_ranges(fd, mixed) == [base[o : o + n] for o, n in mixed]
     finally:
         os.close(fd)

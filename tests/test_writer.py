@@ -102,14 +102,19 @@ def test_refused_file_says_why_in_one_line_and_the_run_goes_on(cases):
     assert all(r.error and "\n" not in r.error and "Traceback" not in r.error for r in rs[:2])
 
 
-def _write_in_subprocess(path: Path, genres: str, crash_at: str, data_dir: Path) -> int:
+def _crashing(code: str, args: list[str], crash_at: str, data_dir: Path) -> int:
+    """Exit code of ``python -c code args`` with GENRE_TAGGER_CRASH_AT=crash_at (86: ended there)."""
     env = dict(os.environ, GENRE_TAGGER_CRASH_AT=crash_at, GENRE_TAGGER_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-c", code, *args], env=env, timeout=60).returncode
+
+
+def _write_in_subprocess(path: Path, genres: str, crash_at: str, data_dir: Path) -> int:
     code = (
         "import sys\nfrom genre_tagger.journal import Journal\nfrom genre_tagger.writer import WriteRun\n"
         "with WriteRun(Journal(), 'crash test') as run:\n    r = run.apply(sys.argv[1], sys.argv[2].split(';'))\n"
         "    sys.exit(0 if r.status == 'tagged' else 3)\n"
     )
-    return subprocess.run([sys.executable, "-c", code, str(path), genres], env=env, timeout=60).returncode
+    return _crashing(code, [str(path), genres], crash_at, data_dir)
 
 
 def _needs_a_new_file(src: Path, folder: Path) -> Path:
@@ -727,15 +732,13 @@ def test_second_ctrl_c_drops_the_queued_writes_and_finishes_the_one_in_progress(
 
 
 def _scan_in_subprocess(path: Path, crash_at: str, data_dir: Path, model: Path) -> int:
-    env = dict(os.environ, GENRE_TAGGER_CRASH_AT=crash_at, GENRE_TAGGER_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
     code = (
         "import sys\nfrom pathlib import Path\nsys.path.insert(0, sys.argv[3])\n"
         "from test_writer import _scan_cached\nfrom genre_tagger.journal import Journal\n"
         "_, results = _scan_cached([Path(sys.argv[1])], sys.argv[2], Journal())\n"
         "sys.exit(0 if [r.status for r in results] == ['tagged'] else 3)\n"
     )
-    args = [sys.executable, "-c", code, str(path), str(model), str(ROOT / "tests")]
-    return subprocess.run(args, env=env, timeout=60).returncode
+    return _crashing(code, [str(path), str(model), str(ROOT / "tests")], crash_at, data_dir)
 
 
 @pytest.mark.parametrize(("mode", "step"), [("inplace", s) for s in INPLACE_STEPS] + [("replace", s) for s in REPLACE_STEPS])
