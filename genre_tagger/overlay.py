@@ -23,6 +23,10 @@ _DIFF_PIECE = 64 << 10  # patches() diffs this much at a time: a shifted file is
 _SMALL_DIFF = 4096  # pieces up to this size are diffed in Python, larger ones with numpy
 _SHORT_COPY = 64 << 10  # copy_to: base ranges shorter than this are read and written with their neighbours
 _GAP = 64 << 10  # pread_ranges: ranges at most this far apart are read in one call
+# copy_to writes gathered bytes in pieces of this size: Linux caches a file written in 1 MiB
+# writes in 1 MiB folios, and a later in-place tag write of 128 bytes then dirties (and is
+# counted as writing) the whole folio
+_WRITE_PIECE = 64 << 10
 
 
 def pread(fd: int, n: int, offset: int) -> bytes:
@@ -237,7 +241,9 @@ class Overlay(io.RawIOBase):
                 data = b"".join(s[0] if len(s) == 1 else next(base) for s in held)
                 if len(data) != size:
                     raise OSError("file shrank while writing")
-                pwrite_all(out_fd, data, pos)
+                view = memoryview(data)
+                for k in range(0, size, _WRITE_PIECE):  # small writes, small page-cache folios: see _WRITE_PIECE
+                    pwrite_all(out_fd, view[k : k + _WRITE_PIECE], pos + k)
                 pos += size
                 held.clear()
                 size = 0
