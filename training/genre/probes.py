@@ -11,8 +11,8 @@ coverage at which precision is still >= 0.92).
     python -m training.genre.probes heads --gtzan ../shared/data/gtzan --realmusic ../shared/data/realmusic
     # fine-tuning: dump the inputs once (CPU, ~4 min; ~62 MB, never commit it), then run
     # (GPU in minutes; on 2 CPU cores about an hour per learning rate)
-    python -m training.genre.probes dump --gtzan ../shared/data/gtzan --realmusic ../shared/data/realmusic --out .ft
-    python -m training.genre.probes finetune --data .ft --lrs 3e-5
+    python -m training.genre.probes dump --gtzan ../shared/data/gtzan --realmusic ../shared/data/realmusic --out runs/ft
+    python -m training.genre.probes finetune --data runs/ft --lrs 3e-5
 
 The dump holds 4 log-mel windows per clip (uint8, the 4 windows of the 16 cached ones
 that :data:`library_experiments.WINDOW_SUBSETS` uses), the accepted-set masks, folds and
