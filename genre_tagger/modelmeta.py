@@ -166,6 +166,11 @@ class ModelMeta:
                 return v
         raise ValueError(f"unknown vocabulary {name!r} (this model has: {', '.join(self.vocabulary_names)})")
 
+    def vocabulary_or_default(self, name: str | None) -> Vocabulary:
+        """The named vocabulary, or the default one where this model has no such name (a
+        saved setting from another model)."""
+        return self.vocabulary(name if name in self.vocabulary_names else None)
+
     @property
     def outputs(self) -> list[str]:
         """ONNX output names, vocabularies first, then ``tag_output`` if the model has tags."""

@@ -96,6 +96,9 @@ def test_vocabulary_choice(tiny_model_path):
     assert meta.vocabulary("library").display_name("rnb") == "R&B"
     with pytest.raises(ValueError, match="unknown vocabulary 'x' .*library, gtzan"):
         meta.vocabulary("x")
+    # a setting saved for another model falls back to this model's default
+    assert meta.vocabulary_or_default("x").name == "library" and meta.vocabulary_or_default(None).name == "library"
+    assert meta.vocabulary_or_default("gtzan").name == "gtzan"
 
 
 def test_classifier_gives_every_vocabulary(tiny_model_path, tmp_path):

@@ -69,7 +69,7 @@ def about_text(meta: ModelMeta | None, vocabulary: str = "") -> str:
     if meta is None:
         parts.append("<p><b>No genre model could be loaded.</b></p>")
         return "".join(parts)
-    v = meta.vocabulary(vocabulary if vocabulary in meta.vocabulary_names else None)
+    v = meta.vocabulary_or_default(vocabulary)
     parts.append(f"<p><b>Genres it can name</b> ({len(v.display)}): {_esc(', '.join(v.display))}.</p>")
     if v.min_confidence > 0:
         parts.append(

@@ -94,8 +94,7 @@ class MainWindow(QMainWindow):
         """The chosen vocabulary of the model (its default if the saved one is gone)."""
         if self.meta is None:
             return None
-        names = self.meta.vocabulary_names
-        return self.meta.vocabulary(self.settings.vocabulary if self.settings.vocabulary in names else None)
+        return self.meta.vocabulary_or_default(self.settings.vocabulary)
 
     def _threshold(self) -> float:
         v = self._vocabulary()

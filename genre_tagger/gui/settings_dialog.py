@@ -93,8 +93,7 @@ class SettingsDialog(QDialog):
         self._vocabulary_changed()
 
     def _vocab(self):
-        name = self.vocabulary.currentData() or ""
-        return self.meta.vocabulary(name if name in self.meta.vocabulary_names else None) if self.meta else None
+        return self.meta.vocabulary_or_default(self.vocabulary.currentData()) if self.meta else None
 
     def _model_threshold(self) -> float:
         v = self._vocab()
