@@ -11,8 +11,8 @@ overlap decoding and classification instead of holding them up.
     with WriterThread(journal.path, "scan ...", model_id) as w:   # lock + recovery, on the thread
         w.cache_put(path, size, mtime_ns, model_id, entry)        # (JournalBusyError raised here)
         w.write(item, path, genres, options)
-        for item, res in w.finished(): ...                        # WriteResults as they finish
-        for item, res in w.finished(wait=True): ...               # the rest
+        for item, res in w.finished(): ...                        # WriteResults finished so far
+        for item, res in w.finished(wait=True): ...               # the rest, each as it finishes
     # leaving normally: every queued write done; by an exception (Ctrl-C twice, the
     # consumer gone): queued writes are dropped unstarted, the one in progress finishes
 
@@ -27,6 +27,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,8 @@ class WriterThread:
         self._drop = threading.Event()  # set on an exception: queued writes are not started
         self._error: BaseException | None = None
         self._unreported = 0  # writes handed over whose result has not been taken yet
-        self._thread = threading.Thread(target=self._main, name="genre-tagger writer", daemon=True)
+        # not a daemon: the interpreter waits for it at exit, so a write is never cut short
+        self._thread = threading.Thread(target=self._main, name="genre-tagger writer")
         self.run_id: int | None = None  # the journal run, once the first file is written
 
     # -- the caller's side (the scan's thread) ---------------------------------------------------
@@ -105,19 +107,19 @@ class WriterThread:
         """Queue a classification cache row (written in order with the writes, which move it)."""
         self._put(_CacheRow(Path(path), size, mtime_ns, model, entry))
 
-    def finished(self, wait: bool = False) -> list[tuple[Any, WriteResult]]:
-        """``(item, WriteResult)`` of the writes finished so far; ``wait``: of every write handed over."""
-        out = []
+    def finished(self, wait: bool = False) -> Iterator[tuple[Any, WriteResult]]:
+        """``(item, WriteResult)`` of the writes finished so far, one by one; ``wait``: of
+        every write handed over, each as soon as it is done."""
         while self._unreported:
             try:
-                out.append(self._results.get(timeout=_POLL) if wait else self._results.get_nowait())
+                done = self._results.get(timeout=_POLL) if wait else self._results.get_nowait()
             except queue.Empty:
                 if not wait:
-                    break
+                    return
                 self._check()
                 continue
             self._unreported -= 1
-        return out
+            yield done
 
     def _put(self, job: object, check: bool = True) -> None:
         while True:
@@ -151,7 +153,18 @@ class WriterThread:
 
     def _serve(self, journal: Journal, run: WriteRun) -> None:
         last_commit = time.monotonic()
-        while (job := self._jobs.get()) is not _STOP:
+        while True:
+            ending = not threading.main_thread().is_alive()  # the program ends without having left
+            if ending:  # the ``with`` (the scan's generator never closed): queued writes are dropped,
+                self._drop.set()  # the run is finished, then the interpreter exits
+            try:
+                job = self._jobs.get(timeout=_POLL)
+            except queue.Empty:
+                if ending:
+                    return
+                continue
+            if job is _STOP:
+                return
             if isinstance(job, _CacheRow):
                 journal.cache_put(job.path, job.size, job.mtime_ns, job.model, job.entry, commit=False)
             elif not self._drop.is_set():

@@ -775,3 +775,28 @@ def test_a_scan_killed_at_each_step_of_a_write_on_the_writer_thread_is_recovered
         assert path.read_bytes() == original
     else:
         assert step in ("journaled", "patch-half", "temp-written")
+
+
+def test_a_program_that_ends_with_writes_queued_drops_them_and_exits(layouts, tmp_path, tiny_model_path, _isolated_data_dir):
+    """The scan's generator left suspended at exit (never closed): the writer thread finishes
+    the write in progress, starts no queued one, closes the run, and the process exits."""
+    files = _copies(layouts, tmp_path, 12)
+    original = files[0].read_bytes()
+    code = (
+        "import sys, time\nfrom pathlib import Path\nsys.path.insert(0, sys.argv[2])\n"
+        "from test_writer import _scan_cached\nfrom genre_tagger.journal import Journal\n"
+        "from genre_tagger.writer import WriteRun\nreal = WriteRun.apply\n"
+        "def slow(self, *a, **k):\n    time.sleep(0.3)\n    return real(self, *a, **k)\n"
+        "WriteRun.apply = slow\n"
+        "_, results = _scan_cached(sorted(Path(sys.argv[3]).iterdir()), sys.argv[1], Journal())\n"
+        "first = next(results)  # one write reported, the others queued: leave without closing\n"
+        "sys.exit(0 if first.status == 'tagged' else 3)\n"
+    )
+    args = [sys.executable, "-c", code, str(tiny_model_path), str(ROOT / "tests"), str(files[0].parent)]
+    env = dict(os.environ, GENRE_TAGGER_DATA_DIR=str(_isolated_data_dir), PYTHONPATH=str(ROOT))
+    assert subprocess.run(args, env=env, timeout=60).returncode == 0  # no hang at exit
+    written = [p for p in files if p.read_bytes() != original]
+    j = Journal()
+    (run,) = j.runs()
+    assert j.pending_writes() == [] and run.finished is not None and not run.interrupted
+    assert 1 <= len(written) < len(files) and sorted(Path(w.path) for w in j.writes(run.id, "done")) == written
