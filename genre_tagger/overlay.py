@@ -448,6 +448,18 @@ def patch_mutagen() -> None:
     import mutagen._util as util
     from mutagen.ogg import OggPage
 
+    if not getattr(OggPage._from_packets_try_preserve, "_keeps_page_count", False):
+        original_layout = OggPage._from_packets_try_preserve.__func__
+
+        def try_preserve(cls, packets, old_pages):
+            if [len(p) for p in packets] != [len(p) for p in cls.to_packets(old_pages)]:
+                pages = ogg_pages_keep_count(packets, old_pages)
+                if pages is not None:
+                    return pages
+            return original_layout(cls, packets, old_pages)
+
+        try_preserve._keeps_page_count = True  # type: ignore[attr-defined]
+        OggPage._from_packets_try_preserve = classmethod(try_preserve)
     if not getattr(OggPage.renumber, "_overlay_aware", False):
         original_renumber = OggPage.renumber
 
@@ -472,6 +484,53 @@ def patch_mutagen() -> None:
 
     move_bytes._overlay_aware = True  # type: ignore[attr-defined]
     util.move_bytes = move_bytes
+
+
+def ogg_pages_keep_count(packets: list[bytes], old_pages: list) -> list | None:
+    """The header packets of an Ogg stream (a grown comment packet and what shared its
+    pages) laid out in exactly as many pages as ``old_pages``, filling each page up to the
+    format's 255 lacing values (~64 KB) instead of mutagen's ~4 KB; None when they need
+    more pages (or the last old page ends inside a packet: mutagen's layout is used).
+
+    mutagen lays a grown comment out in ~4 KB pages: one more page than before and every
+    later page of the stream (the whole audio) must be renumbered, 8 bytes and a checksum
+    over each page, so a new file differs from the original on every page. With the same
+    page count the audio pages stay byte for byte as they are. Pages are numbered and
+    flagged by ``OggPage.replace`` as mutagen's own layouts are."""
+    from mutagen.ogg import OggPage
+
+    if not old_pages or not old_pages[-1].complete:
+        return None
+    pages = [OggPage()]
+    used = 0  # lacing values of the current page
+    for packet in packets:
+        pages[-1].packets.append(b"")
+        while True:
+            need = len(packet) // 255 + 1  # lacing values to finish the packet on this page
+            if used + need <= 255:
+                pages[-1].packets[-1] += packet
+                used += need
+                break
+            room = min(255 - used, (len(packet) - 1) // 255)  # full 255-byte values, part of the packet left over
+            if room > 0:  # the packet goes on in the next page
+                pages[-1].packets[-1] += packet[: 255 * room]
+                pages[-1].complete = False
+                packet = packet[255 * room :]
+            else:  # the page is full: the packet starts the next page
+                pages[-1].packets.pop()
+            page = OggPage()
+            page.continued = room > 0
+            page.packets.append(b"")
+            pages.append(page)
+            used = 0
+            if len(pages) > len(old_pages):
+                return None
+    if len(pages) != len(old_pages):
+        return None
+    for page in pages:  # a page with no packet end has no granule position
+        if not page.complete and len(page.packets) == 1:
+            page.position = -1
+    return pages
 
 
 _OGG_BITSWAP = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))

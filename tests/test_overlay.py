@@ -87,7 +87,7 @@ def test_ogg_renumber_on_an_overlay_matches_mutagen_and_changes_only_page_header
     plain.write_bytes(src.read_bytes())
 
     def pad(info):
-        return 20000  # several pages more: every later page is renumbered
+        return 70000  # more than one 255-lacing-value page can hold: every later page is renumbered
 
     f = OggVorbis(plain)
     f["genre"] = ["Rock"]
@@ -105,10 +105,121 @@ def test_ogg_renumber_on_an_overlay_matches_mutagen_and_changes_only_page_header
         new = sum(len(s[0]) for s in ov.segments if len(s) == 1)
         pages = want.count(b"OggS")
         assert pages > 20
-        assert new < 20000 + 8192 + 8 * pages  # the comment pages and 8 bytes a page, not the file
+        assert new < 70000 + 8192 + 8 * pages  # the comment pages and 8 bytes a page, not the file
     finally:
         os.close(fd)
     assert src.read_bytes() != want  # the real file untouched
+
+
+def _ogg_pages(data: bytes) -> list[tuple[int, bytes]]:
+    """(offset, bytes) of every page of an Ogg file, split by the tests' own reading of the
+    page headers; each page's checksum is checked against a plain CRC-32 (Ogg's polynomial)."""
+    pages, pos = [], 0
+    while pos < len(data):
+        assert data[pos : pos + 4] == b"OggS"
+        nseg = data[pos + 26]
+        n = 27 + nseg + sum(data[pos + 27 : pos + 27 + nseg])
+        page = data[pos : pos + n]
+        crc = 0
+        for byte in page[:22] + b"\0\0\0\0" + page[26:]:
+            crc ^= byte << 24
+            for _ in range(8):
+                crc = ((crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1) & 0xFFFFFFFF
+        assert page[22:26] == crc.to_bytes(4, "little"), f"bad checksum at {pos}"
+        pages.append((pos, page))
+        pos += n
+    return pages
+
+
+def test_first_ogg_write_keeps_every_audio_page_byte_for_byte(tmp_path):
+    """A comment that grows on a first write (8 KB of padding added) stays in as many pages
+    as before (pages of up to 255 lacing values): no later page is renumbered, the audio
+    pages are the original bytes, and the new file is the original's tail behind new
+    header pages. With mutagen's 4 KB pages every page would change."""
+    from devtools.synth import write_audio
+    from genre_tagger.journal import Journal
+    from genre_tagger.tags import read_tags
+    from genre_tagger.writer import TAGGED, WriteRun, undo_run
+
+    p = write_audio(tmp_path / "a.ogg", "ogg", seconds=20, seed=3)
+    before = p.read_bytes()
+    old_pages = _ogg_pages(before)
+    j = Journal()
+    with WriteRun(j, "t") as run:
+        res = run.apply(p, ["Rock"])
+    assert res.status == TAGGED and read_tags(p).genres == ["Rock"]
+    after = p.read_bytes()
+    new_pages = _ogg_pages(after)
+    assert len(after) > len(before) + 8192 and len(new_pages) == len(old_pages) > 20
+    audio = next(i for i, (off, pg) in enumerate(old_pages) if int.from_bytes(pg[6:14], "little", signed=True) > 0)
+    assert [pg for _, pg in new_pages[audio:]] == [pg for _, pg in old_pages[audio:]]
+    assert after.endswith(before[old_pages[audio][0] :])
+    undo_run(j)
+    assert p.read_bytes() == before
+    j.close()
+
+
+def test_ogg_payload_regions_are_the_audio_page_bodies_from_a_file_an_overlay_or_memory(tmp_path):
+    """The payload walk reads only page headers (pread); the regions are the bodies of the
+    pages with a granule position > 0, by the tests' own page split, whatever the source."""
+    import io
+
+    from devtools.synth import write_audio
+    from genre_tagger.payload import payload_digest, payload_regions
+
+    p = write_audio(tmp_path / "a.ogg", "ogg", seconds=10, seed=4)
+    data = p.read_bytes()
+    want = []
+    for off, page in _ogg_pages(data):
+        if int.from_bytes(page[6:14], "little", signed=True) > 0:
+            body = 27 + page[26]
+            want.append((off + body, off + len(page)))
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        with open(p, "rb") as fh:
+            assert payload_regions(p, fh, len(data)) == want
+        assert payload_regions(p, Overlay(fd, len(data)), len(data)) == want
+        assert payload_regions(p, io.BytesIO(data), len(data)) == want
+        assert payload_digest(p) == payload_digest(p, io.BytesIO(data), len(data)) == payload_digest(p, Overlay(fd, len(data)), len(data))
+    finally:
+        os.close(fd)
+    assert len(want) > 10
+
+
+def test_ogg_pages_keep_count_round_trips_packets_or_gives_up():
+    """Packets laid out in the old number of pages read back as the same packets (pages of
+    at most 255 lacing values, continued packets flagged); too much data for that many
+    pages, or an old layout that ends inside a packet, gives None (mutagen's layout)."""
+    import io
+
+    from mutagen.ogg import OggPage
+
+    from genre_tagger.overlay import ogg_pages_keep_count
+
+    rng = random.Random(5)
+    laid = 0
+    for _ in range(600):
+        sizes = [rng.choice([rng.randrange(600), rng.randrange(70000), 255 * rng.randrange(1, 300)]) for _ in range(rng.randint(1, 3))]
+        packets = [rng.randbytes(n) for n in sizes]
+        old = [OggPage() for _ in range(rng.randint(1, 3))]
+        pages = ogg_pages_keep_count(packets, old)
+        if pages is None:
+            continue
+        laid += 1
+        assert len(pages) == len(old)
+        for i, page in enumerate(pages):
+            page.sequence = i
+        data = b"".join(OggPage.write(page) for page in pages)
+        f = io.BytesIO(data)
+        back = [OggPage(f) for _ in pages]
+        assert f.tell() == len(data) and all(len(pg.write()) <= 27 + 255 + 255 * 255 for pg in back)
+        assert OggPage.to_packets(back, strict=True) == packets
+    assert laid > 100
+    assert len(ogg_pages_keep_count([b"c" * 8296, b"s" * 3460], [OggPage()])) == 1  # a first write's comment + setup
+    assert ogg_pages_keep_count([b"c" * 70000, b"s" * 3460], [OggPage()]) is None  # more than a page holds
+    old = [OggPage()]
+    old[0].complete = False
+    assert ogg_pages_keep_count([b"x" * 10], old) is None
 
 
 def _random_file(tmp_path, seed: int, size: int) -> tuple[bytes, int]:
