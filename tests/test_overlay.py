@@ -261,6 +261,32 @@ def test_patches_are_the_changed_64_byte_blocks_also_in_large_new_segments(tmp_p
         os.close(fd)
 
 
+def test_patches_gives_up_on_a_shifted_file_without_diffing_it_but_diffs_a_short_shift(tmp_path, monkeypatch):
+    """A tag that grows in front of the audio shifts the rest of the file: more shifted bytes
+    than the limit allows means a new file, decided from the segments alone; a shift
+    shorter than the limit is still diffed (and may be written in place)."""
+    import genre_tagger.overlay as overlay_mod
+
+    calls = []
+    real_diff = overlay_mod._diff
+    monkeypatch.setattr(overlay_mod, "_diff", lambda *a: calls.append(1) or real_diff(*a))
+    base, fd = _random_file(tmp_path, 8, 2 << 20)
+    try:
+        ov = Overlay(fd, len(base))
+        ov.splice(100, 0, b"t" * 8192)  # 8 KiB inserted near the start: 2 MiB shifted
+        assert ov.patches(256 << 10) is None and calls == []
+        ov = Overlay(fd, len(base))
+        ov.splice(len(base) - 50_000, 0, b"t" * 100)  # 50 KB shifted: within the limit, diffed
+        got = ov.patches(256 << 10)
+        assert calls and got is not None
+        patched = bytearray(base) + bytes(100)
+        for off, data in got:
+            patched[off : off + len(data)] = data
+        assert bytes(patched) == ov.pread(0, ov.size)
+    finally:
+        os.close(fd)
+
+
 def test_copy_to_writes_the_content_of_a_fragmented_overlay(tmp_path, monkeypatch):
     """Long base ranges are copied by the kernel, short ones and new bytes gathered in
     memory (an Ogg file renumbered: 8 new bytes every few KiB): the same bytes either way,
