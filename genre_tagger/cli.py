@@ -157,10 +157,10 @@ def missing_roots(roots: list[str]) -> list[str]:
     return [r for r in roots if not os.path.lexists(r)]
 
 
-def _missing_roots_error(roots: list[str], err) -> int:
+def _missing_roots_error(missing: list[str], err) -> int:
     from .library import display_path
 
-    for r in missing_roots(roots):
+    for r in missing:
         _say(err, f"genre-tagger: no such file or folder: {display_path(r)}")
     err.write("genre-tagger: give the folder that holds your music, e.g. genre-tagger --dry-run --scan /path/to/Music\n")
     return EXIT_USAGE
@@ -194,8 +194,9 @@ def run_scan(args, out, err) -> int:
     from .processes import one_math_thread, start_fork_server
 
     roots = args.scan + args.paths
-    if missing_roots(roots):
-        return _missing_roots_error(roots, err)
+    missing = missing_roots(roots)
+    if missing:
+        return _missing_roots_error(missing, err)
     one_math_thread()  # before numpy is imported (see processes.py)
     if (args.workers or os.cpu_count() or 1) > 1:
         start_fork_server()  # the workers' imports overlap this process's own
