@@ -105,7 +105,12 @@ class Family:
 
     def raw_genre(self, fh, size: int, container: str) -> dict:
         """The genre field as stored (JSON-able; bytes as hex), for the journal."""
-        return self._raw(self.view(fh, size, container), container)
+        return self.view_raw(fh, size, container)[1]
+
+    def view_raw(self, fh, size: int, container: str) -> tuple[RawView, dict]:
+        """:meth:`view` and :meth:`raw_genre` from one parse of the tag."""
+        view = self.view(fh, size, container)
+        return view, self._raw(view, container)
 
     def _raw(self, view: RawView, container: str) -> dict:
         return {"family": self.name, "container": container, "items": [b.hex() for b in view.genre]}
@@ -215,15 +220,16 @@ class Id3Family(Family):
         place, tag = self._tag(fh, size, container)
         return rawtags.id3_view(tag, place.tag_off)
 
-    def raw_genre(self, fh, size, container):
+    def view_raw(self, fh, size, container):
         place, tag = self._tag(fh, size, container)
-        out = self._raw(rawtags.id3_view(tag, place.tag_off), container)
+        view = rawtags.id3_view(tag, place.tag_off)
+        out = self._raw(view, container)
         out["version"] = tag.version if tag else None
         if tag is not None:  # how many other frames stand before the (first) genre frame
             gid = rawtags.GENRE_FRAME[tag.version]
             at = next((i for i, (fid, _) in enumerate(tag.frames) if fid == gid), len(tag.frames))
             out["index"] = sum(1 for fid, _ in tag.frames[:at] if fid != gid)
-        return out
+        return view, out
 
     def edit(self, path, container, ov, genres, options, raw):
         place, tag = self._tag(ov, ov.size, container)
@@ -353,11 +359,11 @@ class VorbisFamily(_MutagenFamily):
         items = [bytes.fromhex(h) for h in raw["items"]]
         self._put(f, [tuple(b.decode("utf-8").split("=", 1)) for b in items], raw.get("index"))
 
-    def raw_genre(self, fh, size, container):
+    def view_raw(self, fh, size, container):
         view = self.view(fh, size, container)
         out = self._raw(view, container)
         out["index"] = view.genre_at
-        return out
+        return view, out
 
     @staticmethod
     def _put(f, new: list[tuple[str, str]], index: int | None) -> None:

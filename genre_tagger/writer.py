@@ -232,11 +232,11 @@ class WriteRun:
         try:
             st = os.fstat(fd)
             ov = Overlay(fd, st.st_size)
-            before = family.view(ov, st.st_size, container)
-            raw_before = family.raw_genre(ov, st.st_size, container)
+            before, raw_before = family.view_raw(ov, st.st_size, container)
+            after = None  # the planned file's view, parsed once
             if image is not None:
                 ov.segments = list(image)
-                raw_after = family.raw_genre(ov, ov.size, container)
+                after, raw_after = family.view_raw(ov, ov.size, container)
             else:
                 raw_after = family.edit(real, container, ov, genres, options, raw)
                 ov.rebase(before.regions)
@@ -244,7 +244,8 @@ class WriteRun:
             if patches == [] and ov.size == st.st_size:
                 os.close(fd)
                 return None  # nothing to change
-            after = family.view(ov, ov.size, container)
+            if after is None:
+                after = family.view(ov, ov.size, container)
             if not before.same_others(after):
                 raise TagError(path, f"another tag ({before.changed_item(after)}) would change; not written")
             if image is not None and raw_after["items"] != (raw or {}).get("items", raw_after["items"]):
