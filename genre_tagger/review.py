@@ -351,7 +351,7 @@ def _gone(path: bytes) -> bool:
     except (FileNotFoundError, NotADirectoryError):
         return True
     except OSError:
-        return False
+        pass
     return False
 
 
@@ -402,8 +402,12 @@ class DecisionStore:
     def forget_missing(self, prefixes: Sequence[bytes], seen: set[bytes]) -> int:
         """Delete the decisions of paths that begin with one of ``prefixes``, are not in
         ``seen`` and no longer exist (see :meth:`Review.forget_missing`)."""
-        paths = [bytes(row[0]) for row in self.db.execute("SELECT path FROM decisions").fetchall()]
-        gone = [p for p in paths if p.startswith(tuple(prefixes)) and p not in seen and _gone(p)]
+        paths: dict[bytes, None] = {}  # the rows under each prefix, found by the key's index (a prefix may lie in another)
+        for prefix in prefixes:  # a prefix ends with the separator, so its last byte + 1 is the first path past it
+            end = prefix[:-1] + bytes([prefix[-1] + 1])
+            rows = self.db.execute("SELECT path FROM decisions WHERE path >= ? AND path < ?", (prefix, end))
+            paths.update(dict.fromkeys(bytes(row[0]) for row in rows))
+        gone = [p for p in paths if p not in seen and _gone(p)]
         self.db.executemany("DELETE FROM decisions WHERE path = ?", [(p,) for p in gone])
         self.db.commit()
         return len(gone)

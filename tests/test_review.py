@@ -201,6 +201,16 @@ def test_a_finished_scan_forgets_the_decisions_of_deleted_files(tmp_path):
     assert rescan.forget_missing([lib]) == 0
 
 
+def test_a_root_inside_another_forgets_each_decision_once(tmp_path):
+    lib = tmp_path / "lib"
+    _decide_all(lib, ["kept.mp3", "Album/deleted.flac", "Album/kept.flac"], tmp_path)
+    (lib / "Album" / "deleted.flac").unlink()
+    rescan = Review(WritePolicy(), DecisionStore(tmp_path / "review.sqlite3"))
+    rescan.add([_result(lib / "kept.mp3"), _result(lib / "Album" / "kept.flac")])
+    assert rescan.forget_missing([lib, lib / "Album"]) == 1  # under both roots, counted and deleted once
+    assert _stored(tmp_path) == {str(lib / "kept.mp3"), str(lib / "Album" / "kept.flac")}
+
+
 def test_an_unmounted_or_empty_root_forgets_nothing(tmp_path):
     disk, share = tmp_path / "disk", tmp_path / "share"
     _decide_all(disk, ["a.mp3", "b.mp3"], tmp_path)
