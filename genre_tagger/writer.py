@@ -436,11 +436,8 @@ def sweep_old_temp_files(folder: Path) -> list[Path]:
 def _check_payload(real: Path, ov: Overlay, size: int) -> None:
     """The audio payload must be carried over unchanged: proved from the overlay's
     segments where possible, else by comparing digests."""
-    try:
-        base = open(real, "rb")  # noqa: SIM115
-    except OSError as e:
-        raise TagError(real, f"cannot read file ({short_reason(e)})") from e
-    with base:
+    with open(ov.fd, "rb", closefd=False) as base:  # the descriptor the plan was made from, not the path again
+        base.seek(0)
         try:
             regions = payload_regions(real, base, size)
             if regions and all(ov.keeps_base(a, b) for a, b in regions):
