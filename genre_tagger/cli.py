@@ -191,14 +191,14 @@ class _Interrupts:
 
 
 def run_scan(args, out, err) -> int:
-    from .processes import one_math_thread, start_fork_server
+    from .processes import one_math_thread, start_fork_server, worker_count
 
     roots = args.scan + args.paths
     missing = missing_roots(roots)
     if missing:
         return _missing_roots_error(missing, err)
     one_math_thread()  # before numpy is imported (see processes.py)
-    if (args.workers or os.cpu_count() or 1) > 1:
+    if worker_count(args.workers) > 1:
         start_fork_server()  # the workers' imports overlap this process's own
     from .errors import GenreTaggerError
     from .journal import Journal, JournalBusyError

@@ -30,6 +30,12 @@ def one_math_thread() -> None:
         os.environ.setdefault(var, "1")
 
 
+def worker_count(workers: int | None) -> int:
+    """How many worker processes a scan asked for ``workers`` runs at most (0 or None:
+    one a core)."""
+    return workers or os.cpu_count() or 1
+
+
 def worker_context():
     """A fork server that has imported :data:`WORKER_PRELOAD` once, so that each worker
     starts with them loaded; spawn where fork is unavailable (Windows, a PyInstaller bundle)."""

@@ -22,7 +22,7 @@ from .library import iter_audio_files
 from .model import Classification, Classifier, load_info
 from .modelmeta import ModelMeta
 from .policy import ERROR, TAGGED, WritePolicy, decide, display_genres
-from .processes import exit_with_parent, start_fork_server, terminate_workers, worker_context
+from .processes import exit_with_parent, start_fork_server, terminate_workers, worker_context, worker_count
 from .tags import TagOptions, read_tags
 from .writer import WriteResult, recover, undo_run
 from .writethread import WriterThread
@@ -222,7 +222,7 @@ class Scanner:
             self.run_id, self._writer = writer.run_id, None
 
     def _scan(self, roots: Iterable[str | Path], on_total: Callable[[int], None] | None = None) -> Iterator[FileResult]:
-        if (self.options.workers or os.cpu_count() or 1) > 1 or not self.options.in_process:
+        if worker_count(self.options.workers) > 1 or not self.options.in_process:
             start_fork_server()  # it imports the heavy modules while the files are listed
         errors: list[FileResult] = []
         files = []
@@ -260,7 +260,7 @@ class Scanner:
         return ProcessPoolExecutor(n, mp_context=worker_context(), initializer=_init_worker, initargs=(model, 1, True))
 
     def _classify_all(self, todo: list[tuple[Path, int, int]]) -> Iterator[FileResult]:
-        n = self.options.workers or os.cpu_count() or 1
+        n = worker_count(self.options.workers)
         n = max(1, min(n, len(todo)))
         pool = self._pool(n)
         pending: dict[Future, tuple[Path, int, int]] = {}
