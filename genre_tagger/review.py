@@ -377,9 +377,14 @@ class DecisionStore:
         self.db.close()
 
     def get_many(self, keys: Iterable[FileKey]) -> dict[FileKey, Decision]:
-        out = {}
-        for key in keys:
-            row = self.db.execute("SELECT size, mtime_ns, kind, genres FROM decisions WHERE path = ?", (key[0],)).fetchone()
+        wanted, out = list(keys), {}
+        rows = {}  # one SELECT per 500 files (SQLite's older versions take 999 parameters at most)
+        for i in range(0, len(wanted), 500):
+            chunk = [k[0] for k in wanted[i : i + 500]]
+            sql = f"SELECT path, size, mtime_ns, kind, genres FROM decisions WHERE path IN ({','.join('?' * len(chunk))})"
+            rows.update((bytes(r[0]), r[1:]) for r in self.db.execute(sql, chunk))
+        for key in wanted:
+            row = rows.get(key[0])
             if row and (row[0], row[1]) == (key[1], key[2]):
                 try:
                     out[key] = Decision(row[2], tuple(json.loads(row[3])))

@@ -246,3 +246,15 @@ def test_run_names():
 
 def test_plural():
     assert plural(1, "file") == "1 file" and plural(0, "file") == "0 files" and plural(2, "entry", "entries") == "2 entries"
+
+
+def test_decision_store_reads_many_files_in_batches(tmp_path):
+    from genre_tagger.review import REJECT, SET, Decision
+
+    store = DecisionStore(tmp_path / "review.sqlite3")
+    keys = [(f"/m/{i:04d}.mp3".encode(), i, 10 * i) for i in range(1203)]  # more than two batches of 500
+    store.put_many((k, Decision(SET, ("Jazz",)) if k[1] % 2 else Decision(REJECT)) for k in keys)
+    got = store.get_many(keys + [(b"/m/0001.mp3", 2, 10), (b"/m/unknown.mp3", 1, 1)])  # a changed file, an unknown one
+    assert len(got) == 1203
+    assert got[keys[1202]] == Decision(REJECT) and got[keys[1201]] == Decision(SET, ("Jazz",))
+    store.close()
