@@ -63,6 +63,18 @@ def _mpeg(folder: Path, name: str, sr: int, subtype: str) -> bytes:
     return data
 
 
+def _flac_blocks(flac: bytes) -> tuple[list[bytes], int]:
+    """A FLAC file's metadata blocks (header with the last-block flag cleared, then the
+    body) and the offset of the audio behind them."""
+    blocks, pos = [], 4
+    while True:
+        last, n = flac[pos] & 0x80, int.from_bytes(flac[pos + 1 : pos + 4], "big")
+        blocks.append(bytes((flac[pos] & 0x7F,)) + flac[pos + 1 : pos + 4 + n])
+        pos += 4 + n
+        if last:
+            return blocks, pos
+
+
 def corpus(folder: Path) -> list[Case]:
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(7)
@@ -113,25 +125,12 @@ def corpus(folder: Path) -> list[Case]:
     pic = (3).to_bytes(4, "big") + (100).to_bytes(4, "big") + b"image/"
     si_len = int.from_bytes(flac[5:8], "big")
     short = flac[:4] + bytes((flac[4] & 0x7F,)) + flac[5 : 8 + si_len] + bytes((0x86,)) + len(pic).to_bytes(3, "big") + pic
-    rest = 8 + si_len  # the blocks after STREAMINFO of the original end with the last flag; drop them, keep audio
-    pos = rest
-    while True:
-        last, n = flac[pos] & 0x80, int.from_bytes(flac[pos + 1 : pos + 4], "big")
-        pos += 4 + n
-        if last:
-            break
-    mp3("flac_short_picture.flac", short + flac[pos:], refuse="cannot read tags", keep=[pic])
+    blocks, audio = _flac_blocks(flac)  # the blocks after STREAMINFO are dropped, the audio kept
+    mp3("flac_short_picture.flac", short + flac[audio:], refuse="cannot read tags", keep=[pic])
     # no comment block at all (one is added)
-    blocks, pos = [], 4
-    while True:
-        last, n = flac[pos] & 0x80, int.from_bytes(flac[pos + 1 : pos + 4], "big")
-        blocks.append(bytes((flac[pos] & 0x7F,)) + flac[pos + 1 : pos + 4 + n])
-        pos += 4 + n
-        if last:
-            break
     kept = [b for b in blocks if b[0] != 4]
     kept[-1] = bytes((kept[-1][0] | 0x80,)) + kept[-1][1:]
-    mp3("flac_no_comments.flac", b"fLaC" + b"".join(kept) + flac[pos:], keep=[kept[0][4:]])
+    mp3("flac_no_comments.flac", b"fLaC" + b"".join(kept) + flac[audio:], keep=[kept[0][4:]])
 
     # WAV / AIFF: whole files and truncated ones (a chunk runs past the end)
     for fmt in ("wav", "aiff"):
