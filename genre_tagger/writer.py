@@ -496,6 +496,16 @@ def _may_come_back(path: str, e: OSError) -> bool:
     return not os.path.isdir(os.path.dirname(os.path.abspath(path)))
 
 
+def _recorded_patches(plan: dict, news: bytes) -> list[tuple[int, bytes]]:
+    """The ``(offset, new bytes)`` patches of a journaled in-place write (its ranges, cut
+    from the new bytes recorded with it)."""
+    out, pos = [], 0
+    for off, n in plan.get("ranges", []):
+        out.append((off, news[pos : pos + n]))
+        pos += n
+    return out
+
+
 def _recover_one(w: WriteRow) -> tuple[str, str]:
     plan = w.plan
     real = Path(w.path).resolve()
@@ -508,14 +518,10 @@ def _recover_one(w: WriteRow) -> tuple[str, str]:
         if _holds_new_file(real, plan["new_size"], plan["layout"], plan["new_sha"]):
             return "done", "interrupted after the write; the write is complete"
         return "unknown", "interrupted; the file has changed since (left as is)"
-    ranges = plan.get("ranges", [])
     old_size = plan["identity"][2]
     new_size = plan.get("new_size", old_size)
-    olds, news = w.old or b"", w.new or b""
-    patches, pos = [], 0
-    for off, n in ranges:
-        patches.append((off, news[pos : pos + n]))
-        pos += n
+    olds = w.old or b""
+    patches = _recorded_patches(plan, w.new or b"")
     with open(real, "rb") as fh:  # checked read-only (a read-only mount can still be checked)
         size = os.fstat(fh.fileno()).st_size
         if size not in (old_size, new_size) and not min(old_size, new_size) <= size <= max(old_size, new_size):
@@ -622,12 +628,12 @@ def _exact_image(path: Path, w: WriteRow) -> list[tuple] | None:
     try:
         old_size = plan["identity"][2]
         if plan.get("mode") == "inplace" and w.old is not None and w.new is not None and size == plan.get("new_size", old_size):
-            npos = opos = 0
+            opos = 0
             out, at = [], 0
-            for off, n in plan["ranges"]:
-                if pread(fd, n, off) != w.new[npos : npos + n]:
+            for off, data in _recorded_patches(plan, w.new):
+                n = len(data)
+                if pread(fd, n, off) != data:
                     return None
-                npos += n
                 if off >= old_size:  # appended by the write: dropped
                     continue
                 out += [(at, off - at), (w.old[opos : opos + n],)]
