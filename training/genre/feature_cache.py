@@ -30,6 +30,7 @@ from genre_tagger.windows import WindowSpec
 
 from ..data import find_clips
 from ..weights import DEFAULT_CACHE, musicnn_dir
+from .heads import DIMS
 from .musicnn import load_pretrained
 from .prune import PrunedMusicnn
 from .realdata import gtzan_key, realmusic_key
@@ -38,7 +39,7 @@ TAGGERS = ("MSD_musicnn", "MTT_musicnn")
 # MTT_musicnn costs ~3x MSD per window: it is cached on the 4 of the 16 windows that approximate
 # WindowSpec(count=4) (centres 0.225, 0.425, 0.625, 0.825 of the track)
 MTT_WINDOWS = [2, 6, 10, 14]
-KEYS = {"msd_logits": 50, "msd_embedding": 200, "mtt_logits": 50, "mtt_embedding": 200}
+KEYS = DIMS  # the cached arrays: each tagger block with its width
 
 
 @dataclass(frozen=True)

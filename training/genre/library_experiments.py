@@ -48,7 +48,7 @@ from .sethead import (
 
 # subsets of the 16 cached windows (centres 0.125, 0.175, ... 0.875 of the track) that
 # approximate a WindowSpec(count=K, margin=0.1) (centres within 0.75 s of K's own)
-WINDOW_SUBSETS = {1: [8], 2: [4, 12], 4: [2, 6, 10, 14], 6: [1, 4, 6, 9, 11, 14], 8: list(range(1, 16, 2)), 16: list(range(16))}
+WINDOW_SUBSETS = {1: [8], 2: [4, 12], 4: feature_cache.MTT_WINDOWS, 6: [1, 4, 6, 9, 11, 14], 8: list(range(1, 16, 2)), 16: list(range(16))}
 EXTRA_CANDIDATES = ["electronic", "rnb", "folk", "latin", "punk", "ambient", "world", "soundtrack", "experimental",
                     "easylistening", "religious"]  # fmt: skip
 N_FOLDS, SEED = 5, 0
