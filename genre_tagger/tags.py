@@ -98,9 +98,11 @@ class Family:
         """The raw tag items (raises :class:`Unreadable`)."""
         raise NotImplementedError
 
-    def edit(self, path: Path, container: str, ov: Overlay, genres: list[str], options: TagOptions, raw: dict | None) -> dict:
+    def edit(self, path: Path, container: str, ov: Overlay, genres: list[str], options: TagOptions, raw: dict | None) -> dict | None:
         """Write ``genres`` into the overlay (or the recorded raw genre data ``raw``:
-        byte-exact undo). Returns the raw genre data to record (see :meth:`raw_genre`)."""
+        byte-exact undo). Returns the raw genre data to record (see :meth:`raw_genre`), or
+        None where that is the planned file's own (the caller reads it with :meth:`view_raw`
+        in the same parse as the view it checks)."""
         raise NotImplementedError
 
     def raw_genre(self, fh, size: int, container: str) -> dict:
@@ -326,7 +328,7 @@ class _MutagenFamily(Family):
             self.set_genres(f, genres)
         ov.seek(0)
         f.save(ov, padding=_padding)
-        return self.raw_genre(ov, ov.size, container)
+        return None  # the planned tag's raw genre data, read by the caller with its view
 
     def set_genres(self, f, genres: list[str]) -> None:
         raise NotImplementedError

@@ -238,14 +238,15 @@ class WriteRun:
                 ov.segments = list(image)
                 after, raw_after = family.view_raw(ov, ov.size, container)
             else:
-                raw_after = family.edit(real, container, ov, genres, options, raw)
+                raw_after = family.edit(real, container, ov, genres, options, raw)  # None: read with the view below
                 ov.rebase(before.regions)
             patches = ov.patches(INPLACE_LIMIT)  # None: too much changes, a new file is written
             if patches == [] and ov.size == st.st_size:
                 os.close(fd)
                 return None  # nothing to change
             if after is None:
-                after = family.view(ov, ov.size, container)
+                after, own = family.view_raw(ov, ov.size, container)
+                raw_after = own if raw_after is None else raw_after
             if not before.same_others(after):
                 raise TagError(path, f"another tag ({before.changed_item(after)}) would change; not written")
             if image is not None and raw_after["items"] != (raw or {}).get("items", raw_after["items"]):
