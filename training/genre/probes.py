@@ -41,7 +41,7 @@ from genre_tagger.windows import WindowSpec
 from ..weights import DEFAULT_CACHE, musicnn_dir
 from . import library_experiments as lx
 from .musicnn import build, load_pretrained
-from .sethead import fit_set_head, set_mask, softmax
+from .sethead import fit_set_head, precision_coverage, set_mask, set_nll, softmax
 
 GENRES = list(GTZAN_GENRES) + ["electronic"]
 W4 = lx.WINDOW_SUBSETS[4]
@@ -59,8 +59,7 @@ def probe_scores(probs: np.ndarray, mask: np.ndarray, gz_label: list[str], gz_el
     """Out-of-fold figures of the top genre; ``mask`` [n, G] = the accepted sets."""
     top = probs.argmax(1)
     ok = mask[np.arange(len(top)), top] > 0
-    order = np.argsort(-probs.max(1), kind="stable")
-    prec = np.cumsum(ok[order]) / np.arange(1, len(ok) + 1)
+    _, prec, _ = precision_coverage(probs.max(1), ok)
     good = np.nonzero(prec >= 0.92)[0]
     gz = [GENRES[t] == g for t, g, e in zip(top, gz_label, gz_eligible) if e]
     return {
@@ -74,8 +73,9 @@ def probe_scores(probs: np.ndarray, mask: np.ndarray, gz_label: list[str], gz_el
 # ---- heads on the cached features -------------------------------------------------------
 
 
-def head_probes(gtzan: Path, realmusic: Path, features_dir: Path) -> dict:
-    ex, cache = lx.load_all(gtzan, realmusic, features_dir)
+def head_probes(ex: list, cache: dict[str, np.ndarray]) -> dict:
+    """The heads of the table in results/MODEL.md on :func:`library_experiments.load_all`'s
+    examples and cached features."""
     cand = candidate()
     sets = [e.accepted for e in ex]
     sw = lx.sample_weights(ex, cand)
@@ -124,7 +124,7 @@ def head_probes(gtzan: Path, realmusic: Path, features_dir: Path) -> dict:
             for _ in range(epochs):
                 net.train()
                 z = net(xt)
-                loss = (torch.logsumexp(z, 1) - torch.logsumexp(z.masked_fill(mt <= 0, -1e9), 1)) @ wt
+                loss = set_nll(z, mt) @ wt
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -151,7 +151,7 @@ def head_probes(gtzan: Path, realmusic: Path, features_dir: Path) -> dict:
     return res
 
 
-def detector_probes(gtzan: Path, realmusic: Path, features_dir: Path, genres: tuple[str, ...] = DETECTED) -> dict:
+def detector_probes(ex: list, cache: dict[str, np.ndarray], genres: tuple[str, ...] = DETECTED) -> dict:
     """One-vs-rest detectors for genres the softmax head never names: a balanced logistic
     regression (C = 0.03) on the shipped features per genre, realmusic clips only, target =
     the genre is in the clip's accepted set; out of fold, the precision of the 5 / 10 / 20
@@ -159,7 +159,6 @@ def detector_probes(gtzan: Path, realmusic: Path, features_dir: Path, genres: tu
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    ex, cache = lx.load_all(gtzan, realmusic, features_dir)
     real = [e for e in ex if e.is_real]
     ri = np.array([i for i, e in enumerate(ex) if e.is_real])
     x = np.concatenate([cache["msd_logits"], cache["msd_embedding"]], axis=2)[ri][:, W4].mean(1)
@@ -247,36 +246,26 @@ class FinetuneProbe:
                 parts.append(torch.cat([o.logits, o.embedding], 1))
             return torch.cat(parts).reshape(len(idx), k, -1).mean(1)
 
-    def set_nll(self, z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return torch.logsumexp(z, 1) - torch.logsumexp(z.masked_fill(mask <= 0, -1e9), 1)
-
     def fit_linear(self, f: torch.Tensor, idx: np.ndarray, c: float) -> tuple:
-        """The set head of :mod:`sethead` (standardised inputs, L2 1/(c n), L-BFGS) in torch."""
-        keep = idx[(self.mask[idx].sum(1) > 0).cpu().numpy()]
-        x = f[keep]
-        mu, sd = x.mean(0), x.std(0) + 1e-6
-        w = self.w[keep] / self.w[keep].sum()
-        lam = 1.0 / (c * len(keep))
-        lin = torch.nn.Linear(x.shape[1], self.mask.shape[1]).to(self.dev)
-        torch.nn.init.zeros_(lin.weight)
-        torch.nn.init.zeros_(lin.bias)
-        opt = torch.optim.LBFGS(lin.parameters(), max_iter=500, tolerance_grad=1e-7, tolerance_change=1e-12,
-                                line_search_fn="strong_wolfe")  # fmt: skip
-
-        def closure() -> torch.Tensor:
-            opt.zero_grad()
-            loss = (self.set_nll(lin((x - mu) / sd), self.mask[keep]) * w).sum() + 0.5 * lam * (lin.weight**2).sum()
-            loss.backward()
-            return loss
-
-        opt.step(closure)
-        return mu, sd, lin, lam
+        """:func:`sethead.fit_set_head` on the clips ``idx`` (CPU), as a torch layer on the
+        device: ``(mean, std, Linear, L2 strength)``, ``logits = Linear((x - mean) / std)``."""
+        sets = [frozenset(np.nonzero(row)[0]) for row in self.mask[idx].cpu().numpy()]
+        ids = list(range(self.mask.shape[1]))
+        head = fit_set_head(f[idx].cpu().numpy(), sets, ids, c, self.w[idx].cpu().numpy())
+        lin = torch.nn.Linear(f.shape[1], len(ids)).to(self.dev)
+        with torch.no_grad():
+            lin.weight.copy_(torch.as_tensor(head.weight))
+            lin.bias.copy_(torch.as_tensor(head.bias))
+        mean, std = (torch.as_tensor(a, dtype=torch.float32, device=self.dev) for a in (head.mean, head.std))
+        return mean, std, lin, 1.0 / (c * sum(len(s) > 0 for s in sets))
 
     def out_of_fold(self, fit_predict: Callable[[np.ndarray, np.ndarray], dict[str, torch.Tensor]]) -> dict[str, dict]:
         probs: dict[str, torch.Tensor] = {}
         n, g = self.mask.shape
         for k in range(int(self.fold.max()) + 1):
             te, tr = np.nonzero(self.fold == k)[0], np.nonzero(self.fold != k)[0]
+            if not len(te):  # a fold left empty by --every
+                continue
             for key, p in fit_predict(tr, te).items():
                 probs.setdefault(key, torch.zeros(n, g, device=self.dev))[te] = p
         r = self.real
@@ -312,7 +301,7 @@ class FinetuneProbe:
                     wins = torch.stack([torch.randperm(self.x.shape[1], device=self.dev)[:windows] for _ in b])
                     z = lin((self.features(m, b, grad=True, windows=wins) - mu) / sd)
                     wb = self.w[b] / total * len(keep) / len(b)
-                    loss = (self.set_nll(z, self.mask[b]) * wb).sum() + 0.5 * lam * (lin.weight**2).sum()
+                    loss = (set_nll(z, self.mask[b]) * wb).sum() + 0.5 * lam * (lin.weight**2).sum()
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
@@ -368,8 +357,9 @@ def main() -> None:
         dump(args.gtzan, args.realmusic, args.features, args.out)
         return
     if args.cmd == "heads":
-        res = head_probes(args.gtzan, args.realmusic, args.features)
-        res["one-vs-rest detectors"] = detector_probes(args.gtzan, args.realmusic, args.features)
+        ex, cache = lx.load_all(args.gtzan, args.realmusic, args.features)
+        res = head_probes(ex, cache)
+        res["one-vs-rest detectors"] = detector_probes(ex, cache)
     else:
         res = finetune_probes(args.data, args.lrs, tuple(args.epochs), candidate().c, args.every)
     args.json.parent.mkdir(parents=True, exist_ok=True)
