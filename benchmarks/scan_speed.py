@@ -8,8 +8,10 @@ wrote (from the journal) and the peak RSS.
 
 The first full scan writes into files that have no tag yet (as generated): where the tag
 sits at the start of the file (MP3's ID3v2, FLAC's metadata, Ogg's comment page) and there is
-no padding, the file must grow before its audio, so the write path writes a new file
-(with padding for later writes). The second full scan writes into files that already
+no padding, the file must grow before its audio: on ext4 the audio is moved by whole
+blocks and only the new head written (genre_tagger.shift), elsewhere the write path writes
+a new file (with padding for later writes in either case; GENRE_TAGGER_SHIFT=off forces
+new files). The second full scan writes into files that already
 carry a genre and padding (every file first set to a placeholder genre through the
 write path, untimed): the tag fits, so every write is in place.
 
@@ -174,7 +176,8 @@ def watch(cmd: list[str], env: dict) -> dict:
 
 def write_bytes(data_dir: str) -> dict:
     """Bytes written per completed tag write, from the journal of one run: an in-place
-    write writes its changed ranges, a replacing write the whole new file. Per format
+    write writes its changed ranges, a shifting write its new head, a replacing write the
+    whole new file. Per format
     (file extension) and over all writes."""
     import sqlite3
 
@@ -187,14 +190,15 @@ def write_bytes(data_dir: str) -> dict:
     for path, plan in rows:
         plan = json.loads(plan)
         mode = plan.get("mode", "?")
-        n = sum(r[1] for r in plan["ranges"]) if mode == "inplace" else int(plan["new_size"])
+        n = sum(r[1] for r in plan["ranges"]) if mode == "inplace" else int(plan["head"]) if mode == "shift" else int(plan["new_size"])
         name = path.decode("utf-8", "surrogateescape") if isinstance(path, bytes) else str(path)
         per.setdefault(Path(name).suffix.lstrip(".").lower(), []).append((mode, n))
 
     def summary(items: list[tuple[str, int]]) -> dict:
         sizes = sorted(n for _, n in items)
         return {"writes": len(sizes), "in_place": sum(m == "inplace" for m, _ in items),
-                "new_file": sum(m == "replace" for m, _ in items), "median_bytes": int(statistics.median(sizes)),
+                "shifted": sum(m == "shift" for m, _ in items), "new_file": sum(m == "replace" for m, _ in items),
+                "median_bytes": int(statistics.median(sizes)),
                 "max_bytes": sizes[-1], "total_mb": round(sum(sizes) / 2**20, 1),
                 "at_most_64kb": sum(n <= 64 << 10 for n in sizes)}  # fmt: skip
 
@@ -308,13 +312,15 @@ def main() -> None:
         print(
             f"full scan, {kind.replace('_', ' ')}s (best of {len(fs['s_all'])}): {fs['tracks_per_s']:.1f} tracks/s "
             f"= {fs['of_dry_run']:.2f} x the dry run "
-            f"({fs['files_written']} written: {b.get('in_place', 0)} in place, {b.get('new_file', 0)} new files; "
+            f"({fs['files_written']} written: {b.get('in_place', 0)} in place, {b.get('shifted', 0)} shifted, "
+            f"{b.get('new_file', 0)} new files; "
             f"bytes per write median {b.get('median_bytes', 0)}, max {b.get('max_bytes', 0)}, "
             f"{b.get('at_most_64kb', 0)} at most 64 KB)",
             file=sys.stderr,
         )
         for fmt, r in fs["bytes_per_write"]["per_format"].items():
-            print(f"  {fmt:5s} {r['in_place']:3d} in place, {r['new_file']:3d} new files; bytes median {r['median_bytes']:>9d}, "
+            print(f"  {fmt:5s} {r['in_place']:3d} in place, {r['shifted']:3d} shifted, {r['new_file']:3d} new files; "
+                  f"bytes median {r['median_bytes']:>9d}, "
                   f"max {r['max_bytes']:>9d}", file=sys.stderr)  # fmt: skip
     print(
         f"dry run CPU (all processes): {tree['cpu_s']} s, of which the stages {stage_cpu:.1f} s ({stage_cpu / tree['cpu_s']:.0%}); "

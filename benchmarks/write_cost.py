@@ -5,7 +5,8 @@ scan benchmark's library (``benchmarks/scan_speed.py``: generated, no tag yet).
 
 ``--per-format`` files of each format are copied to a temporary folder and written twice
 with ``WriteRun.apply`` in this process: a first write (the files have no tag: where the
-tag sits at the start of the file it must grow, so a new file is written) and a rewrite
+tag sits at the start of the file it must grow: on ext4 the audio moves by whole blocks and
+the new head is written, elsewhere a new file) and a rewrite
 with another genre (fits the padding the first write added: in place). Per format and
 pass it prints the median wall ms per write, its CPU time (user + system, of the writing
 thread: what a write takes from a scan whose cores are busy classifying), the share of the

@@ -5,13 +5,15 @@
 A generated library (mixed formats, tracks of --seconds) is copied to a temporary folder
 and written three times through ``WriteRun.apply`` / ``undo_run``:
 
-1. first write into files without a tag or without padding (the tag must grow: new file),
+1. first write into files without a tag or without padding (the tag must grow: on ext4 the
+   audio moves by whole blocks and only the new head is written, in place; elsewhere, or
+   with GENRE_TAGGER_SHIFT=off, a new file),
 2. a second, different genre (fits the padding the first write added: in place),
 3. undo of pass 2 (in place, byte-exact).
 
 For each pass it prints the distribution (min / median / p95 / max) of the bytes the
 write path wrote to the audio file (``WriteResult.bytes_written``: the changed ranges in
-place, the whole file when a new file is written) and of the bytes the process passed to
+place, the new head when the audio moved by blocks, the whole file when a new file is written) and of the bytes the process passed to
 write calls in that time (``wchar`` of /proc/self/io: the journal's SQLite writes and the
 new bytes; a new file's unchanged parts are copied by the kernel with copy_file_range and
 are not counted there), the share of writes done in place, and ms per write. Goal:

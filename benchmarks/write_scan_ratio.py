@@ -8,7 +8,7 @@ as ``genre-tagger`` commands in fresh processes with fresh journals:
 
 - a dry run on the library;
 - a full scan (``--overwrite``) of a fresh copy — the files have no tag or no padding yet,
-  so most tags must grow (new file + rename);
+  so most tags must grow (on ext4 the audio moves by whole blocks, elsewhere new file + rename);
 - a second full scan of that copy with another genre mapping (``--map``), so every file
   is written again — now in place, into the padding the first write added.
 

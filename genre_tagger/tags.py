@@ -98,9 +98,12 @@ class Family:
         """The raw tag items (raises :class:`Unreadable`)."""
         raise NotImplementedError
 
-    def edit(self, path: Path, container: str, ov: Overlay, genres: list[str], options: TagOptions, raw: dict | None) -> dict | None:
+    def edit(
+        self, path: Path, container: str, ov: Overlay, genres: list[str], options: TagOptions, raw: dict | None, padding: int = PADDING
+    ) -> dict | None:
         """Write ``genres`` into the overlay (or the recorded raw genre data ``raw``:
-        byte-exact undo). Returns the raw genre data to record (see :meth:`raw_genre`), or
+        byte-exact undo); a tag that must grow gets ``padding`` bytes of free space.
+        Returns the raw genre data to record (see :meth:`raw_genre`), or
         None where that is the planned file's own (the caller reads it with :meth:`view_raw`
         in the same parse as the view it checks)."""
         raise NotImplementedError
@@ -233,7 +236,7 @@ class Id3Family(Family):
             out["index"] = sum(1 for fid, _ in tag.frames[:at] if fid != gid)
         return view, out
 
-    def edit(self, path, container, ov, genres, options, raw):
+    def edit(self, path, container, ov, genres, options, raw, padding=PADDING):
         place, tag = self._tag(ov, ov.size, container)
         if tag is None and not genres and not (raw and raw["items"]):
             return {"family": self.name, "container": container, "items": [], "version": None}
@@ -259,7 +262,7 @@ class Id3Family(Family):
             except ValueError:
                 new_tag = None
         if new_tag is None:
-            new_tag = rawtags.build_id3(header6, new_frames, None, PADDING)
+            new_tag = rawtags.build_id3(header6, new_frames, None, padding)
         if place.tag_len and len(new_tag) == place.tag_len:
             ov.splice(place.tag_off, place.tag_len, new_tag)  # in place
         elif container in ("MP3", "AAC"):
@@ -294,11 +297,6 @@ class Id3Family(Family):
 # --- mutagen-saved families ------------------------------------------------------------
 
 
-def _padding(info) -> int:
-    """mutagen padding policy: keep the file's size when the tag fits, else add PADDING."""
-    return info.padding if info.padding >= 0 else PADDING
-
-
 class _MutagenFamily(Family):
     classes: dict[str, str] = {}  # container -> "module:Class"
 
@@ -315,7 +313,7 @@ class _MutagenFamily(Family):
         fh.seek(0)
         return self._cls(container)(fh)
 
-    def edit(self, path, container, ov, genres, options, raw):
+    def edit(self, path, container, ov, genres, options, raw, padding=PADDING):
         patch_mutagen()
         f = _mutagen_load(self._cls(container), path)
         if f.tags is None:
@@ -327,7 +325,7 @@ class _MutagenFamily(Family):
         else:
             self.set_genres(f, genres)
         ov.seek(0)
-        f.save(ov, padding=_padding)
+        f.save(ov, padding=lambda info: info.padding if info.padding >= 0 else padding)  # keep the size when it fits
         return None  # the planned tag's raw genre data, read by the caller with its view
 
     def set_genres(self, f, genres: list[str]) -> None:

@@ -28,20 +28,26 @@ Protocol for one file (:meth:`WriteRun.apply`):
    (copy + rename).
 4. *Write*: in place when at most :data:`INPLACE_LIMIT` bytes change — the tag fits its
    padding, or what grows is at the end of the file (a WAV/AIFF ID3 chunk, an MP4 ``moov``
-   at the end): ``pwrite`` of the changed ranges (appended bytes first), fsync. Otherwise a
-   temporary file ``.gt-<run>-<n><ext>`` beside the original (the new file copied from
-   the overlay, fsync), renamed over it, the folder fsynced. A grown tag gets
-   :data:`~genre_tagger.tags.PADDING` bytes of padding so later writes fit in place.
+   at the end): ``pwrite`` of the changed ranges (appended bytes first), fsync. A tag at
+   the start that grows (or, undone, shrinks) on a file system that can move whole blocks
+   (:mod:`genre_tagger.shift`: ext4): the padding is chosen so that the audio moves by
+   whole blocks, the blocks are inserted (removed), the new head is written, fsync; the
+   journal holds the original head. Otherwise a temporary file ``.gt-<run>-<n><ext>``
+   beside the original (the new file copied from the overlay, fsync), renamed over it,
+   the folder fsynced. A grown tag gets :data:`~genre_tagger.tags.PADDING` bytes of
+   padding (a little more when that moves the audio by whole blocks) so later writes
+   fit in place.
 5. *Record* completion (``done``); move the file's classification cache row to its new
    size and mtime (the audio is unchanged).
 
 A crash between any two steps is reconciled by :func:`recover` on the next start
 (every :class:`WriteRun`, ``--history``, the GUI): finished writes are marked done,
-half-written in-place ranges are restored from the journal, temporary files removed,
+half-written in-place ranges and heads are restored from the journal (moved blocks
+moved back), temporary files removed,
 the run shown as interrupted.
 
 ``GENRE_TAGGER_CRASH_AT=<step>`` (tests only) ends the process with ``os._exit`` at a
-step: journaled, appended, patch-half, patched, temp-written, renamed, done.
+step: journaled, appended, patch-half, shifted, head-half, patched, temp-written, renamed, done.
 """
 
 from __future__ import annotations
@@ -54,12 +60,13 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import shift
 from .errors import TagError
 from .journal import Journal, JournalBusyError, WriteRow
 from .overlay import Overlay, pread, pread_ranges, pwrite_all, restore_segments
 from .payload import payload_digest, payload_regions
 from .rawtags import Unreadable
-from .tags import FAMILIES, Family, TagOptions, detect, read_tags, short_reason
+from .tags import FAMILIES, PADDING, Family, TagOptions, detect, read_tags, short_reason
 
 TAGGED, UNCHANGED, ERROR = "tagged", "unchanged", "error"
 IMAGE_LIMIT = 4 << 20  # the original tag region is journaled (for byte-exact undo) up to this size
@@ -151,7 +158,8 @@ class _Plan:
     overlay: Overlay
     raw_before: dict
     raw_after: dict
-    patches: list[tuple[int, bytes]] | None  # the changes made in place (Overlay.patches); None: a new file
+    patches: list[tuple[int, bytes]] | None  # the changes made in place (Overlay.patches); None: shifted or a new file
+    move: shift.Shift | None = None  # the head rewritten after the rest moved by whole blocks; None: a new file
 
 
 class WriteRun:
@@ -189,8 +197,16 @@ class WriteRun:
         return self.run_id
 
     # -- one file -------------------------------------------------------------------------
-    def apply(self, path: str | Path, genres: list[str], options: TagOptions = TagOptions(), *, raw: dict | None = None,
-              undo_of: int | None = None, image: list[tuple] | None = None) -> WriteResult:
+    def apply(
+        self,
+        path: str | Path,
+        genres: list[str],
+        options: TagOptions = TagOptions(),
+        *,
+        raw: dict | None = None,
+        undo_of: int | None = None,
+        image: list[tuple] | None = None,
+    ) -> WriteResult:
         """Set the genre of one file. Never raises for a problem of the file: returns a
         result with ``status == "error"`` and a one-line reason. ``raw`` (undo) restores
         recorded raw genre data instead of writing ``genres``; ``image`` (undo) is the
@@ -216,8 +232,7 @@ class WriteRun:
             res.error = f"not written ({short_reason(e)})"
         return res
 
-    def _plan(self, path: Path, genres: list[str], options: TagOptions, raw: dict | None,
-              image: list[tuple] | None) -> _Plan | None:
+    def _plan(self, path: Path, genres: list[str], options: TagOptions, raw: dict | None, image: list[tuple] | None) -> _Plan | None:
         real = path.resolve()  # write through symlinks, never replace the link itself
         if not real.is_file():
             raise TagError(path, "no such file")
@@ -234,16 +249,33 @@ class WriteRun:
             ov = Overlay(fd, st.st_size)
             before, raw_before = family.view_raw(ov, st.st_size, container)
             after = None  # the planned file's view, parsed once
+
+            def edit(padding: int = PADDING) -> tuple[Overlay, dict | None]:
+                new = Overlay(fd, st.st_size)
+                raw_after = family.edit(real, container, new, genres, options, raw, padding)  # None: read with the view below
+                new.rebase(before.regions)
+                return new, raw_after
+
             if image is not None:
                 ov.segments = list(image)
                 after, raw_after = family.view_raw(ov, ov.size, container)
             else:
-                raw_after = family.edit(real, container, ov, genres, options, raw)  # None: read with the view below
-                ov.rebase(before.regions)
+                ov, raw_after = edit()
             patches = ov.patches(INPLACE_LIMIT)  # None: too much changes, a new file is written
             if patches == [] and ov.size == st.st_size:
                 os.close(fd)
                 return None  # nothing to change
+            move = None
+            if patches is None and (block := shift.block_size(fd)):  # the tag grows or shrinks at the start
+                padding = PADDING
+                for _ in range(4):  # the padding that makes the audio move by whole blocks
+                    move, grow = shift.plan_shift(ov.layout(), st.st_size, block)
+                    if move is not None or not grow or image is not None:
+                        break
+                    padding += grow if grow <= block // 2 else grow - block
+                    ov, raw_after = edit(padding)
+                if move is not None and max(move.head, move.old_head) > IMAGE_LIMIT:
+                    move = None  # a head this large is not journaled: a new file
             if after is None:
                 after, own = family.view_raw(ov, ov.size, container)
                 raw_after = own if raw_after is None else raw_after
@@ -259,7 +291,7 @@ class WriteRun:
                 if got != genres:
                     raise TagError(path, f"verification failed: wrote {genres}, read back {got}")
             _check_payload(real, ov, st.st_size)
-            return _Plan(path, real, family, container, st, ov, raw_before, raw_after, patches)
+            return _Plan(path, real, family, container, st, ov, raw_before, raw_after, patches, move)
         except BaseException:
             os.close(fd)
             raise
@@ -268,8 +300,12 @@ class WriteRun:
         ov, real = plan.overlay, plan.real
         try:
             patches = plan.patches
-            common = {"identity": _identity(plan.st), "raw_before": plan.raw_before, "raw_after": plan.raw_after,
-                      "container": plan.container}
+            common = {
+                "identity": _identity(plan.st),
+                "raw_before": plan.raw_before,
+                "raw_after": plan.raw_after,
+                "container": plan.container,
+            }
             if patches is not None:
                 old_size = plan.st.st_size
                 olds = _old_bytes(ov.fd, patches, old_size, ov.size)
@@ -277,32 +313,44 @@ class WriteRun:
                 p = dict(common, mode="inplace", ranges=[[off, len(d)] for off, d in patches], new_size=ov.size)
                 wid = self.journal.begin_write(self._run(), plan.path, before, after, p, olds, news, undo_of)
                 _step("journaled")
-                written = self._write_in_place(plan, wid, patches, olds, options)
-            else:
-                if not os.access(real.parent, os.W_OK):
-                    raise TagError(plan.path, "folder is read-only (a tag that grows needs a new file beside the original)")
-                dropped = ov.dropped()
-                keep_old = sum(n for _, n in dropped) <= IMAGE_LIMIT
-                old = b"".join(pread_ranges(ov.fd, dropped)) if keep_old else None
-                new = ov.new_bytes()
-                tmp = real.parent / f".gt-{self._run()}-{os.urandom(4).hex()}{real.suffix.lower()}"
-                p = dict(common, mode="replace", temp=os.fsdecode(tmp), new_size=ov.size, layout=ov.layout(),
-                         dropped=[list(d) for d in dropped] if keep_old else None, new_sha=_sha(new))  # fmt: skip
-                wid = self.journal.begin_write(self._run(), plan.path, before, after, p, old, None, undo_of)
+                return wid, self._write_in_place(plan, wid, patches, olds, options)
+            if plan.move is not None:
+                m = plan.move
+                olds, news = pread(ov.fd, m.old_head, 0), ov.pread(0, m.head)
+                p = dict(common, mode="shift", at=m.at, delta=m.delta, head=m.head, new_size=ov.size)
+                wid = self.journal.begin_write(self._run(), plan.path, before, after, p, olds, news, undo_of)
                 _step("journaled")
-                written = self._write_replace(plan, wid, tmp, p, old, options)
+                shifted = self._write_shifted(plan, wid, olds, news, options)
+                if shifted is not None:
+                    return wid, shifted
+                # the file system refused to move blocks (the intent is journaled as failed): a new file
+            if not os.access(real.parent, os.W_OK):
+                raise TagError(plan.path, "folder is read-only (a tag that grows needs a new file beside the original)")
+            dropped = ov.dropped()
+            keep_old = sum(n for _, n in dropped) <= IMAGE_LIMIT
+            old = b"".join(pread_ranges(ov.fd, dropped)) if keep_old else None
+            new = ov.new_bytes()
+            tmp = real.parent / f".gt-{self._run()}-{os.urandom(4).hex()}{real.suffix.lower()}"
+            p = dict(common, mode="replace", temp=os.fsdecode(tmp), new_size=ov.size, layout=ov.layout(),
+                     dropped=[list(d) for d in dropped] if keep_old else None, new_sha=_sha(new))  # fmt: skip
+            wid = self.journal.begin_write(self._run(), plan.path, before, after, p, old, None, undo_of)
+            _step("journaled")
+            return wid, self._write_replace(plan, wid, tmp, p, old, options)
         finally:
             if ov.fd >= 0:  # (a replacing write closes it before the rename)
                 os.close(ov.fd)
-        return wid, written
 
-    def _write_in_place(self, plan: _Plan, wid: int, patches, olds: bytes, options: TagOptions) -> int:
-        real, st = plan.real, plan.st
+    def _open_rw(self, plan: _Plan, wid: int) -> int:
+        """The file opened for an in-place write (or the write journaled as failed and TagError)."""
         try:
-            fd = os.open(real, os.O_RDWR)
+            return os.open(plan.real, os.O_RDWR)
         except OSError as e:
             self.journal.end_write(wid, "failed", note=short_reason(e))
             raise TagError(plan.path, f"cannot open for writing ({short_reason(e)})") from e
+
+    def _write_in_place(self, plan: _Plan, wid: int, patches, olds: bytes, options: TagOptions) -> int:
+        st = plan.st
+        fd = self._open_rw(plan, wid)
         try:
             now = os.fstat(fd)
             new_size, old_size = plan.overlay.size, st.st_size
@@ -330,14 +378,50 @@ class WriteRun:
                 self.journal.end_write(wid, "failed", note="write failed; original bytes restored")
                 raise
             _step("patched")
-            if options.keep_mtime:
-                os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
-            new_st = os.fstat(fd)
+            new_st = _settle(fd, st, options)
         finally:
             os.close(fd)
         self._done(plan, wid, new_st)
         return sum(len(d) for _, d in patches)
 
+    def _write_shifted(self, plan: _Plan, wid: int, olds: bytes, news: bytes, options: TagOptions) -> int | None:
+        """Move the audio by whole blocks, then write the new head (see :mod:`genre_tagger.shift`).
+        None (the write journaled as failed, the file untouched) if the file system refuses
+        to move blocks: the caller writes a new file instead."""
+        st, m = plan.st, plan.move
+        assert m is not None
+        fd = self._open_rw(plan, wid)
+        try:
+            if _identity(os.fstat(fd)) != _identity(st) or pread(fd, len(olds), 0) != olds:
+                self.journal.end_write(wid, "failed", note="file changed while planning")
+                raise TagError(plan.path, "file changed while it was being written; not written")
+            try:
+                shift.apply(fd, m)  # one step of the file system's journal: done whole or not at all
+            except OSError as e:
+                if os.fstat(fd).st_size != st.st_size:  # never seen: put it back as recovery would
+                    _shift_back(fd, m, olds)
+                self.journal.end_write(wid, "failed", note=f"file system cannot move blocks ({short_reason(e)})")
+                if e.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS, errno.ENOTTY):
+                    shift.refuse(st.st_dev)
+                    return None
+                raise TagError(plan.path, f"not written ({short_reason(e)})") from e
+            _step("shifted")
+            try:
+                half = len(news) // 2  # in two writes: a kill in between leaves a torn head (tests)
+                pwrite_all(fd, news[:half], 0)
+                _step("head-half")
+                pwrite_all(fd, news[half:], half)
+                os.fsync(fd)
+            except BaseException:
+                _shift_back(fd, m, olds)
+                self.journal.end_write(wid, "failed", note="write failed; original bytes restored")
+                raise
+            _step("patched")
+            new_st = _settle(fd, st, options)
+        finally:
+            os.close(fd)
+        self._done(plan, wid, new_st)
+        return len(news)
 
     def _write_replace(self, plan: _Plan, wid: int, tmp: Path, p: dict, old: bytes | None, options: TagOptions) -> int:
         real, st, ov = plan.real, plan.st, plan.overlay
@@ -360,8 +444,7 @@ class WriteRun:
                 os.close(fd)
             _step("temp-written")
             # the replaced bytes too: a tagger that keeps the mtime leaves the same identity
-            if _identity(real.stat()) != _identity(st) or (
-                    old is not None and b"".join(pread_ranges(ov.fd, p["dropped"])) != old):
+            if _identity(real.stat()) != _identity(st) or (old is not None and b"".join(pread_ranges(ov.fd, p["dropped"])) != old):
                 raise TagError(plan.path, "file changed while it was being written; not written")
             base_fd, ov.fd = ov.fd, -1
             os.close(base_fd)  # Windows cannot replace a file that is open
@@ -396,6 +479,29 @@ def _old_bytes(fd: int, patches, old_size: int, new_size: int) -> bytes:
     if new_size < old_size:
         olds += pread(fd, old_size - new_size, new_size)
     return olds
+
+
+def _settle(fd: int, st: os.stat_result, options: TagOptions) -> os.stat_result:
+    """A file written in place: its modification time put back if asked; its new status."""
+    if options.keep_mtime:
+        os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
+    return os.fstat(fd)
+
+
+def _shift_back(fd: int, m: shift.Shift, olds: bytes) -> None:
+    """Undo a shifting write whose blocks have moved (the file is ``m.delta`` bytes longer or
+    shorter than before): the audio back where it was, the original head ``olds`` back.
+    Safe to repeat after a kill at any point: it starts from either size."""
+    if m.delta > 0:
+        # the original head written where it lands once the inserted blocks are removed, then removed
+        pwrite_all(fd, olds[: m.at], 0)
+        pwrite_all(fd, olds[m.at :], m.at + m.delta)
+        os.fsync(fd)
+        shift.revert(fd, m)
+    else:  # the removed blocks inserted again (a hole), then the original head written over it
+        shift.revert(fd, m)
+        pwrite_all(fd, olds, 0)
+    os.fsync(fd)
 
 
 def _put_back(fd: int, patches, olds: bytes, old_size: int, new_size: int) -> None:
@@ -510,6 +616,8 @@ def _recorded_patches(plan: dict, news: bytes) -> list[tuple[int, bytes]]:
 def _recover_one(w: WriteRow) -> tuple[str, str]:
     plan = w.plan
     real = Path(w.path).resolve()
+    if plan.get("mode") == "shift":
+        return _recover_shifted(real, plan, w.old or b"", w.new or b"")
     if plan.get("mode") == "replace":
         tmp = Path(plan["temp"])
         if tmp.exists():
@@ -557,6 +665,55 @@ def _recover_one(w: WriteRow) -> tuple[str, str]:
     finally:
         os.close(fd)
     return "failed", "interrupted during the write; original bytes restored"
+
+
+def _recover_shifted(real: Path, plan: dict, olds: bytes, news: bytes) -> tuple[str, str]:
+    m = shift.Shift(plan["at"], plan["delta"], plan["head"])
+    old_size, new_size = plan["identity"][2], plan["new_size"]
+    with open(real, "rb") as fh:  # checked read-only (a read-only mount can still be checked)
+        size = os.fstat(fh.fileno()).st_size
+        if size not in (old_size, new_size):
+            return "unknown", "interrupted; the file has changed since (left as is)"
+        cur = pread(fh.fileno(), m.head if size == new_size else m.old_head, 0)
+        if size == new_size and cur == news:
+            return "done", "interrupted after the write; the write is complete"
+        if size == old_size and cur == olds:
+            return "failed", "interrupted before the write; file unchanged"
+        if not _explained(cur, olds, news, m, shifted=size == new_size):
+            return "unknown", "interrupted; the file has changed since (left as is)"
+    fd = os.open(real, os.O_RDWR)
+    try:
+        if size == new_size:
+            _shift_back(fd, m, olds)
+        else:  # moved back already, the original head not yet written back
+            pwrite_all(fd, olds, 0)
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    return "failed", "interrupted during the write; original bytes restored"
+
+
+def _explained(cur: bytes, olds: bytes, news: bytes, m: shift.Shift, shifted: bool) -> bool:
+    """Whether every byte of a shifting write's head region is one that the write or its
+    undoing (:func:`_shift_back`) can have left there after a kill: the original head
+    ``olds``, the new head ``news``, or a hole's zero, each where it lands with the blocks
+    moved (``shifted``) or not."""
+    at, d = m.at, m.delta
+    if not shifted and d > 0:  # a grown file is only ever moved back after its original head is in place
+        return False
+    for pos, c in enumerate(cur):
+        if shifted:  # as after shift.apply: the new head partly written, or the original one
+            if c == (news[pos] if pos < len(news) else -1):
+                continue
+            orig = olds[pos] if pos < at else 0 if at <= pos < at + d else olds[pos - d] if 0 <= pos - d < len(olds) else -1
+        else:  # as after shift.revert of a shrinking write (a hole of -d bytes at ``at``)
+            if c == olds[pos] or (at <= pos < at - d and c == 0):
+                continue
+            q = pos if pos < at else pos + d if pos >= at - d else -1
+            orig = news[q] if 0 <= q < len(news) else -1
+        if c != orig:
+            return False
+    return True
 
 
 # --- undo ----------------------------------------------------------------------------------
@@ -618,7 +775,7 @@ def _exact_image(path: Path, w: WriteRow) -> list[tuple] | None:
     write, when the file still holds exactly what the write left where it changed it;
     else None (undo then restores the genre field alone)."""
     plan = w.plan
-    if plan.get("mode") not in ("inplace", "replace"):  # a row of an earlier version: genres only
+    if plan.get("mode") not in ("inplace", "replace", "shift"):  # a row of an earlier version: genres only
         return None
     try:
         real = path.resolve()
@@ -644,6 +801,9 @@ def _exact_image(path: Path, w: WriteRow) -> list[tuple] | None:
             if old_size > size:  # cut off by the write: put back
                 out.append((w.old[opos:],))
             return [s for s in out if (s[1] if len(s) == 2 else len(s[0]))]
+        if plan.get("mode") == "shift" and w.old is not None and w.new is not None and size == plan["new_size"]:
+            head = plan["head"]
+            return [(w.old,), (head, size - head)] if pread(fd, head, 0) == w.new else None
         if plan.get("mode") == "replace" and w.old is not None and plan.get("dropped") is not None and size == plan["new_size"]:
             if _new_sha(fd, plan["layout"]) == plan["new_sha"]:
                 return restore_segments(plan["layout"], plan["dropped"], w.old, plan["identity"][2])

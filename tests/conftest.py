@@ -24,6 +24,13 @@ def _isolated_data_dir(tmp_path_factory, monkeypatch):
     return d
 
 
+@pytest.fixture
+def no_shift(monkeypatch):
+    """The write path as on a file system that cannot move blocks (anything but ext4): a tag
+    that must grow at the start of a file means a new file (inherited by subprocesses)."""
+    monkeypatch.setenv("GENRE_TAGGER_SHIFT", "off")
+
+
 TINY_MODEL = ROOT / "tests" / "data" / "tiny.json"
 
 

@@ -125,7 +125,7 @@ def test_read_only_file_is_refused_and_untouched(originals, tmp_path):
     assert path.read_bytes() == before
 
 
-def test_failed_write_leaves_original_and_no_temp(originals, tmp_path, monkeypatch):
+def test_failed_write_leaves_original_and_no_temp(originals, tmp_path, monkeypatch, no_shift):
     path = tmp_path / "crash.ogg"
     shutil.copy(originals["ogg"], path)
     before = path.read_bytes()

@@ -137,7 +137,7 @@ REPLACE_STEPS = ["journaled", "temp-written", "renamed", "done"]
     + [("append", s) for s in ["appended", *INPLACE_STEPS]]
     + [("replace", s) for s in REPLACE_STEPS],
 )
-def test_kill_at_each_step_is_recovered_and_undoable(mode, step, layouts, tmp_path, _isolated_data_dir):
+def test_kill_at_each_step_is_recovered_and_undoable(mode, step, layouts, tmp_path, _isolated_data_dir, no_shift):
     name = {"inplace": "v23_17rock_padded.mp3", "append": "whole.wav", "replace": "v23_numeric_cover_v1.mp3"}[mode]
     src = next(c for c in layouts if c.name == name).path  # append: a WAV gets its ID3 chunk at the end, in place
     if mode == "replace":
@@ -452,7 +452,7 @@ def test_a_journal_that_cannot_be_opened_is_one_clear_line_and_nothing_is_writte
     assert c.path.read_bytes() == before
 
 
-def test_ctrl_c_right_after_the_rename_leaves_the_write_journaled_and_undoable(layouts, tmp_path, monkeypatch):
+def test_ctrl_c_right_after_the_rename_leaves_the_write_journaled_and_undoable(layouts, tmp_path, monkeypatch, no_shift):
     (tmp_path / "lib").mkdir()
     path = _needs_a_new_file(next(c for c in layouts if c.name == "v23_numeric_cover_v1.mp3").path, tmp_path / "lib")
     original = path.read_bytes()
@@ -475,7 +475,9 @@ def test_ctrl_c_right_after_the_rename_leaves_the_write_journaled_and_undoable(l
 
 
 @pytest.mark.parametrize(("mode", "step"), [("inplace", "patch-half"), ("replace", "temp-written"), ("replace", "renamed")])
-def test_an_interrupted_write_on_a_disk_not_mounted_is_checked_when_it_is_back(mode, step, layouts, tmp_path, _isolated_data_dir, capsys):
+def test_an_interrupted_write_on_a_disk_not_mounted_is_checked_when_it_is_back(
+    mode, step, layouts, tmp_path, _isolated_data_dir, capsys, no_shift
+):
     from genre_tagger.cli import main
 
     disk = tmp_path / "usb"
@@ -561,7 +563,7 @@ def test_ctrl_c_during_set_says_what_was_written_and_how_to_undo_it(cases, monke
 
 
 @pytest.mark.skipif(not hasattr(os, "setxattr"), reason="no extended attributes here")
-def test_a_new_file_keeps_the_extended_attributes_of_the_original(layouts, tmp_path):
+def test_a_new_file_keeps_the_extended_attributes_of_the_original(layouts, tmp_path, no_shift):
     (tmp_path / "lib").mkdir()
     path = _needs_a_new_file(next(c for c in layouts if c.name == "v23_numeric_cover_v1.mp3").path, tmp_path / "lib")
     try:
@@ -743,7 +745,7 @@ def _scan_in_subprocess(path: Path, crash_at: str, data_dir: Path, model: Path) 
 
 @pytest.mark.parametrize(("mode", "step"), [("inplace", s) for s in INPLACE_STEPS] + [("replace", s) for s in REPLACE_STEPS])
 def test_a_scan_killed_at_each_step_of_a_write_on_the_writer_thread_is_recovered(
-    mode, step, layouts, tmp_path, tiny_model_path, _isolated_data_dir
+    mode, step, layouts, tmp_path, tiny_model_path, _isolated_data_dir, no_shift
 ):
     """The same protocol on the writer thread: the intent is journaled before the file is
     touched, so a process that dies at any step leaves the old or the new file, journaled."""
