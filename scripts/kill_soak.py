@@ -16,6 +16,12 @@ reconciles the journal, and the script checks:
 - every file's genre is what the journal says the last completed write left (no
   genre change is missing from the journal).
 
+The library also holds three large noise files (MP3, FLAC, Ogg), and some rounds set
+genres of 9-42 KB into them (one of the other genres is ~10 KB too), outgrowing earlier
+padding, so tags must grow at the start of large files (and shrink when undone): on ext4
+the audio is moved by whole blocks (``genre_tagger.shift``), elsewhere a new file is
+written; the summary counts the writes of each kind.
+
 At the end every run is undone (``--undo`` until there is nothing left) and every file
 must be byte-identical to the original. Prints a summary and exits 1 on any failure.
 """
@@ -23,6 +29,7 @@ must be byte-identical to the original. Prints a summary and exits 1 on any fail
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -31,13 +38,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 SCAN_FORMATS = ("mp3", "flac", "ogg", "opus", "m4a", "wav")
-GENRES = ["Rock", "Jazz", "Hip-Hop", "Electronic; Ambient", "Blues", "A much longer genre name " * 12]
+# the last one (~10 KB) outgrows the padding of earlier writes: the tag must grow (at the start
+# of an MP3/FLAC/Ogg file: the audio moved by whole blocks on ext4, else a new file) and shrink
+GENRES = ["Rock", "Jazz", "Hip-Hop", "Electronic; Ambient", "Blues", "A much longer genre name " * 12,
+          "An overlong genre " * 560]  # fmt: skip
+BIG = {"mp3": 36, "flac": 5, "ogg": 36}  # seconds of noise: files over the write path's in-place limit
 
 
 def cli(args: list[str], env: dict, kill_after: float | None = None) -> tuple[int, str]:
@@ -76,9 +88,17 @@ def main() -> int:
     for c in corpus(work / "refused"):  # drop the files every write refuses (they only slow the soak)
         if c.refuse:
             (lib / c.path.name).unlink(missing_ok=True)
-    if args.scans:  # tracks long enough to classify (the corpus's 1-s files are not): scans write them
-        from devtools.synth import write_audio  # on their writer thread, MP3/FLAC/Ogg first as new files
+    import numpy as np
 
+    from devtools.synth import write_audio
+
+    rng_audio = np.random.default_rng(args.seed)
+    big = []
+    for fmt, seconds in BIG.items():  # large enough that a growing tag is not rewritten with the whole file
+        y = (0.2 * rng_audio.standard_normal(seconds * 44100)).astype(np.float32)
+        big.append(write_audio(lib / f"big.{fmt}", fmt, sr=44100, y=y))
+    files += big
+    if args.scans:  # tracks long enough to classify (the corpus's 1-s files are not): scans write them
         for i, fmt in enumerate(SCAN_FORMATS * 2):
             files.append(write_audio(lib / f"track{i:02d}.{fmt}", fmt, seconds=4.0, seed=i))
     original = {p: p.read_bytes() for p in files}
@@ -89,6 +109,9 @@ def main() -> int:
     t0 = time.time()
     cli(["--set", "Warm", *map(str, files)], env)
     full = time.time() - t0  # one run over every file: kills land anywhere in it
+    t0 = time.time()
+    cli(["--set", "Grown " * 1500, *map(str, big)], env)
+    grow_full = time.time() - t0
     scan_full = 0.0
     if args.scans:
         t0 = time.time()
@@ -102,6 +125,9 @@ def main() -> int:
             argv = ["--overwrite", "--min-confidence", "0", "--no-cache", "--max-genres", str(rng.randint(1, 3)), "--workers", "1",
                     "-q", str(lib)]  # classifying every time: kills land among writes that overlap classification
             delay = rng.uniform(0.4, 1.0) * scan_full  # mostly after start-up: among the writes
+        elif rng.random() < 0.2:  # a genre of 9-42 KB into the large files: their tags grow at the start
+            argv = ["--set", "Grown " * rng.randint(1500, 7000), *map(str, big)]
+            delay = rng.uniform(0.05, 1.0) * grow_full
         elif rng.random() < 0.25:
             argv = ["--undo"]
         else:
@@ -127,6 +153,11 @@ def main() -> int:
         j.close()
     j = Journal(work / "data" / "journal.sqlite3")
     scans = [r for r in j.runs(limit=100000) if r.command.startswith("scan")]
+    modes = Counter(w.plan.get("mode", "?") for r in j.runs(limit=100000) for w in j.writes(r.id))
+    caught = Counter(  # writes a kill interrupted, by kind and by what recovery found
+        (json.loads(plan).get("mode", "?"), note.split(";")[0])
+        for plan, note in j.db.execute("SELECT plan, note FROM writes WHERE note LIKE 'interrupted%'")
+    )
     j.close()
     undos = 0
     while True:
@@ -141,6 +172,9 @@ def main() -> int:
     if not_exact:
         problems.append(f"after undoing every run, not byte-identical: {not_exact}")
     print(f"{args.rounds} rounds, {kills} killed mid-run, {len(files)} files, {undos} undo runs at the end")
+    print("writes by kind (all runs but the final undos): " + ", ".join(f"{m} {n}" for m, n in sorted(modes.items())))
+    for (mode, note), n in sorted(caught.items()):
+        print(f"  killed during a write ({mode}): {n} x {note}")
     if args.scans:
         print(f"{len(scans)} scans wrote files ({sum(r.changes for r in scans)} writes), "
               f"{sum(r.interrupted for r in scans)} of them killed after their first write")
