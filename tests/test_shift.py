@@ -285,3 +285,23 @@ def _physical_blocks(fd: int) -> list[int]:
     fcntl.ioctl(fd, shift.FS_IOC_FIEMAP, req, True)
     count = struct.unpack_from("=QQIIII", req)[3]
     return [struct.unpack_from("=QQQ", req, 32 + 56 * i)[1] for i in range(count)]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="ext4 is a Linux file system")
+def test_a_fragmented_file_is_not_moved_by_blocks(tmp_path):
+    """More extents than the inode holds: moving them could take several steps of the file
+    system's journal, so such a file gets a new file instead."""
+    if not shiftemu.real_shift_works(tmp_path):
+        pytest.skip("the test folder is not on ext4")
+    path = tmp_path / "sparse.bin"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT)
+    try:
+        for i in range(3):
+            os.pwrite(fd, b"x" * 4096, i * 65536)
+        os.fsync(fd)
+        assert shift.extent_count(fd) == 3 and shift.block_size(fd) == os.fstat(fd).st_blksize
+        for i in range(3, 6):  # pieces with holes between them: one extent each
+            os.pwrite(fd, b"x" * 4096, i * 65536)
+        assert shift.extent_count(fd) == 6 and shift.block_size(fd) is None
+    finally:
+        os.close(fd)
