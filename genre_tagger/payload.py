@@ -23,10 +23,13 @@ _CHUNK = 1 << 20
 
 
 class _Regions:
-    """Collects the (start, end) ranges of the payload instead of hashing them."""
+    """Collects the (start, end) ranges of the payload instead of hashing them. A walker
+    that reaches ``whole_from`` may stop there and give the rest of the file as one range
+    (the caller knows that range is carried over whole: whatever payload it holds is)."""
 
-    def __init__(self):
+    def __init__(self, whole_from: int | None = None):
         self.ranges: list[tuple[int, int]] = []
+        self.whole_from = whole_from
 
 
 def _hash_range(f, start: int, end: int, h) -> None:
@@ -104,7 +107,11 @@ def _peek(f, pos: int, n: int) -> bytes:
 
 def _ogg(f, size: int, h) -> None:
     pos = 0
+    stop = getattr(h, "whole_from", None)
     while pos < size:
+        if stop is not None and pos >= stop:  # the rest is carried over whole: no page walk over the audio
+            _hash_range(f, pos, size, h)
+            return
         page = _peek(f, pos, 27 + 255)  # the header and its lacing values only: a read per page (buffered) took twice as long
         hdr = page[:27]
         if len(hdr) < 27 or hdr[:4] != b"OggS":
@@ -211,8 +218,10 @@ def payload_digest(path: str | Path, fileobj=None, size: int | None = None) -> s
     return h.hexdigest()
 
 
-def payload_regions(path: str | Path, fileobj, size: int) -> list[tuple[int, int]]:
-    """The byte ranges of ``fileobj`` that hold the audio payload (what the digest covers)."""
-    r = _Regions()
+def payload_regions(path: str | Path, fileobj, size: int, whole_from: int | None = None) -> list[tuple[int, int]]:
+    """The byte ranges of ``fileobj`` that hold the audio payload (what the digest covers).
+    ``whole_from``: an offset from which the caller knows the file is carried over whole;
+    a long page walk (Ogg) may then end there with one range to the end."""
+    r = _Regions(whole_from)
     _walk(fileobj, size, Path(path).suffix.lower(), r)
     return r.ranges

@@ -540,13 +540,22 @@ def sweep_old_temp_files(folder: Path) -> list[Path]:
     return removed
 
 
+def _kept_tail(ov: Overlay) -> int | None:
+    """Where the base file's end starts to be carried over as one piece (the last segment
+    of the planned file, a base range reaching the base's end), or None."""
+    last = ov.segments[-1] if ov.segments else None
+    if last is None or len(last) != 2 or last[0] + last[1] != ov.base_size:
+        return None
+    return last[0]
+
+
 def _check_payload(real: Path, ov: Overlay, size: int) -> None:
     """The audio payload must be carried over unchanged: proved from the overlay's
     segments where possible, else by comparing digests."""
     with open(ov.fd, "rb", closefd=False) as base:  # the descriptor the plan was made from, not the path again
         base.seek(0)
         try:
-            regions = payload_regions(real, base, size)
+            regions = payload_regions(real, base, size, whole_from=_kept_tail(ov))
             if regions and all(ov.keeps_base(a, b) for a, b in regions):
                 return
         except Exception:  # noqa: BLE001 - fall back to the digests

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import random
 
+import pytest
+
 from genre_tagger.overlay import Overlay, _merge
 
 
@@ -184,6 +186,37 @@ def test_ogg_payload_regions_are_the_audio_page_bodies_from_a_file_an_overlay_or
     finally:
         os.close(fd)
     assert len(want) > 10
+
+
+def test_the_ogg_payload_check_skips_the_walk_over_a_tail_carried_over_whole_but_not_a_changed_page(tmp_path):
+    """With the offset from which the planned file keeps the old one whole, the walk ends at
+    the first page there (one range to the end); an audio page changed before that offset is
+    still found, and the write refused."""
+    from devtools.synth import write_audio
+    from genre_tagger.errors import TagError
+    from genre_tagger.payload import payload_regions
+    from genre_tagger.writer import _check_payload
+
+    p = write_audio(tmp_path / "a.ogg", "ogg", seconds=10, seed=4)
+    data = p.read_bytes()
+    pages = list(_ogg_pages(data))
+    audio = [off for off, page in pages if int.from_bytes(page[6:14], "little", signed=True) > 0]
+    cut = audio[3] - 5  # inside the page before the fourth audio page
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        with open(p, "rb") as fh:
+            regions = payload_regions(p, fh, len(data), whole_from=cut)
+        assert regions[-1] == (audio[3], len(data)) and len(regions) == 4  # three page bodies walked, then the rest
+        ov = Overlay(fd, len(data))
+        ov.splice(0, 0, b"")  # nothing changed: proved
+        _check_payload(p, ov, len(data))
+        changed = Overlay(fd, len(data))  # a byte of the second audio page's body changed
+        body = audio[1] + 27 + data[audio[1] + 26] + 10
+        changed.splice(body, 1, bytes([data[body] ^ 0xFF]))
+        with pytest.raises(TagError, match="audio data would change"):
+            _check_payload(p, changed, len(data))
+    finally:
+        os.close(fd)
 
 
 def test_ogg_pages_keep_count_round_trips_packets_or_gives_up():
