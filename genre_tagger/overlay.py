@@ -203,6 +203,11 @@ class Overlay(io.RawIOBase):
         self._replace(start, old_length, [(bytes(data),)] if data else [])
 
     def pread(self, start: int, length: int) -> bytes:
+        ends = self._index()
+        i = bisect_right(ends, start)
+        if i < len(ends) and start + length <= ends[i]:  # within one segment (mutagen's many small reads)
+            s, at = self._segs[i], start - (ends[i - 1] if i else 0)
+            return pread(self.fd, length, s[0] + at) if len(s) == 2 else s[0][at : at + length]
         segs = self._slice(start, start + length)
         base = iter(pread_ranges(self.fd, [s for s in segs if len(s) == 2]))
         return b"".join(s[0] if len(s) == 1 else next(base) for s in segs)
