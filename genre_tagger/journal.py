@@ -278,12 +278,14 @@ class Journal:
         it undid. ``commit=False``: the row is committed with the next commit (the next
         write's intent, the end of the run) — if that never comes, recovery finds the write
         pending and checks the file, so no fsync is spent on it."""
-        # the plan and undo_of alone: the row's old/new bytes (up to IMAGE_LIMIT) are not read back
-        row = self.db.execute("SELECT plan, undo_of FROM writes WHERE id = ?", (write_id,)).fetchone()
-        plan = dict(json.loads(row[0]), **(plan_update or {})) if row else {}
-        self.db.execute("UPDATE writes SET state = ?, plan = ?, note = ? WHERE id = ?", (state, json.dumps(plan), note, write_id))
-        if state == "done" and row is not None and row[1] is not None:
-            self.db.execute("UPDATE writes SET undone_by = ? WHERE id = ?", (write_id, row[1]))
+        # the plan is patched in SQLite (nothing of the row is read back into Python)
+        patch = json.dumps(plan_update) if plan_update else None
+        self.db.execute(
+            "UPDATE writes SET state = ?, plan = CASE WHEN ? IS NULL THEN plan ELSE json_patch(plan, ?) END, note = ? WHERE id = ?",
+            (state, patch, patch, note, write_id),
+        )
+        if state == "done":  # the write it undid, if it is an undo
+            self.db.execute("UPDATE writes SET undone_by = ? WHERE id = (SELECT undo_of FROM writes WHERE id = ?)", (write_id, write_id))
         if commit:
             self.db.commit()
 

@@ -25,7 +25,7 @@ from .policy import ERROR, TAGGED, WritePolicy, decide, display_genres
 from .processes import exit_with_parent, start_fork_server, terminate_workers, worker_context, worker_count
 from .tags import TagOptions, read_tags
 from .writer import WriteResult, recover, undo_run
-from .writethread import WriterThread
+from .writethread import COMMIT_EVERY, WriterThread
 
 
 @dataclass
@@ -188,7 +188,7 @@ class Scanner:
             self._writer.cache_put(path, size, mtime, self.info.model_id, cache_entry(c))
             return
         self.journal.cache_put(path, size, mtime, self.info.model_id, cache_entry(c), commit=False)
-        if time.monotonic() - self._last_commit > 1.0:
+        if time.monotonic() - self._last_commit > COMMIT_EVERY:
             self.journal.commit()
             self._last_commit = time.monotonic()
 

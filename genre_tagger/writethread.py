@@ -37,7 +37,7 @@ from .tags import TagOptions
 from .writer import WriteResult, WriteRun
 
 DEPTH = 16  # jobs waiting for the thread at most: the scan's loop waits when it is this far ahead
-_COMMIT_EVERY = 1.0  # seconds: cache rows are committed about this often (and with every write's intent)
+COMMIT_EVERY = 1.0  # seconds: cache rows are committed about this often (and with every write's intent)
 _POLL = 0.2  # seconds: waits on the thread look this often whether it is still alive
 
 
@@ -171,6 +171,6 @@ class WriterThread:
                 res = run.apply(job.path, job.genres, job.options)  # never raises for one file's problem
                 self.run_id = run.run_id
                 self._results.put((job.item, res))
-            if time.monotonic() - last_commit > _COMMIT_EVERY:
+            if time.monotonic() - last_commit > COMMIT_EVERY:
                 journal.commit()
                 last_commit = time.monotonic()
