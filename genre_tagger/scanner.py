@@ -23,6 +23,7 @@ from .model import Classification, Classifier, load_info
 from .modelmeta import ModelMeta
 from .policy import ERROR, TAGGED, WritePolicy, decide, display_genres
 from .processes import exit_with_parent, start_fork_server, terminate_workers, worker_context, worker_count
+from .reasons import cannot_read
 from .tags import TagOptions, read_tags
 from .writer import WriteResult, recover, undo_run
 from .writethread import COMMIT_EVERY, WriterThread
@@ -242,7 +243,7 @@ class Scanner:
             try:
                 st = p.stat()
             except OSError as e:
-                yield self._error(p, f"cannot read file ({e.strerror})")
+                yield self._error(p, cannot_read(e))
                 continue
             hit = cache.get(pathkey(p))
             c = from_cache_entry(hit[2], self.info) if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns else None
