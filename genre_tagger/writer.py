@@ -397,24 +397,22 @@ class WriteRun:
                 raise TagError(plan.path, "file changed while it was being written; not written")
             try:
                 shift.apply(fd, m)  # one step of the file system's journal: done whole or not at all
-            except OSError as e:
-                if os.fstat(fd).st_size != st.st_size:  # never seen: put it back as recovery would
-                    _shift_back(fd, m, olds)
-                self.journal.end_write(wid, "failed", note=f"file system cannot move blocks ({short_reason(e)})")
-                if e.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS, errno.ENOTTY):
-                    shift.refuse(st.st_dev)
-                    return None
-                raise TagError(plan.path, f"not written ({short_reason(e)})") from e
-            _step("shifted")
-            try:
+                _step("shifted")
                 half = len(news) // 2  # in two writes: a kill in between leaves a torn head (tests)
                 pwrite_all(fd, news[:half], 0)
                 _step("head-half")
                 pwrite_all(fd, news[half:], half)
                 os.fsync(fd)
-            except BaseException:
-                _shift_back(fd, m, olds)
-                self.journal.end_write(wid, "failed", note="write failed; original bytes restored")
+            except BaseException as e:  # an error or Ctrl-C, whether or not the blocks have moved
+                moved = os.fstat(fd).st_size != st.st_size
+                if moved:
+                    _shift_back(fd, m, olds)
+                refused = not moved and isinstance(e, OSError)
+                note = f"file system cannot move blocks ({short_reason(e)})" if refused else "write failed; original bytes restored"
+                self.journal.end_write(wid, "failed", note=note)
+                if refused and e.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS, errno.ENOTTY):
+                    shift.refuse(st.st_dev)
+                    return None
                 raise
             _step("patched")
             new_st = _settle(fd, st, options)

@@ -149,6 +149,26 @@ def test_an_error_while_writing_the_head_moves_the_audio_back(originals, tmp_pat
     assert w.state == "failed" and "original bytes restored" in _note(j, w.id)
 
 
+def test_ctrl_c_right_after_the_blocks_moved_puts_the_file_back(originals, tmp_path, monkeypatch, shifting):
+    """KeyboardInterrupt can arrive as the block move returns, before the head is written:
+    the blocks are moved back at once (the file is never left with a hole for a head)."""
+    path = _copy(originals["flac"], tmp_path / "lib")
+    original = path.read_bytes()
+    real = shift.apply
+
+    def then_ctrl_c(fd, m):
+        real(fd, m)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(shift, "apply", then_ctrl_c)
+    j = Journal()
+    with pytest.raises(KeyboardInterrupt), WriteRun(j, "t") as run:
+        run.apply(path, ["Rock"])
+    assert path.read_bytes() == original
+    (w,) = j.writes(j.runs()[0].id)
+    assert w.state == "failed" and "original bytes restored" in _note(j, w.id)
+
+
 STEPS = ["journaled", "shifted", "head-half", "patched", "done"]
 
 
