@@ -17,8 +17,8 @@ reconciles the journal, and the script checks:
   genre change is missing from the journal).
 
 The library also holds three large noise files (MP3, FLAC, Ogg), and some rounds set
-genres of 9-42 KB into them (one of the other genres is ~10 KB too), outgrowing earlier
-padding, so tags must grow at the start of large files (and shrink when undone): on ext4
+a genre 9 KB longer each time (up to 108 KB) into them (killed near their end, where the writes are),
+outgrowing earlier padding, so tags must grow at the start of large files (and shrink when undone): on ext4
 the audio is moved by whole blocks (``genre_tagger.shift``), elsewhere a new file is
 written; the summary counts the writes of each kind.
 
@@ -118,16 +118,17 @@ def main() -> int:
         cli(["--overwrite", "--min-confidence", "0", "--no-cache", "--workers", "1", "-q", str(lib)], env)
         scan_full = time.time() - t0
     problems: list[str] = []
-    kills = 0
+    kills = grows = 0
     for rnd in range(args.rounds):
         delay = rng.uniform(0.05, full)
         if args.scans and rng.random() < 0.3:
             argv = ["--overwrite", "--min-confidence", "0", "--no-cache", "--max-genres", str(rng.randint(1, 3)), "--workers", "1",
                     "-q", str(lib)]  # classifying every time: kills land among writes that overlap classification
             delay = rng.uniform(0.4, 1.0) * scan_full  # mostly after start-up: among the writes
-        elif rng.random() < 0.2:  # a genre of 9-42 KB into the large files: their tags grow at the start
-            argv = ["--set", "Grown " * rng.randint(1500, 7000), *map(str, big)]
-            delay = rng.uniform(0.05, 1.0) * grow_full
+        elif rng.random() < 0.2:  # a genre 9 KB longer each time into the large files: their tags grow at the start
+            grows += 1  # 9-108 KB, then from 9 KB again (one argument may not exceed 128 KB)
+            argv = ["--set", "Grown " * (1500 * (1 + (grows - 1) % 12)), *map(str, big)]
+            delay = rng.uniform(0.7, 1.05) * grow_full  # near the end, where its three writes are
         elif rng.random() < 0.25:
             argv = ["--undo"]
         else:
