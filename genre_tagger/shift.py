@@ -10,11 +10,14 @@ the new head.
 
 Only whole blocks can be inserted, at block-aligned offsets, so the new file must hold the
 old file's tail shifted by a multiple of the block size (the tag's padding is chosen to
-make that so, see :func:`plan_shift`). It is used only where the shift is one atomic step
-of the file system's journal: ext4 (found from ``/proc/self/mountinfo``), and a file of at
-most :data:`MAX_EXTENTS` extents, whose block map lives in the inode itself, so a kill or a
-power cut leaves the file either shifted or not, never half-shifted; the write-ahead
-journal of :mod:`genre_tagger.writer` covers the rest. Anywhere else (another file system,
+make that so, see :func:`plan_shift`). It is used only on ext4 (found from
+``/proc/self/mountinfo``) and for a file of at most :data:`MAX_EXTENTS` extents, whose
+block map lives in the inode itself: the move is one step of ext4's journal (one inode
+update on an ext4 without a journal, where no metadata change, a rename included, is
+atomic under a power cut), so a kill or a power cut leaves the file moved or not, never
+half-moved. The write-ahead journal of :mod:`genre_tagger.writer` covers the rest, and
+checks both ends of the moved part against digests taken before (a move that failed
+half-way inside the file system is left alone, never made worse). Anywhere else (another file system,
 another system, a fragmented file) :func:`block_size` says None and the caller writes a new
 file instead.
 """

@@ -42,8 +42,9 @@ Protocol for one file (:meth:`WriteRun.apply`):
 
 A crash between any two steps is reconciled by :func:`recover` on the next start
 (every :class:`WriteRun`, ``--history``, the GUI): finished writes are marked done,
-half-written in-place ranges and heads are restored from the journal (moved blocks
-moved back), temporary files removed,
+half-written in-place ranges are restored from the journal, a shifting write whose
+blocks have moved is completed (its new head written whole: no block move needed, and
+only when both ends of the moved audio are where the move puts them), temporary files removed,
 the run shown as interrupted.
 
 ``GENRE_TAGGER_CRASH_AT=<step>`` (tests only) ends the process with ``os._exit`` at a
@@ -317,10 +318,11 @@ class WriteRun:
             if plan.move is not None:
                 m = plan.move
                 olds, news = pread(ov.fd, m.old_head, 0), ov.pread(0, m.head)
-                p = dict(common, mode="shift", at=m.at, delta=m.delta, head=m.head, new_size=ov.size)
+                p = dict(common, mode="shift", at=m.at, delta=m.delta, head=m.head, new_size=ov.size,
+                         probe=_tail_probe(ov.fd, m.old_head, plan.st.st_size))  # fmt: skip
                 wid = self.journal.begin_write(self._run(), plan.path, before, after, p, olds, news, undo_of)
                 _step("journaled")
-                shifted = self._write_shifted(plan, wid, olds, news, options)
+                shifted = self._write_shifted(plan, wid, p, olds, news, options)
                 if shifted is not None:
                     return wid, shifted
                 # the file system refused to move blocks (the intent is journaled as failed): a new file
@@ -384,7 +386,7 @@ class WriteRun:
         self._done(plan, wid, new_st)
         return sum(len(d) for _, d in patches)
 
-    def _write_shifted(self, plan: _Plan, wid: int, olds: bytes, news: bytes, options: TagOptions) -> int | None:
+    def _write_shifted(self, plan: _Plan, wid: int, p: dict, olds: bytes, news: bytes, options: TagOptions) -> int | None:
         """Move the audio by whole blocks, then write the new head (see :mod:`genre_tagger.shift`).
         None (the write journaled as failed, the file untouched) if the file system refuses
         to move blocks: the caller writes a new file instead."""
@@ -395,9 +397,15 @@ class WriteRun:
             if _identity(os.fstat(fd)) != _identity(st) or pread(fd, len(olds), 0) != olds:
                 self.journal.end_write(wid, "failed", note="file changed while planning")
                 raise TagError(plan.path, "file changed while it was being written; not written")
+            if shift.block_size(fd) is None:  # asked again just before: its extents may have changed
+                self.journal.end_write(wid, "failed", note="file no longer suited to moving blocks")
+                return None
             try:
                 shift.apply(fd, m)  # one step of the file system's journal: done whole or not at all
+                os.fsync(fd)  # the move on disk before any byte lands in the moved blocks
                 _step("shifted")
+                if not _tail_at(fd, p, shifted=True):
+                    raise OSError(errno.EIO, "the audio is not where the file system moved it")
                 half = len(news) // 2  # in two writes: a kill in between leaves a torn head (tests)
                 pwrite_all(fd, news[:half], 0)
                 _step("head-half")
@@ -405,6 +413,12 @@ class WriteRun:
                 os.fsync(fd)
             except BaseException as e:  # an error or Ctrl-C, whether or not the blocks have moved
                 moved = os.fstat(fd).st_size != st.st_size
+                if moved and not _tail_at(fd, p, shifted=True):
+                    # moved in part (a file system error half-way): nothing more is done to the
+                    # file; the write stays pending, and recovery reports the file as changed
+                    if isinstance(e, Exception):
+                        raise TagError(plan.path, f"file system error while moving blocks ({short_reason(e)}); file left as it is") from e
+                    raise
                 if moved:
                     _shift_back(fd, m, olds)
                 refused = not moved and isinstance(e, OSError)
@@ -498,8 +512,30 @@ def _shift_back(fd: int, m: shift.Shift, olds: bytes) -> None:
         shift.revert(fd, m)
     else:  # the removed blocks inserted again (a hole), then the original head written over it
         shift.revert(fd, m)
+        os.fsync(fd)  # the move on disk before any byte lands in the inserted blocks
         pwrite_all(fd, olds, 0)
     os.fsync(fd)
+
+
+PROBE = 64 << 10  # bytes at each end of the moved part whose digests the journal keeps
+
+
+def _tail_probe(fd: int, start: int, end: int) -> list:
+    """Digests of the first and the last :data:`PROBE` bytes of ``[start, end)``: the part of
+    the file a shifting write moves, to check that it sits where it should."""
+    n = min(PROBE, end - start)
+    return [n, _sha(pread(fd, n, start)), _sha(pread(fd, n, end - n))]
+
+
+def _tail_at(fd: int, plan: dict, shifted: bool) -> bool:
+    """Whether the part a shifting write moves is where it should be, moved or not (both of
+    its ends compared with the journaled digests)."""
+    probe = plan.get("probe")
+    if probe is None:
+        return True
+    start, end = (plan["head"], plan["new_size"]) if shifted else (plan["head"] - plan["delta"], plan["identity"][2])
+    n, first, last = probe
+    return end - start >= n and _sha(pread(fd, n, start)) == first and _sha(pread(fd, n, end - n)) == last
 
 
 def _put_back(fd: int, patches, olds: bytes, old_size: int, new_size: int) -> None:
@@ -632,6 +668,7 @@ def _recover_one(w: WriteRow) -> tuple[str, str]:
         if _identity(real.stat()) == plan["identity"]:
             return "failed", "interrupted before the write; file unchanged"
         if _holds_new_file(real, plan["new_size"], plan["layout"], plan["new_sha"]):
+            _fsync_dir(real.parent)  # the rename on disk before it is recorded
             return "done", "interrupted after the write; the write is complete"
         return "unknown", "interrupted; the file has changed since (left as is)"
     old_size = plan["identity"][2]
@@ -661,6 +698,9 @@ def _recover_one(w: WriteRow) -> tuple[str, str]:
                 state.add("other")
         if "other" in state:
             return "unknown", "interrupted; the file has changed since (left as is)"
+        whole = (state <= {"new"} and size == new_size) or (state <= {"old"} and size == old_size)
+        if whole:
+            os.fsync(fh.fileno())  # what a killed process left in the page cache, on disk before it is recorded
         if state <= {"new"} and size == new_size:
             return "done", "interrupted after the write; the write is complete"
         if state <= {"old"} and size == old_size:
@@ -675,28 +715,33 @@ def _recover_one(w: WriteRow) -> tuple[str, str]:
 
 
 def _recover_shifted(real: Path, plan: dict, olds: bytes, news: bytes) -> tuple[str, str]:
+    """A shifting write found pending: finished (marked done); or its blocks moved and the
+    head partly written (the head written whole: completed, which needs no block move);
+    or moved back with the head partly written back (the original head written); or not
+    started. Anything else (the file changed since, or moved in part) is left as it is."""
     m = shift.Shift(plan["at"], plan["delta"], plan["head"])
     old_size, new_size = plan["identity"][2], plan["new_size"]
     with open(real, "rb") as fh:  # checked read-only (a read-only mount can still be checked)
-        size = os.fstat(fh.fileno()).st_size
+        fd = fh.fileno()
+        size = os.fstat(fd).st_size
         if size not in (old_size, new_size):
             return "unknown", "interrupted; the file has changed since (left as is)"
-        cur = pread(fh.fileno(), m.head if size == new_size else m.old_head, 0)
-        if size == new_size and cur == news:
-            return "done", "interrupted after the write; the write is complete"
-        if size == old_size and cur == olds:
-            return "failed", "interrupted before the write; file unchanged"
-        if not _explained(cur, olds, news, m, shifted=size == new_size):
+        moved = size == new_size
+        cur = pread(fd, m.head if moved else m.old_head, 0)
+        if cur == (news if moved else olds):
+            os.fsync(fd)  # what a killed process left in the page cache, on disk before it is recorded
+            return ("done", "interrupted after the write; the write is complete") if moved else \
+                ("failed", "interrupted before the write; file unchanged")  # fmt: skip
+        if not _explained(cur, olds, news, m, shifted=moved) or not _tail_at(fd, plan, shifted=moved):
             return "unknown", "interrupted; the file has changed since (left as is)"
     fd = os.open(real, os.O_RDWR)
     try:
-        if size == new_size:
-            _shift_back(fd, m, olds)
-        else:  # moved back already, the original head not yet written back
-            pwrite_all(fd, olds, 0)
-            os.fsync(fd)
+        pwrite_all(fd, news if moved else olds, 0)
+        os.fsync(fd)
     finally:
         os.close(fd)
+    if moved:
+        return "done", "interrupted during the write; the write was completed"
     return "failed", "interrupted during the write; original bytes restored"
 
 

@@ -169,6 +169,28 @@ def test_ctrl_c_right_after_the_blocks_moved_puts_the_file_back(originals, tmp_p
     assert w.state == "failed" and "original bytes restored" in _note(j, w.id)
 
 
+def test_a_move_that_fails_half_way_is_left_alone_not_made_worse(originals, tmp_path, monkeypatch, shifting):
+    """ext4 makes the file longer before it moves the extents: a move that fails after that
+    leaves the audio where it was in a longer file. The write path sees that the audio is
+    not where the move puts it, does nothing more to the file, and recovery leaves it too."""
+    path = _copy(originals["mp3"], tmp_path / "lib")
+    original = path.read_bytes()
+
+    def longer_only(fd, m):
+        os.ftruncate(fd, os.fstat(fd).st_size + m.delta)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shift, "apply", longer_only)
+    j = Journal()
+    with WriteRun(j, "t") as run:
+        res = run.apply(path, ["Rock"])
+    assert res.status == "error" and "file system error while moving blocks" in res.error and "left as it is" in res.error
+    assert path.read_bytes()[: len(original)] == original  # nothing written over the audio
+    (w,) = j.pending_writes()
+    recover(j)
+    assert _note(j, w.id).startswith("interrupted; the file has changed since") and path.read_bytes()[: len(original)] == original
+
+
 STEPS = ["journaled", "shifted", "head-half", "patched", "done"]
 
 
@@ -206,7 +228,7 @@ def test_a_kill_at_each_step_of_a_growing_write_is_recovered_and_undoable(step, 
     assert data in (original, expected)  # never half written, never half moved
     (run,) = j.runs()
     assert run.interrupted and j.pending_writes() == [] and run.changes == (1 if data == expected else 0)
-    assert (data == expected) == (step in ("patched", "done"))
+    assert (data == expected) == (step != "journaled")  # once the blocks have moved, recovery completes the write
     if data == expected:
         _, (r,) = undo_run(j)
         assert r.status == TAGGED, r.error
@@ -226,7 +248,7 @@ def test_a_kill_at_each_step_of_an_undo_that_removes_blocks_is_recovered(step, o
     recover(j)
     data = path.read_bytes()
     assert data in (written, original)
-    assert (data == original) == (step in ("patched", "done")) and j.pending_writes() == []
+    assert (data == original) == (step != "journaled") and j.pending_writes() == []
     if data == written:  # the undo did not happen: it can be done again
         _, (r,) = undo_run(j)
         assert r.status == TAGGED, r.error
@@ -242,8 +264,10 @@ def _shift_row(path: Path, genres: list[str], j: Journal):
 
 
 def test_recovery_puts_back_files_left_half_moved_back_or_leaves_files_changed_since(originals, tmp_path, shifting):
-    """The states a kill can leave while a shifting write is undone after a failure or by
-    recovery itself (between moving the blocks and writing the head), built by hand."""
+    """States a kill can leave while a shifting write is put back after a failure (between
+    moving the blocks and writing the head), built by hand: with the blocks moved, recovery
+    completes the write (no block move needed); moved back, it writes the original head;
+    a file changed since, or whose audio is not where the move puts it, is left alone."""
     j = Journal()
     path = _copy(originals["flac"], tmp_path / "lib")
     original = path.read_bytes()
@@ -255,8 +279,8 @@ def test_recovery_puts_back_files_left_half_moved_back_or_leaves_files_changed_s
     fd = os.open(path, os.O_RDWR)
     os.pwrite(fd, grow.old[m.at :][: len(grow.old) // 2], m.at + m.delta)
     os.close(fd)
-    assert _recover_shifted(path, grow.plan, grow.old, grow.new) == ("failed", "interrupted during the write; original bytes restored")
-    assert path.read_bytes() == original
+    assert _recover_shifted(path, grow.plan, grow.old, grow.new) == ("done", "interrupted during the write; the write was completed")
+    assert path.read_bytes() == written
 
     # shrinking (the undo of that write): blocks inserted back, the head not yet written
     path.write_bytes(written)
@@ -276,27 +300,40 @@ def test_recovery_puts_back_files_left_half_moved_back_or_leaves_files_changed_s
     assert _recover_shifted(path, grow.plan, grow.old, grow.new)[0] == "unknown"
     assert path.read_bytes() == changed
 
+    # the head torn as by a kill, but the audio after it not where the move puts it (a file
+    # system error half-way through the move): left alone, not completed over it
+    torn = bytes(m.delta) + written[m.delta : m.head] + bytes(16) + written[m.head + 16 :]
+    path.write_bytes(torn)
+    assert _recover_shifted(path, grow.plan, grow.old, grow.new)[0] == "unknown"
+    assert path.read_bytes() == torn
+    path.write_bytes(bytes(m.delta) + written[m.delta :])  # the same torn head, the audio in place: completed
+    assert _recover_shifted(path, grow.plan, grow.old, grow.new)[0] == "done"
+    assert path.read_bytes() == written
+
 
 @pytest.mark.skipif(sys.platform != "linux", reason="ext4 is a Linux file system")
 def test_on_ext4_the_audio_blocks_are_moved_not_copied(originals, tmp_path):
     if not shiftemu.real_shift_works(tmp_path):
         pytest.skip("the test folder is not on ext4")
     path = _copy(originals["flac"], tmp_path / "lib")
+    size = path.stat().st_size
     fd = os.open(path, os.O_RDONLY)
     os.fsync(fd)
-    before = _physical_blocks(fd)
+    before = _extents(fd)
     os.close(fd)
     with WriteRun(Journal(), "t") as run:
         assert run.apply(path, ["Rock"]).status == TAGGED
+    grown = path.stat().st_size - size
     fd = os.open(path, os.O_RDONLY)
     os.fsync(fd)
-    after = _physical_blocks(fd)
+    after = _extents(fd)
     os.close(fd)
-    assert before[-1] == after[-1]  # the last extent (the audio's end) is where it was on the disk
+    for off in (size // 2, size - 1):  # audio bytes: on the same disk blocks, now ``grown`` bytes further in the file
+        assert _physical(after, off + grown) == _physical(before, off)
 
 
-def _physical_blocks(fd: int) -> list[int]:
-    """Physical start of each extent (FIEMAP)."""
+def _extents(fd: int) -> list[tuple[int, int, int]]:
+    """(logical offset, physical offset, length) of each extent (FIEMAP)."""
     import fcntl
     import struct
 
@@ -304,7 +341,11 @@ def _physical_blocks(fd: int) -> list[int]:
     req = bytearray(struct.pack("=QQIIII", 0, 2**64 - 1, 1, 0, n, 0) + bytes(56 * n))
     fcntl.ioctl(fd, shift.FS_IOC_FIEMAP, req, True)
     count = struct.unpack_from("=QQIIII", req)[3]
-    return [struct.unpack_from("=QQQ", req, 32 + 56 * i)[1] for i in range(count)]
+    return [struct.unpack_from("=QQQ", req, 32 + 56 * i) for i in range(count)]
+
+
+def _physical(extents: list[tuple[int, int, int]], off: int) -> int:
+    return next(phys + off - log for log, phys, n in extents if log <= off < log + n)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="ext4 is a Linux file system")
