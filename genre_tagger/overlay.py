@@ -346,6 +346,15 @@ class Overlay(io.RawIOBase):
             pos += n
         return out
 
+    def tail(self) -> tuple[int, int] | None:
+        """``(new offset, base offset)`` where the base file's end starts to be carried over as
+        one piece (the last segment, a base range reaching the base's end), or None."""
+        last = self._segs[-1] if self._segs else None
+        if last is None or len(last) != 2 or last[0] + last[1] != self.base_size:
+            return None
+        ends = self._index()
+        return (ends[-2] if len(ends) > 1 else 0), last[0]
+
     def new_bytes(self) -> bytes:
         """All bytes that do not come from the base, in order."""
         return b"".join(s[0] for s in self.segments if len(s) == 1)

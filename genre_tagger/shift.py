@@ -61,16 +61,15 @@ class Shift:
         return self.head - self.delta
 
 
-def plan_shift(layout: list[list[int]], base_size: int, block: int) -> tuple[Shift | None, int]:
-    """The :class:`Shift` that turns the base file into the new content described by
-    ``layout`` (see :meth:`~genre_tagger.overlay.Overlay.layout`), or None; and the
-    number of bytes the new content would need to grow by so that its shifted tail moves
-    by whole blocks (0 when it does, or when no tail is shifted)."""
-    if not layout or base_size <= 0:
-        return None, 0
-    new_off, base_off, n = layout[-1]
-    if base_off < 0 or base_off + n != base_size or n <= 0:
+def plan_shift(tail: tuple[int, int] | None, block: int) -> tuple[Shift | None, int]:
+    """The :class:`Shift` that turns the base file into a planned one whose end is the base's
+    end from ``tail = (new offset, base offset)`` on (see
+    :meth:`~genre_tagger.overlay.Overlay.tail`), or None; and the number of bytes the new
+    content would need to grow by so that the tail moves by whole blocks (0 when it does,
+    or when no tail is moved)."""
+    if tail is None:
         return None, 0  # the old file's end is not carried over as one piece at its end
+    new_off, base_off = tail
     delta = new_off - base_off
     if delta == 0:
         return None, 0

@@ -270,7 +270,7 @@ class WriteRun:
             if patches is None and (block := shift.block_size(fd)):  # the tag grows or shrinks at the start
                 padding = PADDING
                 for _ in range(4):  # the padding that makes the audio move by whole blocks
-                    move, grow = shift.plan_shift(ov.layout(), st.st_size, block)
+                    move, grow = shift.plan_shift(ov.tail(), block)
                     if move is not None or not grow or image is not None:
                         break
                     padding += grow if grow <= block // 2 else grow - block
@@ -350,16 +350,20 @@ class WriteRun:
             self.journal.end_write(wid, "failed", note=short_reason(e))
             raise TagError(plan.path, f"cannot open for writing ({short_reason(e)})") from e
 
+    def _check_unchanged(self, plan: _Plan, wid: int, fd: int, now: bytes, olds: bytes) -> None:
+        """The file still as planned: its identity and ``now``, the very bytes to be replaced
+        (a tagger that keeps the mtime leaves the same identity), equal to ``olds``; else the
+        write is journaled as failed and TagError raised."""
+        if _identity(os.fstat(fd)) != _identity(plan.st) or now != olds:
+            self.journal.end_write(wid, "failed", note="file changed while planning")
+            raise TagError(plan.path, "file changed while it was being written; not written")
+
     def _write_in_place(self, plan: _Plan, wid: int, patches, olds: bytes, options: TagOptions) -> int:
         st = plan.st
         fd = self._open_rw(plan, wid)
         try:
-            now = os.fstat(fd)
             new_size, old_size = plan.overlay.size, st.st_size
-            # the bytes to be overwritten too: a tagger that keeps the mtime leaves the same identity
-            if _identity(now) != _identity(st) or _old_bytes(fd, patches, old_size, new_size) != olds:
-                self.journal.end_write(wid, "failed", note="file changed while planning")
-                raise TagError(plan.path, "file changed while it was being written; not written")
+            self._check_unchanged(plan, wid, fd, _old_bytes(fd, patches, old_size, new_size), olds)
             try:
                 for off, data in patches:  # what is appended first: harmless until the rest is written
                     if off >= old_size:
@@ -379,7 +383,6 @@ class WriteRun:
                 os.fsync(fd)
                 self.journal.end_write(wid, "failed", note="write failed; original bytes restored")
                 raise
-            _step("patched")
             new_st = _settle(fd, st, options)
         finally:
             os.close(fd)
@@ -394,9 +397,7 @@ class WriteRun:
         assert m is not None
         fd = self._open_rw(plan, wid)
         try:
-            if _identity(os.fstat(fd)) != _identity(st) or pread(fd, len(olds), 0) != olds:
-                self.journal.end_write(wid, "failed", note="file changed while planning")
-                raise TagError(plan.path, "file changed while it was being written; not written")
+            self._check_unchanged(plan, wid, fd, pread(fd, len(olds), 0), olds)
             if shift.block_size(fd) is None:  # asked again just before: its extents may have changed
                 self.journal.end_write(wid, "failed", note="file no longer suited to moving blocks")
                 return None
@@ -428,7 +429,6 @@ class WriteRun:
                     shift.refuse(st.st_dev)
                     return None
                 raise
-            _step("patched")
             new_st = _settle(fd, st, options)
         finally:
             os.close(fd)
@@ -494,7 +494,9 @@ def _old_bytes(fd: int, patches, old_size: int, new_size: int) -> bytes:
 
 
 def _settle(fd: int, st: os.stat_result, options: TagOptions) -> os.stat_result:
-    """A file written in place: its modification time put back if asked; its new status."""
+    """A file written in place, its changes on disk (crash step ``patched``): its
+    modification time put back if asked; its new status."""
+    _step("patched")
     if options.keep_mtime:
         os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
     return os.fstat(fd)
@@ -574,22 +576,14 @@ def sweep_old_temp_files(folder: Path) -> list[Path]:
     return removed
 
 
-def _kept_tail(ov: Overlay) -> int | None:
-    """Where the base file's end starts to be carried over as one piece (the last segment
-    of the planned file, a base range reaching the base's end), or None."""
-    last = ov.segments[-1] if ov.segments else None
-    if last is None or len(last) != 2 or last[0] + last[1] != ov.base_size:
-        return None
-    return last[0]
-
-
 def _check_payload(real: Path, ov: Overlay, size: int) -> None:
     """The audio payload must be carried over unchanged: proved from the overlay's
     segments where possible, else by comparing digests."""
     with open(ov.fd, "rb", closefd=False) as base:  # the descriptor the plan was made from, not the path again
         base.seek(0)
         try:
-            regions = payload_regions(real, base, size, whole_from=_kept_tail(ov))
+            tail = ov.tail()
+            regions = payload_regions(real, base, size, whole_from=tail[1] if tail else None)
             if regions and all(ov.keeps_base(a, b) for a, b in regions):
                 return
         except Exception:  # noqa: BLE001 - fall back to the digests

@@ -369,3 +369,18 @@ def test_pread_ranges_gives_each_ranges_bytes_with_few_reads(tmp_path, monkeypat
         assert overlay_mod.pread_ranges(fd, mixed) == [base[o : o + n] for o, n in mixed]
     finally:
         os.close(fd)
+
+
+def test_tail_is_where_the_base_end_is_carried_over_as_one_piece(tmp_path):
+    p = tmp_path / "f.bin"
+    p.write_bytes(bytes(range(256)) * 40)
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        ov = Overlay(fd, 10240)
+        assert ov.tail() == (0, 0)  # untouched: the whole base, in place
+        ov.splice(0, 300, b"x" * 8192)  # a new head of 8192 bytes instead of the first 300
+        assert ov.tail() == (8192, 300)
+        ov.splice(ov.size - 1, 1, b"y")  # the last byte changed: the end is not the base's
+        assert ov.tail() is None
+    finally:
+        os.close(fd)

@@ -66,20 +66,19 @@ def _note(j: Journal, write_id: int) -> str:
 
 
 def test_plan_shift_finds_whole_block_moves_and_the_growth_that_makes_one():
-    size = 100_000
     # a new 8192-byte head, then the old file from byte 300 on: grows by 7892, 300 short of two blocks
-    s, grow = shift.plan_shift([[0, -1, 8192], [8192, 300, size - 300]], size, 4096)
+    s, grow = shift.plan_shift((8192, 300), 4096)
     assert s is None and grow == 300
-    s, grow = shift.plan_shift([[0, -1, 8492], [8492, 300, size - 300]], size, 4096)
+    s, grow = shift.plan_shift((8492, 300), 4096)
     assert grow == 0 and s == shift.Shift(at=0, delta=8192, head=8492) and s.old_head == 300
-    assert shift.plan_shift([[0, 0, 38], [38, -1, 9000], [9038, 5000, size - 5000]], size, 4096) == (None, 58)
+    assert shift.plan_shift((9038, 5000), 4096) == (None, 58)
     # the file's first 4200 bytes kept, a new block of 8192 after them: inserted after the first whole block
-    s, _ = shift.plan_shift([[0, 0, 4200], [4200, -1, 8192], [12392, 4200, size - 4200]], size, 4096)
+    s, _ = shift.plan_shift((12392, 4200), 4096)
     assert s == shift.Shift(at=4096, delta=8192, head=12392)
-    s, _ = shift.plan_shift([[0, -1, 4500], [4500, 4500 + 8192, size - 4500 - 8192]], size, 4096)
+    s, _ = shift.plan_shift((4500, 4500 + 8192), 4096)
     assert s == shift.Shift(at=4096, delta=-8192, head=4500)  # shrinks: two blocks removed after the new head's start
-    assert shift.plan_shift([[0, -1, 10], [10, 0, size - 1]], size, 4096) == (None, 0)  # the end is not carried over
-    assert shift.plan_shift([[0, 0, size]], size, 4096) == (None, 0)  # nothing moves
+    assert shift.plan_shift(None, 4096) == (None, 0)  # the end is not carried over
+    assert shift.plan_shift((0, 0), 4096) == (None, 0)  # nothing moves
 
 
 @pytest.mark.parametrize("fmt", SECONDS)
