@@ -22,8 +22,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.synth import write_audio
-from genre_tagger.frontend import patches_from_windows
-from genre_tagger.model import Classifier
+from genre_tagger.listen.frontend import patches_from_windows
+from genre_tagger.listen.model import Classifier
 
 
 def main() -> None:

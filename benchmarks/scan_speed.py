@@ -9,7 +9,7 @@ wrote (from the journal) and the peak RSS.
 The first full scan writes into files that have no tag yet (as generated): where the tag
 sits at the start of the file (MP3's ID3v2, FLAC's metadata, Ogg's comment page) and there is
 no padding, the file must grow before its audio: on ext4 the audio is moved by whole
-blocks and only the new head written (genre_tagger.shift), elsewhere the write path writes
+blocks and only the new head written (genre_tagger.tagstore.shift), elsewhere the write path writes
 a new file (with padding for later writes in either case; GENRE_TAGGER_SHIFT=off forces
 new files). The second full scan writes into files that already
 carry a genre and padding (every file first set to a placeholder genre through the
@@ -42,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from genre_tagger.processes import one_math_thread  # noqa: E402
+from genre_tagger.library.processes import one_math_thread  # noqa: E402
 
 one_math_thread()  # as the app does: the stages are measured on one core, one thread
 
@@ -94,8 +94,8 @@ def timed(cmd: list[str], data_dir: str) -> float:
 
 def stage_costs(files: list[Path]) -> dict:
     """Per-track CPU cost of each stage on one core, with the app's own code, one file at a time."""
-    from genre_tagger.model import Classifier
-    from genre_tagger.tags import read_tags
+    from genre_tagger.listen.model import Classifier
+    from genre_tagger.tagstore.tags import read_tags
 
     clf = Classifier(threads=1)
     clf.classify_file(files[0])  # warm-up: first-call allocations of onnxruntime and the decoders
@@ -210,9 +210,9 @@ def set_placeholder(lib: Path, data_dir: str) -> None:
     """Give every file a genre through the write path (a tag with padding, as a tagged
     library has), so that the next full scan rewrites tags that fit."""
     os.environ["GENRE_TAGGER_DATA_DIR"] = data_dir
-    from genre_tagger.journal import Journal
-    from genre_tagger.library import iter_audio_files
-    from genre_tagger.writer import WriteRun
+    from genre_tagger.library.files import iter_audio_files
+    from genre_tagger.tagstore.journal import Journal
+    from genre_tagger.tagstore.write import WriteRun
 
     journal = Journal()
     try:

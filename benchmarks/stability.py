@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from devtools.synth import write_audio  # noqa: E402
-from genre_tagger.model import Classifier  # noqa: E402
+from genre_tagger.listen.model import Classifier  # noqa: E402
 
 
 def _rel(arg: str) -> str:

@@ -79,9 +79,8 @@ def main() -> None:
         raise SystemExit(f"no files in {args.dir}: run benchmarks/scan_speed.py --generate-only first")
     with tempfile.TemporaryDirectory(dir=args.dir.parent) as tmp:
         os.environ["GENRE_TAGGER_DATA_DIR"] = str(Path(tmp) / "data")
-        from genre_tagger import writer
-        from genre_tagger.journal import Journal
-        from genre_tagger.writer import WriteRun
+        from genre_tagger.tagstore.journal import Journal
+        from genre_tagger.tagstore.write import TAGGED, WriteRun
 
         timer = _Timer()
         timer.wrap(WriteRun, "_plan", "plan_ms")
@@ -103,7 +102,7 @@ def main() -> None:
                         io0, t0, c0 = _io_write_bytes(), time.perf_counter(), time.thread_time()
                         res = run.apply(f, genres)
                         dt, cpu = time.perf_counter() - t0, time.thread_time() - c0
-                        if res.status != writer.TAGGED:
+                        if res.status != TAGGED:
                             raise SystemExit(f"{f}: {res.status} {res.error}")
                         rows.setdefault(f.suffix.lstrip("."), {}).setdefault(pass_name, []).append({
                             "ms": 1000 * dt, "cpu_ms": 1000 * cpu, "plan_ms": 1000 * timer.spent.get("plan_ms", 0.0),

@@ -81,8 +81,9 @@ def main() -> None:
     src = make_library(Path(args.dir) / f"{args.tracks}-{args.seconds:g}", args.tracks, args.seconds)
     work = Path(tempfile.mkdtemp(prefix="gt-write-bench-"))
     os.environ["GENRE_TAGGER_DATA_DIR"] = str(work / "data")
-    from genre_tagger.journal import Journal
-    from genre_tagger.writer import TAGGED, WriteRun, undo_run
+    from genre_tagger.tagstore.journal import Journal
+    from genre_tagger.tagstore.undo import undo_run
+    from genre_tagger.tagstore.write import TAGGED, WriteRun
 
     files = []
     for p in src:

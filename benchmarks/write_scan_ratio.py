@@ -36,7 +36,7 @@ from scan_speed import make_library, scan_command, timed  # noqa: E402
 
 def display_names() -> list[str]:
     """Every genre name the bundled model writes (so that --map changes every file's genre)."""
-    from genre_tagger.model import load_info
+    from genre_tagger.listen.model import load_info
 
     info = load_info(None)
     vocab = info.vocabulary(None) if hasattr(info, "vocabulary") else None

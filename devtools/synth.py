@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genre_tagger.audio import resample
+from genre_tagger.listen.audio import resample
 
 FORMATS = ("wav", "flac", "aiff", "ogg", "opus", "mp3", "m4a", "alac", "wma")
 EXTENSION = {"alac": "m4a"}

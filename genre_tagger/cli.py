@@ -88,7 +88,7 @@ class Progress:
         self.done += 1
         now = time.time()
         if self.enabled and (now - self.last > 0.1 or self.done == self.total):
-            from .progress import clock, rate_and_eta
+            from .library.progress import clock, rate_and_eta
 
             self.last = now
             rate, eta = rate_and_eta(self.done, self.total, now - self.t0)
@@ -114,29 +114,29 @@ def _fmt_probs(genres: list[str], top: list[tuple[str, float]]) -> str:
 
 
 def _shown(path) -> str:
-    from .library import display_path
+    from .library.files import display_path
 
     return display_path(path)
 
 
 def _say(stream, line: str) -> None:
     """Every line for the terminal goes through here: names never reach it raw."""
-    from .library import safe_text
+    from .library.files import safe_text
 
     stream.write(safe_text(line) + "\n")
 
 
 def _tag_options(args, keep_mtime: bool = False):
     """The tag-writing options of the command line (scan, --set, --undo)."""
-    from .tags import TagOptions
+    from .tagstore.tags import TagOptions
 
     return TagOptions(id3_version=3 if args.id3v23 else 4, id3v23_separator=args.id3_separator, keep_mtime=keep_mtime)
 
 
 def output_problems(args) -> list[str]:
     """Every output path checked before anything is scanned or written."""
-    from .playlists import playlist_folder_problem
-    from .report import output_file_problem
+    from .library.playlists import playlist_folder_problem
+    from .library.report import output_file_problem
 
     problems = []
     for opt, dest in (("--json", args.json), ("--csv", args.csv)):
@@ -158,7 +158,7 @@ def missing_roots(roots: list[str]) -> list[str]:
 
 
 def _missing_roots_error(missing: list[str], err) -> int:
-    from .library import display_path
+    from .library.files import display_path
 
     for r in missing:
         _say(err, f"genre-tagger: no such file or folder: {display_path(r)}")
@@ -191,7 +191,7 @@ class _Interrupts:
 
 
 def run_scan(args, out, err) -> int:
-    from .processes import one_math_thread, start_fork_server, worker_count
+    from .library.processes import one_math_thread, start_fork_server, worker_count
 
     roots = args.scan + args.paths
     missing = missing_roots(roots)
@@ -201,10 +201,10 @@ def run_scan(args, out, err) -> int:
     if worker_count(args.workers) > 1:
         start_fork_server()  # the workers' imports overlap this process's own
     from .errors import GenreTaggerError
-    from .journal import Journal, JournalBusyError
-    from .library import display_path
-    from .policy import ERROR, STATUSES, TAGGED, WOULD_TAG, WritePolicy, parse_mapping
-    from .scanner import Scanner, ScanOptions
+    from .library.files import display_path
+    from .library.policy import ERROR, STATUSES, TAGGED, WOULD_TAG, WritePolicy, parse_mapping
+    from .library.scanner import Scanner, ScanOptions
+    from .tagstore.journal import Journal, JournalBusyError
 
     problems = output_problems(args)
     if problems:
@@ -293,8 +293,8 @@ def run_scan(args, out, err) -> int:
 
 def _write_outputs(args, results, human, err) -> int:
     """Reports and playlists after a finished scan; a failure is one line, exit code 1."""
-    from .playlists import playlists_by_genre, write_playlists
-    from .report import record, write_report
+    from .library.playlists import playlists_by_genre, write_playlists
+    from .library.report import record, write_report
 
     code = EXIT_OK
     records = [record(r) for r in results]
@@ -321,9 +321,9 @@ def _write_outputs(args, results, human, err) -> int:
 
 
 def run_undo(args, out, err) -> int:
-    from .journal import Journal, JournalBusyError
-    from .policy import ERROR
-    from .scanner import undo
+    from .library.policy import ERROR
+    from .library.scanner import undo
+    from .tagstore.journal import Journal, JournalBusyError
 
     run = None
     if args.undo != "last":
@@ -359,10 +359,10 @@ def run_undo(args, out, err) -> int:
 def run_set(args, out, err) -> int:
     """``--set GENRE[;GENRE...] PATH...``: write a genre by hand through the write path."""
     from .errors import TagError
-    from .journal import Journal, JournalBusyError
-    from .library import display_path, iter_audio_files
-    from .tags import read_tags
-    from .writer import ERROR, TAGGED, WriteRun
+    from .library.files import display_path, iter_audio_files
+    from .tagstore.journal import Journal, JournalBusyError
+    from .tagstore.tags import read_tags
+    from .tagstore.write import ERROR, TAGGED, WriteRun
 
     genres = [g.strip() for g in args.set.split(";") if g.strip()]
     roots = args.scan + args.paths
@@ -425,9 +425,9 @@ def run_set(args, out, err) -> int:
 
 
 def run_history(args, out) -> int:
-    from .journal import Journal
-    from .run_names import run_title
-    from .writer import recover
+    from .library.run_names import run_title
+    from .tagstore.journal import Journal
+    from .tagstore.recover import recover
 
     journal = Journal()
     recover(journal)  # a run killed earlier shows as interrupted, its files reconciled
@@ -464,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("\ngenre-tagger: interrupted\n")
         return EXIT_INTERRUPTED
     except Exception as e:
-        from .journal import JournalError  # imported here: the journal is not needed to start
+        from .tagstore.journal import JournalError  # imported here: the journal is not needed to start
 
         if not isinstance(e, JournalError):
             raise

@@ -2,7 +2,7 @@
 in the CLI and the GUI. Never a library's class name or its internal text
 (``MP4StreamInfoError: not a MP4 file``, ``file said 16777215 bytes, read 48438 bytes``,
 ``[Errno 13] Permission denied: '/x'``): they name no cause a user can act on. Shared by
-decoding (:mod:`genre_tagger.audio`), tag reading (:mod:`genre_tagger.tags`) and the
+decoding (:mod:`genre_tagger.listen.audio`), tag reading (:mod:`genre_tagger.tagstore.tags`) and the
 write path."""
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ reconciles the journal, and the script checks:
 The library also holds three large noise files (MP3, FLAC, Ogg), and some rounds set
 a genre 9 KB longer each time (up to 108 KB) into them (killed near their end, where the writes are),
 outgrowing earlier padding, so tags must grow at the start of large files (and shrink when undone): on ext4
-the audio is moved by whole blocks (``genre_tagger.shift``), elsewhere a new file is
+the audio is moved by whole blocks (``genre_tagger.tagstore.shift``), elsewhere a new file is
 written; the summary counts the writes of each kind.
 
 At the end every run is undone (``--undo`` until there is nothing left) and every file
@@ -75,9 +75,9 @@ def main() -> int:
     args = ap.parse_args()
     from tagcorpus import corpus
 
-    from genre_tagger.journal import Journal
-    from genre_tagger.payload import payload_digest
-    from genre_tagger.tags import read_tags
+    from genre_tagger.tagstore.journal import Journal
+    from genre_tagger.tagstore.payload import payload_digest
+    from genre_tagger.tagstore.tags import read_tags
 
     work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="gt-soak-"))
     lib = work / "library"

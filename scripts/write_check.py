@@ -27,9 +27,10 @@ def main(argv: list[str]) -> int:
     work = Path(tempfile.mkdtemp(prefix="gt-write-check-"))
     os.environ["GENRE_TAGGER_DATA_DIR"] = str(work / "data")
     from genre_tagger.errors import TagError
-    from genre_tagger.journal import Journal
-    from genre_tagger.tags import read_tags
-    from genre_tagger.writer import ERROR, TAGGED, WriteRun, undo_run
+    from genre_tagger.tagstore.journal import Journal
+    from genre_tagger.tagstore.tags import read_tags
+    from genre_tagger.tagstore.undo import undo_run
+    from genre_tagger.tagstore.write import ERROR, TAGGED, WriteRun
 
     journal = Journal()
     outcome: Counter = Counter()

@@ -23,10 +23,10 @@ from onnx import TensorProto, helper, numpy_helper
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from genre_tagger.frontend import FrontendConfig  # noqa: E402
 from genre_tagger.genres import GTZAN_GENRES, display_name  # noqa: E402
-from genre_tagger.modelmeta import InputSpec, ModelMeta, Vocabulary  # noqa: E402
-from genre_tagger.windows import WindowSpec  # noqa: E402
+from genre_tagger.listen.frontend import FrontendConfig  # noqa: E402
+from genre_tagger.listen.modelmeta import InputSpec, ModelMeta, Vocabulary  # noqa: E402
+from genre_tagger.listen.windows import WindowSpec  # noqa: E402
 
 GTZAN = list(GTZAN_GENRES)
 LIBRARY = GTZAN + ["electronic", "rnb", "folk"]

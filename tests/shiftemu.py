@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from genre_tagger import shift
+from genre_tagger.tagstore import shift
 
 BLOCK = 4096
 

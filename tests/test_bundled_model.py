@@ -10,7 +10,7 @@ import pytest
 from devtools.synth import write_audio
 from genre_tagger import cli
 from genre_tagger.genres import GTZAN_GENRES
-from genre_tagger.model import Classifier, load_info
+from genre_tagger.listen.model import Classifier, load_info
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,8 +18,8 @@ from clirun import scan_args as _scan
 
 from devtools.synth import write_audio
 from genre_tagger import cli
-from genre_tagger.report import FIELDS
-from genre_tagger.tags import read_tags
+from genre_tagger.library.report import FIELDS
+from genre_tagger.tagstore.tags import read_tags
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,7 +67,7 @@ def test_bad_output_path_is_a_usage_error_before_anything_is_written(make_args, 
 
 
 def test_report_write_failure_after_the_scan_is_one_line(song, tmp_path, tiny_model_path, capsys, monkeypatch):
-    import genre_tagger.report as report
+    import genre_tagger.library.report as report
 
     def full(path, text):
         raise OSError(28, "No space left on device")
@@ -384,7 +384,7 @@ def test_workers_run_numpy_with_one_thread(monkeypatch):
     """One process per core; a multi-threaded BLAS inside each only spins (2.5x the CPU)."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from genre_tagger.processes import worker_context
+    from genre_tagger.library.processes import worker_context
 
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     with ProcessPoolExecutor(1, mp_context=worker_context()) as ex:
@@ -393,7 +393,7 @@ def test_workers_run_numpy_with_one_thread(monkeypatch):
 
 
 def test_rate_and_time_left():
-    from genre_tagger.progress import clock, rate_and_eta
+    from genre_tagger.library.progress import clock, rate_and_eta
 
     assert rate_and_eta(5, 10, 10.0) == (0.5, 10.0)
     assert rate_and_eta(0, 10, 3.0) == (0.0, 0.0)  # unknown yet

@@ -5,10 +5,10 @@ cause, never as backend text (``<_io.BufferedReader name=...>``, ``Format not re
 import pytest
 
 from devtools.synth import write_audio
-from genre_tagger.audio import read_windows
 from genre_tagger.errors import DecodeError, TagError
+from genre_tagger.listen.audio import read_windows
 from genre_tagger.reasons import DAMAGED, short_reason
-from genre_tagger.tags import read_tags
+from genre_tagger.tagstore.tags import read_tags
 
 
 def _reason(path) -> str:
@@ -41,7 +41,7 @@ def test_a_truncated_file_is_damaged_or_unreadable(tmp_path):
 
 
 def test_permission_denied_is_named(tmp_path, monkeypatch):
-    import genre_tagger.audio as audio
+    import genre_tagger.listen.audio as audio
 
     p = write_audio(tmp_path / "locked.wav", "wav", seconds=2.0)
 

@@ -5,10 +5,10 @@ import pytest
 from tiny import Tiny
 
 from devtools.synth import write_audio
-from genre_tagger.frontend import FrontendConfig
-from genre_tagger.model import Classifier
-from genre_tagger.modelmeta import ModelMeta
-from genre_tagger.windows import WindowSpec
+from genre_tagger.listen.frontend import FrontendConfig
+from genre_tagger.listen.model import Classifier
+from genre_tagger.listen.modelmeta import ModelMeta
+from genre_tagger.listen.windows import WindowSpec
 from training.genre.export import OUTPUT_NAMES, build_metadata, export_onnx, max_abs_diff
 from training.genre.heads import TAG_NAMES
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from genre_tagger.frontend import FrontendConfig, log_mel, patch_from_window, patches_from_windows
+from genre_tagger.listen.frontend import FrontendConfig, log_mel, patch_from_window, patches_from_windows
 
 
 def test_log_mel_matches_librosa():

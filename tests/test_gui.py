@@ -20,9 +20,10 @@ from devtools.synth import write_audio
 from genre_tagger.gui.main_window import MainWindow
 from genre_tagger.gui.settings import AppSettings
 from genre_tagger.gui.track_model import COL_CONFIDENCE, COL_FILE, COL_STATUS
-from genre_tagger.review import FAILED, KEEPS, REJECTED, UNSURE, WILL_WRITE, WRITTEN
-from genre_tagger.scanner import FileResult
-from genre_tagger.tags import read_tags, write_genres
+from genre_tagger.library.review import FAILED, KEEPS, REJECTED, UNSURE, WILL_WRITE, WRITTEN
+from genre_tagger.library.scanner import FileResult
+from genre_tagger.tagstore.tags import read_tags
+from genre_tagger.tagstore.write import write_genres
 
 
 @pytest.fixture(autouse=True)
@@ -179,7 +180,7 @@ def test_open_review_preview_write_undo(qtbot, scanned, library, monkeypatch):
 def test_history_names_runs_in_plain_words(qtbot, tiny_model_path, monkeypatch, capsys):
     """The app's writes were all called "gui write"; journals written then still read well."""
     from genre_tagger.cli import main
-    from genre_tagger.journal import Journal
+    from genre_tagger.tagstore.journal import Journal
 
     j = Journal()  # as an older version left it
     for name in ("gui write", "Set genre by hand: Jazz (reviewed in the app)", "scan /music"):
@@ -238,8 +239,8 @@ def test_settings_re_evaluate_current_results(qtbot, scanned):
 
 
 def test_results_arriving_after_a_settings_change_use_the_new_vocabulary(qtbot, tiny_model_path):
-    from genre_tagger.model import Classification
-    from genre_tagger.scanner import summarise
+    from genre_tagger.library.scanner import summarise
+    from genre_tagger.listen.model import Classification
 
     w = _window(qtbot, tiny_model_path)
     lib, gtzan = w.meta.vocabulary("library"), w.meta.vocabulary("gtzan")
@@ -582,7 +583,7 @@ def test_model_data_does_not_drain_none_refcount(qtbot):
     import sys
 
     from genre_tagger.gui.track_model import TrackModel
-    from genre_tagger.review import Review
+    from genre_tagger.library.review import Review
 
     m = TrackModel(Review())
     m.add_results([FileResult(Path("/a.mp3"), "would-tag", top=[("Rock", 0.9)])])
@@ -625,7 +626,7 @@ def test_about_in_plain_words(tiny_model_path):
     from dataclasses import replace
 
     from genre_tagger.gui.about import about_text
-    from genre_tagger.model import load_info
+    from genre_tagger.listen.model import load_info
 
     meta = load_info(tiny_model_path)
     text = about_text(meta, "")

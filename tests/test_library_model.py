@@ -5,7 +5,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from genre_tagger.modelmeta import ModelMeta
+from genre_tagger.listen.modelmeta import ModelMeta
 from training.genre.library_experiments import PRECISION_BAR, genre_to_drop, mtt_subset
 from training.genre.library_model import HeadSpec, LibraryNet, ModelSpec, export
 from training.genre.musicnn import TaggerOutput
@@ -141,7 +141,7 @@ def test_export_round_trip(tmp_path):
 
 def test_accuracy_figures_name_their_protocol_and_feed_the_about_box():
     from genre_tagger.gui.about import accuracy_lines
-    from genre_tagger.modelmeta import Vocabulary
+    from genre_tagger.listen.modelmeta import Vocabulary
     from training.genre.build_model import accuracy_figures
 
     r = {"clips": 641, "extended_top1": 0.7111, "gtzan10_top1": 0.75, "gtzan10_clips": 216,

@@ -7,8 +7,8 @@ import pytest
 
 from devtools.synth import write_audio
 from genre_tagger.errors import ModelError
-from genre_tagger.model import Classification, Classifier, load_info
-from genre_tagger.modelmeta import ModelMeta
+from genre_tagger.listen.model import Classification, Classifier, load_info
+from genre_tagger.listen.modelmeta import ModelMeta
 
 
 @pytest.fixture()
@@ -119,7 +119,7 @@ def test_classifier_gives_every_vocabulary(tiny_model_path, tmp_path):
 def test_cache_entries_hold_every_vocabulary(tiny_model_path, tmp_path):
     import pickle
 
-    from genre_tagger.scanner import cache_entry, from_cache_entry, summarise
+    from genre_tagger.library.scanner import cache_entry, from_cache_entry, summarise
 
     clf = Classifier(tiny_model_path, threads=1)
     c = clf.classify_file(write_audio(tmp_path / "a.ogg", "ogg", seconds=5.0))

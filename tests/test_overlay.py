@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from genre_tagger.overlay import Overlay, _merge
+from genre_tagger.tagstore.overlay import Overlay, _merge
 
 
 def _keeps_base_linear(ov: Overlay, start: int, end: int) -> bool:
@@ -81,7 +81,7 @@ def test_ogg_renumber_on_an_overlay_matches_mutagen_and_changes_only_page_header
     from mutagen.oggvorbis import OggVorbis
 
     from devtools.synth import write_audio
-    from genre_tagger.overlay import patch_mutagen
+    from genre_tagger.tagstore.overlay import patch_mutagen
 
     patch_mutagen()
     src = write_audio(tmp_path / "a.ogg", "ogg", seconds=20, seed=3)
@@ -139,9 +139,10 @@ def test_first_ogg_write_keeps_every_audio_page_byte_for_byte(tmp_path):
     pages are the original bytes, and the new file is the original's tail behind new
     header pages. With mutagen's 4 KB pages every page would change."""
     from devtools.synth import write_audio
-    from genre_tagger.journal import Journal
-    from genre_tagger.tags import read_tags
-    from genre_tagger.writer import TAGGED, WriteRun, undo_run
+    from genre_tagger.tagstore.journal import Journal
+    from genre_tagger.tagstore.tags import read_tags
+    from genre_tagger.tagstore.undo import undo_run
+    from genre_tagger.tagstore.write import TAGGED, WriteRun
 
     p = write_audio(tmp_path / "a.ogg", "ogg", seconds=20, seed=3)
     before = p.read_bytes()
@@ -167,7 +168,7 @@ def test_ogg_payload_regions_are_the_audio_page_bodies_from_a_file_an_overlay_or
     import io
 
     from devtools.synth import write_audio
-    from genre_tagger.payload import payload_digest, payload_regions
+    from genre_tagger.tagstore.payload import payload_digest, payload_regions
 
     p = write_audio(tmp_path / "a.ogg", "ogg", seconds=10, seed=4)
     data = p.read_bytes()
@@ -194,8 +195,8 @@ def test_the_ogg_payload_check_skips_the_walk_over_a_tail_carried_over_whole_but
     still found, and the write refused."""
     from devtools.synth import write_audio
     from genre_tagger.errors import TagError
-    from genre_tagger.payload import payload_regions
-    from genre_tagger.writer import _check_payload
+    from genre_tagger.tagstore.payload import payload_regions
+    from genre_tagger.tagstore.write import _check_payload
 
     p = write_audio(tmp_path / "a.ogg", "ogg", seconds=10, seed=4)
     data = p.read_bytes()
@@ -227,7 +228,7 @@ def test_ogg_pages_keep_count_round_trips_packets_or_gives_up():
 
     from mutagen.ogg import OggPage
 
-    from genre_tagger.overlay import ogg_pages_keep_count
+    from genre_tagger.tagstore.overlay import ogg_pages_keep_count
 
     rng = random.Random(5)
     laid = 0
@@ -298,7 +299,7 @@ def test_patches_gives_up_on_a_shifted_file_without_diffing_it_but_diffs_a_short
     """A tag that grows in front of the audio shifts the rest of the file: more shifted bytes
     than the limit allows means a new file, decided from the segments alone; a shift
     shorter than the limit is still diffed (and may be written in place)."""
-    import genre_tagger.overlay as overlay_mod
+    import genre_tagger.tagstore.overlay as overlay_mod
 
     calls = []
     real_diff = overlay_mod._diff
@@ -324,7 +325,7 @@ def test_copy_to_writes_the_content_of_a_fragmented_overlay(tmp_path, monkeypatc
     """Long base ranges are copied by the kernel, short ones and new bytes gathered in
     memory (an Ogg file renumbered: 8 new bytes every few KiB): the same bytes either way,
     also where copy_file_range is missing or refused."""
-    import genre_tagger.overlay as overlay_mod
+    import genre_tagger.tagstore.overlay as overlay_mod
 
     rng = random.Random(5)
     base, fd = _random_file(tmp_path, 5, 3_000_000)
@@ -353,7 +354,7 @@ def test_copy_to_writes_the_content_of_a_fragmented_overlay(tmp_path, monkeypatc
 
 
 def test_pread_ranges_gives_each_ranges_bytes_with_few_reads(tmp_path, monkeypatch):
-    import genre_tagger.overlay as overlay_mod
+    import genre_tagger.tagstore.overlay as overlay_mod
 
     base, fd = _random_file(tmp_path, 9, 4_000_000)
     calls = []

@@ -6,10 +6,10 @@ import pytest
 
 from devtools.synth import synth_music, write_audio
 from genre_tagger.errors import AudioTooShortError
-from genre_tagger.frontend import FrontendConfig
-from genre_tagger.model import Classifier
-from genre_tagger.pipeline import min_samples, signal_patches, track_patches
-from genre_tagger.windows import WindowSpec
+from genre_tagger.listen.frontend import FrontendConfig
+from genre_tagger.listen.model import Classifier
+from genre_tagger.listen.pipeline import min_samples, signal_patches, track_patches
+from genre_tagger.listen.windows import WindowSpec
 
 FE = FrontendConfig()
 

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from genre_tagger.model import load_info
+from genre_tagger.listen.model import load_info
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from genre_tagger.policy import ERROR, WritePolicy
-from genre_tagger.review import (
+from genre_tagger.library.policy import ERROR, WritePolicy
+from genre_tagger.library.review import (
     ALREADY,
     FAILED,
     KEEPS,
@@ -237,7 +237,7 @@ def test_a_write_is_named_by_what_it_writes(files, tmp_path):
 
 
 def test_run_names():
-    from genre_tagger.run_names import app_write_name, run_title
+    from genre_tagger.library.run_names import app_write_name, run_title
 
     assert app_write_name(0, [["A"], ["B"], ["C"], ["D"], ["E"], ["A"]]) == "Set genres by hand: A, B, C and 2 more (reviewed in the app)"
     assert run_title("gui write") == "Wrote genres (reviewed in the app)"  # every app write before names said what they wrote
@@ -249,7 +249,7 @@ def test_plural():
 
 
 def test_decision_store_reads_many_files_in_batches(tmp_path):
-    from genre_tagger.review import REJECT, SET, Decision
+    from genre_tagger.library.review import REJECT, SET, Decision
 
     store = DecisionStore(tmp_path / "review.sqlite3")
     keys = [(f"/m/{i:04d}.mp3".encode(), i, 10 * i) for i in range(1203)]  # more than two batches of 500

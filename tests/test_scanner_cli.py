@@ -12,9 +12,10 @@ from clirun import scan_args as _scan
 
 from devtools.synth import EXTENSION, FORMATS, write_audio
 from genre_tagger import cli
-from genre_tagger.model import load_info
-from genre_tagger.payload import payload_digest
-from genre_tagger.tags import read_tags, write_genres
+from genre_tagger.listen.model import load_info
+from genre_tagger.tagstore.payload import payload_digest
+from genre_tagger.tagstore.tags import read_tags
+from genre_tagger.tagstore.write import write_genres
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +103,7 @@ def test_min_confidence_max_genres_and_mapping(library, tiny_model_path, capsys)
 
 def test_rescan_uses_cache(library, tiny_model_path, capsys, monkeypatch):
     run(_scan(tiny_model_path, "--dry-run", str(library), "-q"), capsys)
-    import genre_tagger.scanner as scanner_mod
+    import genre_tagger.library.scanner as scanner_mod
 
     def fail(*a, **k):
         raise AssertionError("classified again")
@@ -114,7 +115,7 @@ def test_rescan_uses_cache(library, tiny_model_path, capsys, monkeypatch):
 
 def test_cache_survives_our_own_write(library, tiny_model_path, capsys, monkeypatch):
     run(_scan(tiny_model_path, str(library), "-q"), capsys)  # writes tags: size/mtime change
-    import genre_tagger.scanner as scanner_mod
+    import genre_tagger.library.scanner as scanner_mod
 
     monkeypatch.setattr(scanner_mod, "_classify", lambda *a: (_ for _ in ()).throw(AssertionError("reclassified")))
     code, out, _ = run(_scan(tiny_model_path, str(library), "--json", "-", "-q"), capsys)

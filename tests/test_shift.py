@@ -1,5 +1,5 @@
 """Tags that grow at the start of a file, written by moving the audio by whole blocks
-(genre_tagger.shift; ext4's fallocate insert/collapse range, emulated by rewriting the file
+(genre_tagger.tagstore.shift; ext4's fallocate insert/collapse range, emulated by rewriting the file
 where the test folder cannot do it): only the head is written, the journal can put it
 back after a kill at any step, undo is byte-exact, and a file system that refuses gets a
 new file instead. Checks compare bytes, never the writer's own parsers."""
@@ -16,10 +16,12 @@ import pytest
 import shiftemu
 
 from devtools.synth import write_audio
-from genre_tagger import shift
-from genre_tagger.journal import Journal
-from genre_tagger.tags import read_tags
-from genre_tagger.writer import INPLACE_LIMIT, TAGGED, WriteRun, _recover_shifted, recover, undo_run
+from genre_tagger.tagstore import shift
+from genre_tagger.tagstore.journal import Journal
+from genre_tagger.tagstore.recover import _recover_shifted, recover
+from genre_tagger.tagstore.tags import read_tags
+from genre_tagger.tagstore.undo import undo_run
+from genre_tagger.tagstore.write import INPLACE_LIMIT, TAGGED, WriteRun
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -126,7 +128,7 @@ def test_a_file_system_that_refuses_to_move_blocks_gets_a_new_file(originals, tm
 
 
 def test_an_error_while_writing_the_head_moves_the_audio_back(originals, tmp_path, monkeypatch, shifting):
-    import genre_tagger.writer as writer_mod
+    import genre_tagger.tagstore.write as writer_mod
 
     path = _copy(originals["mp3"], tmp_path / "lib")
     original = path.read_bytes()
@@ -203,12 +205,12 @@ def _crash(code: str, args: list[str], step: str, data_dir: Path, folder: Path) 
 
 
 WRITE = (
-    "from genre_tagger.journal import Journal\nfrom genre_tagger.writer import WriteRun\n"
+    "from genre_tagger.tagstore.journal import Journal\nfrom genre_tagger.tagstore.write import WriteRun\n"
     "with WriteRun(Journal(), 'crash test') as run:\n    r = run.apply(sys.argv[1], ['Rock', 'Pop'])\n"
     "sys.exit(0 if r.status == 'tagged' else 3)\n"
 )
 UNDO = (
-    "from genre_tagger.journal import Journal\nfrom genre_tagger.writer import undo_run\n"
+    "from genre_tagger.tagstore.journal import Journal\nfrom genre_tagger.tagstore.undo import undo_run\n"
     "_, (r,) = undo_run(Journal())\nsys.exit(0 if r.status == 'tagged' else 3)\n"
 )
 

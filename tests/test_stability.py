@@ -10,11 +10,11 @@ import soundfile as sf
 import soxr
 
 from devtools.synth import synth_music, write_audio
-from genre_tagger import audio
-from genre_tagger.frontend import FrontendConfig
-from genre_tagger.model import Classifier
-from genre_tagger.pipeline import signal_patches, track_patches
-from genre_tagger.windows import WindowSpec
+from genre_tagger.listen import audio
+from genre_tagger.listen.frontend import FrontendConfig
+from genre_tagger.listen.model import Classifier
+from genre_tagger.listen.pipeline import signal_patches, track_patches
+from genre_tagger.listen.windows import WindowSpec
 
 FE = FrontendConfig()
 WS = WindowSpec(count=5, margin=0.1)

@@ -8,8 +8,9 @@ import pytest
 
 from devtools.synth import EXTENSION, FORMATS, write_audio
 from genre_tagger.errors import TagError
-from genre_tagger.payload import payload_digest
-from genre_tagger.tags import TagOptions, read_tags, write_genres
+from genre_tagger.tagstore.payload import payload_digest
+from genre_tagger.tagstore.tags import TagOptions, read_tags
+from genre_tagger.tagstore.write import write_genres
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +83,8 @@ def test_round_trip_keeps_audio_and_other_tags(fmt, id3_version, originals, tmp_
     assert read_tags(path, opts).genres == []
     assert payload_digest(path) == digest
     # byte check, independent of any parser: undoing the three writes gives the original file back
-    from genre_tagger.journal import Journal
-    from genre_tagger.writer import undo_run
+    from genre_tagger.tagstore.journal import Journal
+    from genre_tagger.tagstore.undo import undo_run
 
     j = Journal()
     for _ in range(3):
@@ -129,12 +130,12 @@ def test_failed_write_leaves_original_and_no_temp(originals, tmp_path, monkeypat
     path = tmp_path / "crash.ogg"
     shutil.copy(originals["ogg"], path)
     before = path.read_bytes()
-    import genre_tagger.overlay as overlay_mod
+    import genre_tagger.tagstore.overlay as overlay_mod
 
     def boom(self, fd):
         raise OSError(28, "No space left on device")
 
-    import genre_tagger.writer as writer_mod
+    import genre_tagger.tagstore.write as writer_mod
 
     monkeypatch.setattr(writer_mod, "INPLACE_LIMIT", 0)  # a new file, whatever the size
     monkeypatch.setattr(overlay_mod.Overlay, "copy_to", boom)  # the new file cannot be written
@@ -148,7 +149,7 @@ def test_failed_in_place_write_puts_the_original_bytes_back(originals, tmp_path,
     path = tmp_path / "crash.wav"
     shutil.copy(originals["wav"], path)
     before = path.read_bytes()
-    import genre_tagger.writer as writer_mod
+    import genre_tagger.tagstore.write as writer_mod
 
     real, calls = writer_mod.pwrite_all, []
 
@@ -165,7 +166,10 @@ def test_failed_in_place_write_puts_the_original_bytes_back(originals, tmp_path,
         return system_pwrite(fd, bytes(data[:3]), off)
 
     monkeypatch.setattr(os, "pwrite", short_pwrite)  # every write loop must notice short writes
+    import genre_tagger.tagstore.steps as steps_mod
+
     monkeypatch.setattr(writer_mod, "pwrite_all", fails_second_time)  # the chunk is appended, then the header fails
+    monkeypatch.setattr(steps_mod, "pwrite_all", fails_second_time)  # (putting the original bytes back)
     with pytest.raises(TagError, match="Input/output error"):
         write_genres(path, ["Rock"])
     assert len(calls) == 3 and path.read_bytes() == before  # the third: the original bytes put back, in full
@@ -175,7 +179,7 @@ def test_payload_change_is_detected_and_not_written(originals, tmp_path, monkeyp
     path = tmp_path / "p.wav"
     shutil.copy(originals["wav"], path)
     before = path.read_bytes()
-    import genre_tagger.writer as writer_mod
+    import genre_tagger.tagstore.write as writer_mod
 
     real = writer_mod.payload_digest
     calls = []

@@ -7,8 +7,8 @@ import pytest
 
 from devtools.synth import write_audio
 from genre_tagger import cli
-from genre_tagger.model import load_info
-from genre_tagger.policy import KEPT, LOW_CONFIDENCE, TAGGED, WOULD_TAG, WritePolicy, decide
+from genre_tagger.library.policy import KEPT, LOW_CONFIDENCE, TAGGED, WOULD_TAG, WritePolicy, decide
+from genre_tagger.listen.model import load_info
 
 TOP = [("Jazz", 0.50), ("Blues", 0.35), ("Soul", 0.10), ("Rock", 0.05)]
 
@@ -97,7 +97,7 @@ def test_default_min_confidence_is_the_vocabularys(song, strict_model, capsys):
 
 
 def test_genre_mapping_one_parser_strict_for_map_lenient_for_settings_lines():
-    from genre_tagger.policy import parse_mapping
+    from genre_tagger.library.policy import parse_mapping
 
     assert parse_mapping(["Hip-Hop=Rap", " Classical = Klassik ", "R&B=Soul=ish"]) == {
         "hip-hop": "Rap", "classical": "Klassik", "r&b": "Soul=ish"}  # fmt: skip

@@ -1,6 +1,6 @@
 import pytest
 
-from genre_tagger.windows import WindowSpec, window_starts
+from genre_tagger.listen.windows import WindowSpec, window_starts
 
 W = 48000  # 3 s at 16 kHz
 

@@ -1,4 +1,4 @@
-"""The write path (genre_tagger.writer): tag layouts, byte-exact undo, crash recovery,
+"""The write path (genre_tagger.tagstore.write): tag layouts, byte-exact undo, crash recovery,
 per-file undo bookkeeping, the lock, the cache, --set. Checks compare bytes built by the
 tests themselves (tests/tagcorpus.py), never the writer's own parsers."""
 
@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from tagcorpus import corpus, frame, id3
 
-from genre_tagger.journal import Journal, JournalBusyError, _try_lock
-from genre_tagger.tags import read_tags
-from genre_tagger.writer import ERROR, TAGGED, UNCHANGED, WriteRun, recover, undo_run
+from genre_tagger.tagstore.journal import Journal, JournalBusyError, _try_lock
+from genre_tagger.tagstore.recover import recover
+from genre_tagger.tagstore.tags import read_tags
+from genre_tagger.tagstore.undo import undo_run
+from genre_tagger.tagstore.write import ERROR, TAGGED, UNCHANGED, WriteRun
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,7 +112,7 @@ def _crashing(code: str, args: list[str], crash_at: str, data_dir: Path) -> int:
 
 def _write_in_subprocess(path: Path, genres: str, crash_at: str, data_dir: Path) -> int:
     code = (
-        "import sys\nfrom genre_tagger.journal import Journal\nfrom genre_tagger.writer import WriteRun\n"
+        "import sys\nfrom genre_tagger.tagstore.journal import Journal\nfrom genre_tagger.tagstore.write import WriteRun\n"
         "with WriteRun(Journal(), 'crash test') as run:\n    r = run.apply(sys.argv[1], sys.argv[2].split(';'))\n"
         "    sys.exit(0 if r.status == 'tagged' else 3)\n"
     )
@@ -254,7 +256,7 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_lock(cases):
 
 
 def test_write_moves_the_cache_row_to_the_new_size_and_mtime(cases):
-    from genre_tagger.journal import pathkey
+    from genre_tagger.tagstore.journal import pathkey
 
     p = next(c for c in cases if c.name == "plain.ogg").path
     j = Journal()
@@ -329,7 +331,7 @@ def test_a_big_cover_behind_the_genre_is_not_rewritten_by_later_writes(layouts, 
 
 
 def test_a_writer_bug_that_touches_another_frame_is_caught_and_named(cases, monkeypatch):
-    import genre_tagger.rawtags as rawtags
+    import genre_tagger.tagstore.rawtags as rawtags
 
     real = rawtags.genre_frame
     monkeypatch.setattr(rawtags, "genre_frame", lambda *a: real(*a) + frame("TXXX", b"\x00stray\x00x"))  # a buggy writer
@@ -361,7 +363,7 @@ def test_a_journal_of_the_earlier_version_is_migrated_and_its_runs_undone(cases,
     import sqlite3
     import time
 
-    from genre_tagger.journal import pathkey
+    from genre_tagger.tagstore.journal import pathkey
 
     p = next(c for c in cases if c.name == "whole.aiff").path
     db_path = tmp_path / "old.sqlite3"
@@ -594,16 +596,16 @@ def test_the_original_is_closed_before_the_new_file_is_renamed_over_it(layouts, 
     assert open_then == []
 
 
-# -- the writing scan's writer thread (genre_tagger.writethread) ------------------------------
+# -- the writing scan's writer thread (genre_tagger.tagstore.writethread) ------------------------------
 
 
 def _scan_cached(paths: list[Path], model: str | Path, journal: Journal):
     """A writing scan (--overwrite, no threshold) whose classifications come from the
     cache (the corpus files are too short to classify): every file goes to the writer
     thread. Returns the scanner and its (not yet started) result generator."""
-    from genre_tagger.model import Classification, load_info
-    from genre_tagger.policy import WritePolicy
-    from genre_tagger.scanner import Scanner, ScanOptions, cache_entry
+    from genre_tagger.library.policy import WritePolicy
+    from genre_tagger.library.scanner import Scanner, ScanOptions, cache_entry
+    from genre_tagger.listen.model import Classification, load_info
 
     meta = load_info(model)
     probs = {v.name: {g: 0.9 if i == 0 else 0.01 for i, g in enumerate(v.genres)} for v in meta.vocabularies}
@@ -670,7 +672,7 @@ def test_a_writing_scan_writes_on_its_own_thread_and_a_failed_write_is_that_file
 def test_first_ctrl_c_finishes_and_reports_the_writes_handed_over_and_starts_no_more(layouts, tmp_path, tiny_model_path, monkeypatch):
     import time
 
-    from genre_tagger import writethread
+    from genre_tagger.tagstore import writethread
 
     files = _copies(layouts, tmp_path, writethread.DEPTH + 6)
     original = files[0].read_bytes()
@@ -702,7 +704,7 @@ def test_second_ctrl_c_drops_the_queued_writes_and_finishes_the_one_in_progress(
     import threading
     import time
 
-    from genre_tagger import writethread
+    from genre_tagger.tagstore import writethread
 
     files = _copies(layouts, tmp_path, writethread.DEPTH + 4)
     original = files[0].read_bytes()
@@ -736,7 +738,7 @@ def test_second_ctrl_c_drops_the_queued_writes_and_finishes_the_one_in_progress(
 def _scan_in_subprocess(path: Path, crash_at: str, data_dir: Path, model: Path) -> int:
     code = (
         "import sys\nfrom pathlib import Path\nsys.path.insert(0, sys.argv[3])\n"
-        "from test_writer import _scan_cached\nfrom genre_tagger.journal import Journal\n"
+        "from test_writer import _scan_cached\nfrom genre_tagger.tagstore.journal import Journal\n"
         "_, results = _scan_cached([Path(sys.argv[1])], sys.argv[2], Journal())\n"
         "sys.exit(0 if [r.status for r in results] == ['tagged'] else 3)\n"
     )
@@ -786,8 +788,8 @@ def test_a_program_that_ends_with_writes_queued_drops_them_and_exits(layouts, tm
     original = files[0].read_bytes()
     code = (
         "import sys, time\nfrom pathlib import Path\nsys.path.insert(0, sys.argv[2])\n"
-        "from test_writer import _scan_cached\nfrom genre_tagger.journal import Journal\n"
-        "from genre_tagger.writer import WriteRun\nreal = WriteRun.apply\n"
+        "from test_writer import _scan_cached\nfrom genre_tagger.tagstore.journal import Journal\n"
+        "from genre_tagger.tagstore.write import WriteRun\nreal = WriteRun.apply\n"
         "def slow(self, *a, **k):\n    time.sleep(0.3)\n    return real(self, *a, **k)\n"
         "WriteRun.apply = slow\n"
         "_, results = _scan_cached(sorted(Path(sys.argv[3]).iterdir()), sys.argv[1], Journal())\n"

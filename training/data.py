@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from genre_tagger.audio import AUDIO_EXTS
 from genre_tagger.genres import GTZAN_GENRES as _GTZAN
+from genre_tagger.listen.audio import AUDIO_EXTS
 
 GTZAN_GENRES = list(_GTZAN)
 _STEM = re.compile(r"^([a-z]+)\.(\d{5})$")

@@ -8,7 +8,7 @@ import html
 from PySide6.QtWidgets import QMessageBox
 
 from .. import __version__
-from ..modelmeta import ModelMeta, Vocabulary
+from ..listen.modelmeta import ModelMeta, Vocabulary
 
 
 def _esc(text: str) -> str:

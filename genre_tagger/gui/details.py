@@ -8,8 +8,8 @@ import html
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from ..library import display_path
-from ..review import ReviewItem
+from ..library.files import display_path
+from ..library.review import ReviewItem
 from .charts import BarChart
 from .flow import FlowLayout
 from .track_model import genres_text

@@ -1,6 +1,6 @@
 """The main window: open a folder (scans at once), review, write with a preview, undo.
 
-It only displays a :class:`~genre_tagger.review.Review` and forwards the user's
+It only displays a :class:`~genre_tagger.library.review.Review` and forwards the user's
 choices to it; the write policy, decisions and statuses live there (Qt-free).
 """
 
@@ -30,15 +30,15 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import GenreTaggerError
-from ..journal import Journal
-from ..model import load_info
-from ..modelmeta import ModelMeta
-from ..playlists import write_playlists
-from ..policy import ERROR
-from ..progress import clock, rate_and_eta
-from ..review import CATEGORIES, FAILED, UNSURE, WILL_WRITE, DecisionStore, Review, plural, predicted_genres
-from ..run_names import run_title
-from ..scanner import FileResult, ScanOptions, summarise
+from ..library.playlists import write_playlists
+from ..library.policy import ERROR
+from ..library.progress import clock, rate_and_eta
+from ..library.review import CATEGORIES, FAILED, UNSURE, WILL_WRITE, DecisionStore, Review, plural, predicted_genres
+from ..library.run_names import run_title
+from ..library.scanner import FileResult, ScanOptions, summarise
+from ..listen.model import load_info
+from ..listen.modelmeta import ModelMeta
+from ..tagstore.journal import Journal
 from .about import show_about
 from .details import DetailsPane
 from .filter_bar import FilterBar
@@ -278,7 +278,7 @@ class MainWindow(QMainWindow):
             j = Journal()
             try:
                 if recover_first:
-                    from ..writer import recover
+                    from ..tagstore.recover import recover
 
                     fixed = recover(j)
                     if fixed:
@@ -615,7 +615,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def show_history(self) -> None:
-        from ..writer import recover
+        from ..tagstore.recover import recover
 
         try:
             j = Journal()

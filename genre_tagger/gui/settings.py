@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QSettings
 
-from ..policy import WritePolicy, parse_mapping
-from ..tags import TagOptions
+from ..library.policy import WritePolicy, parse_mapping
+from ..tagstore.tags import TagOptions
 
 
 @dataclass

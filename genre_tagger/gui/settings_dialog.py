@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from ..modelmeta import ModelMeta
+from ..listen.modelmeta import ModelMeta
 from .settings import AppSettings, mapping_from_text, mapping_to_text
 
 VOCABULARY_WORDS = {

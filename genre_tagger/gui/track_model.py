@@ -1,13 +1,13 @@
-"""The track table: displays a :class:`~genre_tagger.review.Review` (no policy here)."""
+"""The track table: displays a :class:`~genre_tagger.library.review.Review` (no policy here)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from ..library import display_path
-from ..policy import LOW_CONFIDENCE
-from ..review import FAILED, WILL_WRITE, WRITTEN, Relabel, Review, ReviewItem
+from ..library.files import display_path
+from ..library.policy import LOW_CONFIDENCE
+from ..library.review import FAILED, WILL_WRITE, WRITTEN, Relabel, Review, ReviewItem
 from .qtcompat import no_value
 
 COLUMNS = ["File", "Artist", "Title", "Album", "Genre now", "After Write", "Guess", "Confidence", "Status"]

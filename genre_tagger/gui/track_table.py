@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView
 
-from ..review import REJECTED
+from ..library.review import REJECTED
 from .confidence import ConfidenceDelegate
 from .track_model import (
     COL_ALBUM,

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
-from ..journal import Journal
-from ..scanner import Scanner, ScanOptions
-from ..tags import TagOptions
+from ..library.scanner import Scanner, ScanOptions
+from ..tagstore.journal import Journal
+from ..tagstore.tags import TagOptions
 
 
 class ScanSignals(QObject):
@@ -64,7 +64,7 @@ class WriteSignals(QObject):
 
 class WriteWorker(QRunnable):
     """Write the reviewed genres (or undo the last write) through the one write path
-    (:mod:`genre_tagger.writer`), off the GUI thread."""
+    (:mod:`genre_tagger.tagstore.write`), off the GUI thread."""
 
     def __init__(
         self,
@@ -82,7 +82,8 @@ class WriteWorker(QRunnable):
         self.signals = WriteSignals()
 
     def run(self) -> None:
-        from ..writer import WriteRun, undo_run
+        from ..tagstore.undo import undo_run
+        from ..tagstore.write import WriteRun
 
         journal = None
         try:

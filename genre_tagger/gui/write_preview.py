@@ -7,8 +7,8 @@ from pathlib import Path
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout
 
-from ..library import display_path
-from ..review import plural
+from ..library.files import display_path
+from ..library.review import plural
 from .track_model import NEW_BG, NEW_FG, genres_text
 
 PREVIEW_ROWS = 500  # more would only slow the dialog down; the count is always exact

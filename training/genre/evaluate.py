@@ -4,7 +4,7 @@
 
 DIR uses the GTZAN layout (``<genre>/<genre>.NNNNN.<ext>``) or, more generally,
 ``<genre>/<any file>`` where the folder name is the label. Decoding, windows, front-end,
-ONNX Runtime and aggregation are exactly the app's (``genre_tagger.model.Classifier``).
+ONNX Runtime and aggregation are exactly the app's (``genre_tagger.listen.model.Classifier``).
 Writes ``metrics.json``, ``predictions.json`` and ``confusion.png`` to ``--out``.
 """
 
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from genre_tagger.audio import AUDIO_EXTS
 from genre_tagger.errors import GenreTaggerError
 from genre_tagger.genres import genre_id
-from genre_tagger.model import Classifier
+from genre_tagger.listen.audio import AUDIO_EXTS
+from genre_tagger.listen.model import Classifier
 
 from ..data import read_split
 from ..metrics import classification_report, plot_confusion

@@ -13,9 +13,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from genre_tagger.frontend import FrontendConfig
-from genre_tagger.modelmeta import InputSpec, ModelMeta, Vocabulary
-from genre_tagger.windows import WindowSpec
+from genre_tagger.listen.frontend import FrontendConfig
+from genre_tagger.listen.modelmeta import InputSpec, ModelMeta, Vocabulary
+from genre_tagger.listen.windows import WindowSpec
 
 from ..weights import DEFAULT_CACHE, musicnn_dir
 from .genre_model import GenreTaggerNet, uses_mtt

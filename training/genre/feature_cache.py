@@ -1,6 +1,6 @@
 """Cache the taggers' per-window outputs for every GTZAN and realmusic clip.
 
-Decodes through the app's own pipeline (:func:`genre_tagger.pipeline.track_patches`,
+Decodes through the app's own pipeline (:func:`genre_tagger.listen.pipeline.track_patches`,
 windows in exact samples) and stores, per clip, the tag logits and penultimate
 embeddings of MSD_musicnn and MTT_musicnn (both with their dead front-end filters
 pruned: exact, see :mod:`training.genre.prune`) for ``--windows`` evenly spaced windows,
@@ -24,9 +24,9 @@ import numpy as np
 import torch
 
 from genre_tagger.errors import GenreTaggerError
-from genre_tagger.frontend import FrontendConfig
-from genre_tagger.pipeline import track_patches
-from genre_tagger.windows import WindowSpec
+from genre_tagger.listen.frontend import FrontendConfig
+from genre_tagger.listen.pipeline import track_patches
+from genre_tagger.listen.windows import WindowSpec
 
 from ..data import find_clips
 from ..weights import DEFAULT_CACHE, musicnn_dir

@@ -1,6 +1,6 @@
 """Cache, per GTZAN clip, the front-end patches and the pretrained taggers' outputs.
 
-Uses the app's own decoding and front-end (``genre_tagger.audio`` / ``.frontend``), so
+Uses the app's own decoding and front-end (``genre_tagger.listen.audio`` / ``.frontend``), so
 what the heads are trained on is exactly what the app computes. Resumable: clips
 already in the cache are skipped.
 
@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genre_tagger.frontend import FrontendConfig
-from genre_tagger.pipeline import track_patches
-from genre_tagger.windows import WindowSpec
+from genre_tagger.listen.frontend import FrontendConfig
+from genre_tagger.listen.pipeline import track_patches
+from genre_tagger.listen.windows import WindowSpec
 
 from ..data import Clip, find_clips
 from ..weights import DEFAULT_CACHE, musicnn_dir
@@ -41,7 +41,7 @@ class FeatureConfig:
 
 
 def clip_patches(path: Path, fe: FrontendConfig, windows: int, margin: float) -> np.ndarray:
-    """The app's path (:func:`genre_tagger.pipeline.track_patches`): ``windows`` windows
+    """The app's path (:func:`genre_tagger.listen.pipeline.track_patches`): ``windows`` windows
     spread over the clip -> patches."""
     return track_patches(path, fe, WindowSpec(count=windows, margin=margin)).patches
 

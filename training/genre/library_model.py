@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from genre_tagger.frontend import FrontendConfig
 from genre_tagger.genres import display_name
-from genre_tagger.modelmeta import InputSpec, ModelMeta, Vocabulary
-from genre_tagger.windows import WindowSpec
+from genre_tagger.listen.frontend import FrontendConfig
+from genre_tagger.listen.modelmeta import InputSpec, ModelMeta, Vocabulary
+from genre_tagger.listen.windows import WindowSpec
 
 from ..weights import DEFAULT_CACHE, musicnn_dir
 from .heads import EXTRA_GENRES, TAG_NAMES

@@ -2,7 +2,7 @@
 
 The TF1 checkpoints ship in the ``musicnn==0.1.0`` wheel; :func:`load_pretrained`
 reads them with :mod:`training.genre.tfcheckpoint` (no TensorFlow needed). Input is a batch
-of log-mel patches ``[B, 187, 96]`` as made by :mod:`genre_tagger.frontend`.
+of log-mel patches ``[B, 187, 96]`` as made by :mod:`genre_tagger.listen.frontend`.
 
 Port details that matter (each checked against stored reference outputs in tests):
 conv -> ReLU -> BN with eps 1e-3; checkpoint variables are numbered in creation

@@ -33,10 +33,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genre_tagger.frontend import FrontendConfig
 from genre_tagger.genres import GTZAN_GENRES
-from genre_tagger.pipeline import track_patches
-from genre_tagger.windows import WindowSpec
+from genre_tagger.listen.frontend import FrontendConfig
+from genre_tagger.listen.pipeline import track_patches
+from genre_tagger.listen.windows import WindowSpec
 
 from ..weights import DEFAULT_CACHE, musicnn_dir
 from . import library_experiments as lx

@@ -1,7 +1,7 @@
 """Review of a scan before anything is written (Qt-free; the desktop app displays it).
 
 A :class:`Review` holds one :class:`ReviewItem` per scanned file. Each item combines
-the scan result, the write policy (:func:`genre_tagger.policy.decide`, always as a dry
+the scan result, the write policy (:func:`genre_tagger.library.policy.decide`, always as a dry
 run) and the user's decision (accept / reject / set genre) into what *Write* would put
 into the file and a status in plain words. Changing the policy re-evaluates every item
 at once, without a rescan. Decisions are kept per file in a small SQLite table in the
@@ -59,7 +59,7 @@ FileKey = tuple[bytes, int, int]  # (absolute path as bytes, size, mtime_ns), li
 
 
 def file_key(path: str | Path) -> FileKey | None:
-    from .journal import pathkey
+    from ..tagstore.journal import pathkey
 
     try:
         st = os.stat(path)
@@ -282,7 +282,7 @@ class Review:
         Returns how many decisions were forgotten."""
         if self.store is None:
             return 0
-        from .journal import pathkey
+        from ..tagstore.journal import pathkey
 
         seen = {pathkey(it.path) for it in self.items}
         prefixes = [_folder_prefix(pathkey(r)) for r in roots]
@@ -290,7 +290,7 @@ class Review:
         return self.store.forget_missing(prefixes, seen)
 
     def write_name(self, indices: Iterable[int]) -> str:
-        """The journal's name for writing these items (see :mod:`genre_tagger.run_names`):
+        """The journal's name for writing these items (see :mod:`genre_tagger.library.run_names`):
         how many get the model's genres, and which genres the user set by hand (a genre set
         that is the model's own guess, as Accept's "Replace" sets it, counts as the model's)."""
         from .run_names import app_write_name
@@ -365,7 +365,7 @@ class DecisionStore:
     )
 
     def __init__(self, path: str | Path | None = None):
-        from .journal import data_dir
+        from ..tagstore.journal import data_dir
 
         self.path = Path(path) if path else data_dir() / "review.sqlite3"
         self.path.parent.mkdir(parents=True, exist_ok=True)

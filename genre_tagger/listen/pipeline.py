@@ -2,7 +2,7 @@
 
 ``track_patches(path, frontend, windows)`` decodes only the windows a model needs
 (positions in exact samples of the decoded 16 kHz signal, :class:`WindowSpec`) and turns
-them into log-mel patches (:mod:`genre_tagger.frontend`). ``signal_patches`` does the
+them into log-mel patches (:mod:`genre_tagger.listen.frontend`). ``signal_patches`` does the
 same for a signal already in memory (the whole track at the front-end's rate): given the
 same audio, both return the same patches.
 """

@@ -9,7 +9,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from .audio import AUDIO_EXTS
+from ..listen.audio import AUDIO_EXTS
 
 
 def is_hidden(name: str) -> bool:

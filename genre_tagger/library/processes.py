@@ -22,7 +22,7 @@ MATH_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"
 
 # imported once by the fork server instead of by every worker: the scanner (whose
 # initializer the workers run) and the libraries it and the decoders import on first use
-WORKER_PRELOAD = ["genre_tagger.scanner", "onnxruntime", "soundfile", "soxr", "av"]
+WORKER_PRELOAD = ["genre_tagger.library.scanner", "onnxruntime", "soundfile", "soxr", "av"]
 
 
 def one_math_thread() -> None:

@@ -16,17 +16,19 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import GenreTaggerError, TagError
-from .journal import Journal, pathkey
-from .library import iter_audio_files
-from .model import Classification, Classifier, load_info
-from .modelmeta import ModelMeta
+from ..errors import GenreTaggerError, TagError
+from ..listen.model import Classification, Classifier, load_info
+from ..listen.modelmeta import ModelMeta
+from ..reasons import cannot_read
+from ..tagstore.journal import Journal, pathkey
+from ..tagstore.recover import recover
+from ..tagstore.tags import TagOptions, read_tags
+from ..tagstore.undo import undo_run
+from ..tagstore.write import WriteResult
+from ..tagstore.writethread import COMMIT_EVERY, WriterThread
+from .files import iter_audio_files
 from .policy import ERROR, TAGGED, WritePolicy, decide, display_genres
 from .processes import exit_with_parent, start_fork_server, terminate_workers, worker_context, worker_count
-from .reasons import cannot_read
-from .tags import TagOptions, read_tags
-from .writer import WriteResult, recover, undo_run
-from .writethread import COMMIT_EVERY, WriterThread
 
 
 @dataclass
@@ -206,7 +208,7 @@ class Scanner:
         """Yield one result per audio file under ``roots``; call ``on_total`` once the count is known.
 
         A writing scan holds the journal's lock throughout (raises
-        :class:`~genre_tagger.journal.JournalBusyError` at the start if another run writes);
+        :class:`~genre_tagger.tagstore.journal.JournalBusyError` at the start if another run writes);
         every scan first reconciles writes interrupted earlier."""
         if self.options.policy.dry_run:
             recover(self.journal)
@@ -312,6 +314,6 @@ def _file_result(w: WriteResult) -> FileResult:
 
 def undo(journal: Journal, run_id: int | None = None, options: TagOptions = TagOptions()) -> tuple[int | None, list[FileResult]]:
     """Restore the files a run wrote, through the write path (see
-    :func:`genre_tagger.writer.undo_run`). Returns (undo run id or None, results)."""
+    :func:`genre_tagger.tagstore.undo.undo_run`). Returns (undo run id or None, results)."""
     new_run, results = undo_run(journal, run_id, options)
     return new_run, [_file_result(r) for r in results]

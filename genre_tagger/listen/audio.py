@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import AudioTooShortError, DecodeError, SilentAudioError
-from .reasons import NOT_AUDIO, cannot_read, first_line
+from ..errors import AudioTooShortError, DecodeError, SilentAudioError
+from ..reasons import NOT_AUDIO, cannot_read, first_line
 
 SOUNDFILE_EXTS = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc"}
 AUDIO_EXTS = SOUNDFILE_EXTS | {".m4a", ".mp4", ".m4b", ".aac", ".alac", ".wma", ".asf"}

@@ -1,6 +1,6 @@
 """The bundled ONNX model: loading (checked through :class:`ModelMeta`) and inference.
 
-A model is ``<name>.onnx`` plus ``<name>.json`` (see :mod:`genre_tagger.modelmeta`).
+A model is ``<name>.onnx`` plus ``<name>.json`` (see :mod:`genre_tagger.listen.modelmeta`).
 :class:`Classifier` turns a file into a :class:`Classification`: every vocabulary's
 track-level probabilities (the graph aggregates and calibrates; the app does no maths on
 them), the taggers' tags, the duration. The scanner caches Classifications whole, so a
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
+from ..errors import ModelError
 from .frontend import FrontendConfig
 from .modelmeta import ModelMeta
 from .pipeline import TrackPatches, track_patches

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from .atomic import folder_problem, write_text_atomic
-from .library import exact_path
+from ..tagstore.atomic import folder_problem, write_text_atomic
+from .files import exact_path
 
 FIELDS = ["path", "status", "genres", "top", "previous", "error", "artist", "title", "album", "duration", "cached"]
 

@@ -2,7 +2,7 @@
 
 The scan's main loop hands each file to be written (and each classification cache row)
 to :class:`WriterThread` through a bounded queue and goes on collecting classification
-results; the thread runs a :class:`~genre_tagger.writer.WriteRun` — the one write path,
+results; the thread runs a :class:`~genre_tagger.tagstore.write.WriteRun` — the one write path,
 with its protocol unchanged (intent journaled and fsynced before the file is touched,
 completion after) — over its own journal connection (SQLite objects belong to the
 thread that made them). Copying a new file, its fsync and the journal's fsyncs then
@@ -34,7 +34,7 @@ from typing import Any
 
 from .journal import Journal
 from .tags import TagOptions
-from .writer import WriteResult, WriteRun
+from .write import WriteResult, WriteRun
 
 DEPTH = 16  # jobs waiting for the thread at most: the scan's loop waits when it is this far ahead
 COMMIT_EVERY = 1.0  # seconds: cache rows are committed about this often (and with every write's intent)

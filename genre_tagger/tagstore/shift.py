@@ -15,7 +15,7 @@ make that so, see :func:`plan_shift`). It is used only on ext4 (found from
 block map lives in the inode itself: the move is one step of ext4's journal (one inode
 update on an ext4 without a journal, where no metadata change, a rename included, is
 atomic under a power cut), so a kill or a power cut leaves the file moved or not, never
-half-moved. The write-ahead journal of :mod:`genre_tagger.writer` covers the rest, and
+half-moved. The write-ahead journal of :mod:`genre_tagger.tagstore.write` covers the rest, and
 checks both ends of the moved part against digests taken before (a move that failed
 half-way inside the file system is left alone, never made worse). Anywhere else (another file system,
 another system, a fragmented file) :func:`block_size` says None and the caller writes a new
@@ -64,7 +64,7 @@ class Shift:
 def plan_shift(tail: tuple[int, int] | None, block: int) -> tuple[Shift | None, int]:
     """The :class:`Shift` that turns the base file into a planned one whose end is the base's
     end from ``tail = (new offset, base offset)`` on (see
-    :meth:`~genre_tagger.overlay.Overlay.tail`), or None; and the number of bytes the new
+    :meth:`~genre_tagger.tagstore.overlay.Overlay.tail`), or None; and the number of bytes the new
     content would need to grow by so that the tail moves by whole blocks (0 when it does,
     or when no tail is moved)."""
     if tail is None:

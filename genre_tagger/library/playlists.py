@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from .atomic import folder_problem, write_text_atomic
+from ..tagstore.atomic import folder_problem, write_text_atomic
 from .policy import ERROR
 
 _LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")

@@ -14,12 +14,12 @@ asf       WMA/ASF                      ``WM/Genre``
 ========  ===========================  ==========================================
 
 Each family reads the tags (:meth:`Family.load`, :meth:`Family.info`), gives a raw view for
-byte-level checks (:meth:`Family.view`, see :mod:`genre_tagger.rawtags`) and edits an
-:class:`~genre_tagger.overlay.Overlay` — the planned new file — without touching the real
+byte-level checks (:meth:`Family.view`, see :mod:`genre_tagger.tagstore.rawtags`) and edits an
+:class:`~genre_tagger.tagstore.overlay.Overlay` — the planned new file — without touching the real
 one (:meth:`Family.edit`). ID3 tags are edited at the byte level (frames other than the
 genre are copied verbatim, the tag keeps its version, an ID3v1 tag is left alone); the
 other families are saved by mutagen into the overlay. Checking and committing the
-planned file is :mod:`genre_tagger.writer`'s job.
+planned file is :mod:`genre_tagger.tagstore.write`'s job.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import TagError
+from ..reasons import cannot_read, short_reason
 from . import rawtags
-from .errors import TagError
 from .overlay import Overlay, patch_mutagen
 from .rawtags import RawView, Unreadable, read_at
-from .reasons import cannot_read, short_reason
 
 PADDING = 8192  # bytes of free space added when a tag must grow (later writes then fit in place)
 
@@ -471,11 +471,3 @@ def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> TrackTags
     t = TrackTags(path=path, format=container, kind=family.name, genres=genres, duration=length, id3_version=id3v)
     t.artist, t.title, t.album = names
     return t
-
-
-def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagOptions()) -> list[str]:
-    """Set the genre field of one file through the journaled write path (its own run,
-    command "write"). Returns the genres as read back; raises :class:`TagError`."""
-    from .writer import write_one
-
-    return write_one(path, genres, options)

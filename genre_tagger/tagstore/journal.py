@@ -6,7 +6,7 @@ overrides it). Every run is a row in ``runs``; every tag write is a row in ``wri
 committed *before* the file is touched (state ``pending``) with the genres before and
 after, the exact raw genre data before, and what will be written (the original bytes of
 an in-place region, or the temporary file's name and the original tag region); it
-becomes ``done`` (or ``failed``) afterwards. :mod:`genre_tagger.writer` owns the
+becomes ``done`` (or ``failed``) afterwards. :mod:`genre_tagger.tagstore.write` owns the
 protocol; this module only stores rows. A lock file beside the database serialises
 writers (:meth:`Journal.lock`). The cache maps (path, size, mtime, model id) to the
 model's probabilities.
@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import GenreTaggerError
+from ..errors import GenreTaggerError
 from .overlay import pread, pwrite
 
 SCHEMA = """
@@ -95,7 +95,7 @@ class Run:
 
 @dataclass
 class WriteRow:
-    """One tag write as journaled (see :mod:`genre_tagger.writer` for ``plan``)."""
+    """One tag write as journaled (see :mod:`genre_tagger.tagstore.write` for ``plan``)."""
 
     id: int
     run_id: int

@@ -4,7 +4,7 @@ A model is ``<name>.onnx`` plus ``<name>.json`` beside it. The JSON is exactly
 :meth:`ModelMeta.to_dict`; nothing else reads or writes its keys.
 
 The ONNX graph (format 2) takes ``patches`` float32 ``[N, frames, mels]`` (the N windows
-of ONE track, positions from :class:`~genre_tagger.windows.WindowSpec`) and returns one
+of ONE track, positions from :class:`~genre_tagger.listen.windows.WindowSpec`) and returns one
 output per vocabulary, ``probs_<vocab>`` float32 ``[G]``: track-level, calibrated
 probabilities in the order of :attr:`Vocabulary.genres` (aggregation and calibration
 happen inside the graph; the app does no maths on them). An optional ``tag_probs``
@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from .errors import ModelError
+from ..errors import ModelError
 from .frontend import FrontendConfig
 from .windows import WindowSpec
 
