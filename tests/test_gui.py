@@ -645,3 +645,30 @@ def test_about_in_plain_words(tiny_model_path):
     assert "92% right on the test clips of GTZAN" in text
     assert text.index("86%") < text.index("93%") < text.index("81%") < text.index("92%")  # real music first
     assert "cv-block" not in text and "83%" not in text and "msd-evidence" not in text  # developer figures stay in results/
+
+
+def _activate(qtbot, w: MainWindow) -> None:
+    w.show()
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
+
+
+def test_ctrl_z_is_undo_last_write_even_in_the_search_box(qtbot, fake_library, tiny_model_path):
+    """Ctrl+Z went to the search box's text undo (and the box had the focus at start)."""
+    w = _window(qtbot, tiny_model_path, scanner_factory=FakeScanner)
+    _activate(qtbot, w)
+    _scan(qtbot, w, fake_library)
+    qtbot.waitUntil(lambda: w.table.hasFocus(), timeout=5000)  # the table has the focus once a folder is open
+    undone = []
+    w.undo_last = lambda: undone.append("undo")  # the action calls the slot it was given: reconnect
+    w.act_undo.triggered.disconnect()
+    w.act_undo.triggered.connect(w.undo_last)
+    w._can_undo = True
+    w._update_actions()
+    qtbot.keyClick(w.table, Qt.Key_Z, Qt.ControlModifier)
+    assert undone == ["undo"]
+    w.search.setFocus()
+    qtbot.waitUntil(lambda: w.search.hasFocus(), timeout=5000)
+    qtbot.keyClicks(w.search, "rock")
+    qtbot.keyClick(w.search, Qt.Key_Z, Qt.ControlModifier)
+    assert undone == ["undo", "undo"] and w.search.text() == "rock"  # the window's Undo, not the text's

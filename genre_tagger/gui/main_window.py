@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThreadPool, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -56,6 +56,24 @@ APP = "genre-tagger"
 
 def shortcut_text(keys: list[QKeySequence]) -> str:
     return keys[0].toString(QKeySequence.NativeText) if keys else ""
+
+
+class WindowShortcutsWin(QObject):
+    """An event filter for a text box: the window's actions get their keys even where the
+    box would take them for itself (Ctrl+Z is the box's text undo, but in this window it
+    means *Undo Last Write*, as in Picard and Mp3tag)."""
+
+    def __init__(self, actions: list[QAction], parent=None):
+        super().__init__(parent)
+        self.actions = actions
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.ShortcutOverride:
+            pressed = QKeySequence(event.keyCombination())
+            if any(s.matches(pressed) == QKeySequence.ExactMatch for a in self.actions for s in a.shortcuts()):
+                event.ignore()  # not the box's: the shortcut map gives it to the window's action
+                return True
+        return False
 
 
 class MainWindow(QMainWindow):
@@ -172,6 +190,8 @@ class MainWindow(QMainWindow):
         self.search = QLineEdit(placeholderText="Search artist, title, album, file, genre…")
         self.search.setClearButtonEnabled(True)
         self.search.setMinimumWidth(120)
+        self._search_keys = WindowShortcutsWin([self.act_undo], self)
+        self.search.installEventFilter(self._search_keys)
         self.genre_filter = QComboBox()
         self.genre_filter.addItem("Any guess", "")
         self.genre_filter.setToolTip("Only tracks the model puts in this genre")
@@ -328,6 +348,7 @@ class MainWindow(QMainWindow):
         self.setWindowFilePath(folder)
         self.pages.setCurrentIndex(1)
         self.side.show()
+        self.table.setFocus()  # the keys act on tracks at once (not on the search box's text)
         QTimer.singleShot(0, self.table.default_columns)  # once the table has its real width
         if scan and self.worker is not None:
             self._scan_again = True
