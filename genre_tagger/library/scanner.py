@@ -57,6 +57,9 @@ class FileResult:
     duration: float = 0.0
     error: str = ""
     cached: bool = False
+    album_artist: str = ""
+    track: int = 0  # track and disc number (0: none)
+    disc: int = 0
 
 
 # ---------------------------------------------------------------------------
@@ -157,6 +160,7 @@ class Scanner:
             res.error = e.reason
             return res
         res.artist, res.title, res.album = tags.artist, tags.title, tags.album
+        res.album_artist, res.track, res.disc = tags.album_artist, tags.track, tags.disc
         res.previous = tags.genres
         if tags.duration:
             res.duration = tags.duration
