@@ -13,13 +13,13 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QPoint, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from devtools.synth import write_audio
 from genre_tagger.gui.main_window import MainWindow
 from genre_tagger.gui.settings import AppSettings
-from genre_tagger.gui.track_model import COL_CONFIDENCE, COL_FILE, COL_STATUS
+from genre_tagger.gui.track_model import COL_ALBUM_ARTIST, COL_CONFIDENCE, COL_FILE, COL_NOW, COL_STATUS
 from genre_tagger.library.review import FAILED, KEEPS, REJECTED, UNSURE, WILL_WRITE, WRITTEN
 from genre_tagger.library.scanner import FileResult
 from genre_tagger.tagstore.tags import read_tags
@@ -336,7 +336,7 @@ def _confidences(w: MainWindow) -> list[float]:
 def test_sorted_at_all_times(qtbot, fake_library, tiny_model_path):
     w = _window(qtbot, tiny_model_path, scanner_factory=FakeScanner)
     w.show()
-    assert w.table.horizontalHeader().sortIndicatorSection() == COL_FILE
+    assert w.table.horizontalHeader().sortIndicatorSection() == COL_ALBUM_ARTIST  # the library's order
     _scan(qtbot, w, fake_library)
     names = _shown(w, COL_FILE)
     assert names == sorted(names) and len(names) == 40  # arrived shuffled, shown sorted
@@ -408,7 +408,7 @@ def test_column_widths_and_sort_are_remembered(qtbot, fake_library, tiny_model_p
 def test_default_columns_fit_a_genre_name(qtbot, fake_library, tiny_model_path):
     """At 1280 px nothing is saved yet: the Guess column (last, after empty artist/title
     columns) showed "Ele…nic" for Electronic."""
-    from genre_tagger.gui.track_model import COL_GUESS, COL_NOW
+    from genre_tagger.gui.track_model import COL_GUESS
 
     w = _window(qtbot, tiny_model_path, scanner_factory=FakeScanner)
     w.resize(1280, 800)
@@ -672,3 +672,148 @@ def test_ctrl_z_is_undo_last_write_even_in_the_search_box(qtbot, fake_library, t
     qtbot.keyClicks(w.search, "rock")
     qtbot.keyClick(w.search, Qt.Key_Z, Qt.ControlModifier)
     assert undone == ["undo", "undo"] and w.search.text() == "rock"  # the window's Undo, not the text's
+
+
+class AlbumScanner(FakeScanner):
+    """A library in artist/album folders: two albums that both open with "01 Intro.mp3", a
+    two-disc album, a compilation (album artist "Various Artists", several artists) and a
+    folder of files without tags. Results arrive shuffled."""
+
+    TRACKS: list[tuple] = []  # (path, album artist, artist, album, disc, track, confidence)
+
+    def scan(self, roots, on_total=None):
+        tracks = list(self.TRACKS)
+        random.Random(2).shuffle(tracks)
+        on_total(len(tracks))
+        for p, aa, artist, album, disc, track, c in tracks:
+            yield FileResult(p, "would-tag", genres=["Rock"], top=[("Rock", c), ("Pop", 1 - c)], artist=artist, title=p.stem,
+                             album=album, album_artist=aa, disc=disc, track=track)  # fmt: skip
+
+
+@pytest.fixture()
+def album_library(tmp_path):
+    root = tmp_path / "Music"
+    rng = random.Random(3)
+    rows = []
+    albums = [("Ana Blue", "Ana Blue", "First Light", 1, 4), ("Ana Blue", "Ana Blue", "Second Wind", 1, 3),
+              ("Cole Dane", "Cole Dane", "Double", 1, 2), ("Cole Dane", "Cole Dane", "Double", 2, 2),
+              ("Various Artists", None, "Summer Hits", 1, 3)]  # fmt: skip
+    for aa, artist, album, disc, n in albums:
+        folder = root / aa / album
+        folder.mkdir(parents=True, exist_ok=True)
+        for t in range(1, n + 1):
+            name = "Intro" if t == 1 and album != "Summer Hits" else f"Song {t}"
+            p = folder / (f"{disc}-{t:02d} {name}.mp3" if album == "Double" else f"{t:02d} {name}.mp3")
+            p.write_bytes(b"x")
+            rows.append((p, "" if aa == artist else aa, artist or f"Artist {t}", album, disc if album == "Double" else 0, t,
+                         round(rng.uniform(0.05, 0.99), 3)))  # fmt: skip
+    loose = root / "Downloads"
+    loose.mkdir()
+    for name in ("zz.mp3", "aa.mp3"):
+        (loose / name).write_bytes(b"x")
+        rows.append((loose / name, "", "", "", 0, 0, round(rng.uniform(0.05, 0.99), 3)))
+    AlbumScanner.TRACKS = rows
+    return root
+
+
+def _albums_in_view(w: MainWindow) -> list[str]:
+    """The album (folder) of each shown row, top to bottom."""
+    return [str(w.review.items[w.proxy.mapToSource(w.proxy.index(r, 0)).row()].path.parent) for r in range(w.proxy.rowCount())]
+
+
+def _contiguous(groups: list[str]) -> bool:
+    seen, last = set(), None
+    for g in groups:
+        if g != last and g in seen:
+            return False
+        seen.add(g)
+        last = g
+    return True
+
+
+def _click_header(qtbot, w: MainWindow, col: int) -> None:
+    header = w.table.horizontalHeader()
+    x = header.sectionViewportPosition(col) + header.sectionSize(col) // 2
+    qtbot.mouseClick(header.viewport(), Qt.LeftButton, pos=QPoint(x, header.height() // 2))
+
+
+def test_the_table_is_organised_by_album(qtbot, album_library, tiny_model_path):
+    """The table had no album, album artist, track or folder column: two "01 Intro.mp3"
+    could not be told apart, and sorting scattered an album's tracks."""
+    from genre_tagger.gui.track_model import COL_ALBUM, COL_FOLDER, COL_TRACK
+
+    w = _window(qtbot, tiny_model_path, scanner_factory=AlbumScanner)
+    w.resize(1920, 1200)
+    _activate(qtbot, w)
+    _scan(qtbot, w, album_library)
+    qtbot.wait(50)
+    # the library's order: album artist, album, disc and track
+    assert _shown(w, COL_ALBUM_ARTIST)[:9] == ["Ana Blue"] * 7 + ["Cole Dane"] * 2
+    assert _shown(w, COL_ALBUM)[:7] == ["First Light"] * 4 + ["Second Wind"] * 3
+    assert _shown(w, COL_TRACK)[:11] == ["1", "2", "3", "4", "1", "2", "3", "1", "2", "2-01", "2-02"]
+    assert _shown(w, COL_ALBUM_ARTIST)[11:14] == ["Various Artists"] * 3  # a compilation is one album
+    assert _shown(w, COL_ALBUM)[-2:] == ["Downloads"] * 2 and _shown(w, COL_FILE)[-2:] == ["aa.mp3", "zz.mp3"]  # no tags: the folder
+    intros = [r for r, name in enumerate(_shown(w, COL_FILE)) if name == "01 Intro.mp3"]
+    folders = [_shown(w, COL_FOLDER)[r] for r in intros]
+    assert folders == ["Music/Ana Blue/First Light", "Music/Ana Blue/Second Wind"]  # told apart
+    tips = {w.proxy.index(r, COL_FILE).data(Qt.ToolTipRole) for r in intros}
+    assert tips == {str(album_library / "Ana Blue" / a / "01 Intro.mp3") for a in ("First Light", "Second Wind")}
+    header = w.table.horizontalHeader()
+    assert not header.isSectionHidden(COL_FOLDER)  # 1920 px: room for the folder too
+    # sorted by confidence with a click on its header: each album's tracks stay together, sorted within it
+    for order in (Qt.AscendingOrder, Qt.DescendingOrder):
+        _click_header(qtbot, w, COL_CONFIDENCE)
+        assert (header.sortIndicatorSection(), header.sortIndicatorOrder()) == (COL_CONFIDENCE, order)
+        albums = _albums_in_view(w)
+        assert _contiguous(albums) and len(set(albums)) == 5  # folders: both discs of "Double" in one
+        for album in set(albums):
+            conf = [c for c, a in zip(_confidences(w), albums) if a == album]
+            assert conf == sorted(conf, reverse=order == Qt.DescendingOrder), album
+    _click_header(qtbot, w, COL_FILE)
+    assert _contiguous(_albums_in_view(w))
+    # View > Keep Albums Together off: one sort over the whole library
+    w.act_keep_albums.trigger()
+    w.table.sortByColumn(COL_CONFIDENCE, Qt.DescendingOrder)
+    assert _confidences(w) == sorted(_confidences(w), reverse=True) and not _contiguous(_albums_in_view(w))
+
+
+def test_columns_are_shared_anew_on_resize_until_the_user_drags_one(qtbot, album_library, tiny_model_path):
+    """The File column stayed 138 px at every window size; the spare width went to the last column."""
+    from genre_tagger.gui.track_model import COL_FOLDER
+
+    w = _window(qtbot, tiny_model_path, scanner_factory=AlbumScanner)
+    w.resize(1280, 800)
+    _activate(qtbot, w)
+    _scan(qtbot, w, album_library)
+    qtbot.wait(50)
+    header = w.table.horizontalHeader()
+
+    def settle(width):
+        w.resize(width, 800 if width < 1900 else 1200)
+        qtbot.waitUntil(lambda: w.width() == width, timeout=5000)
+        qtbot.wait(50)
+
+    def used() -> int:
+        return sum(header.sectionSize(c) for c in range(header.count()) if not header.isSectionHidden(c))
+
+    small = header.sectionSize(COL_FILE)
+    settle(1920)
+    assert header.sectionSize(COL_FILE) > small and not header.isSectionHidden(COL_FOLDER)
+    assert abs(used() - w.table.viewport().width()) <= 12  # the width shared out, not left to the last column
+    settle(640)
+    from genre_tagger.gui.track_table import HIDE_FIRST
+
+    assert all(header.isSectionHidden(c) for c in HIDE_FIRST)  # the optional columns make room
+    for col in (COL_FILE, COL_NOW, COL_STATUS):  # what the review needs stays (scrolled sideways if need be)
+        assert not header.isSectionHidden(col)
+    settle(1280)
+    # the user drags a column's edge: widths are theirs from then on (and after a restart)
+    x = header.sectionViewportPosition(COL_FILE) + header.sectionSize(COL_FILE) - 1
+    y = header.height() // 2
+    qtbot.mousePress(header.viewport(), Qt.LeftButton, pos=QPoint(x, y))
+    qtbot.mouseMove(header.viewport(), QPoint(x + 40, y))
+    qtbot.mouseRelease(header.viewport(), Qt.LeftButton, pos=QPoint(x + 40, y))
+    dragged = header.sectionSize(COL_FILE)
+    assert w.table.user_sized and dragged != small
+    settle(1920)
+    assert header.sectionSize(COL_FILE) == dragged

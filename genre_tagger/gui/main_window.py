@@ -6,6 +6,7 @@ choices to it; the write policy, decisions and statuses live there (Qt-free).
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from pathlib import Path
@@ -177,6 +178,10 @@ class MainWindow(QMainWindow):
         for a in (self.act_scan, self.act_cancel, None, self.act_accept, self.act_reject, self.act_set, self.act_clear, None,
                   self.act_write_sel, self.act_write_all, self.act_undo, self.act_history):  # fmt: skip
             m.addSeparator() if a is None else m.addAction(a)
+        self.act_keep_albums = QAction("&Keep Albums Together", self, checkable=True, checked=True)
+        self.act_keep_albums.setStatusTip("Sorting by any column keeps each album's tracks together (sorted within it)")
+        self.act_keep_albums.toggled.connect(lambda on: self.proxy.set_keep_albums(on))
+        mb.addMenu("&View").addAction(self.act_keep_albums)
         mb.addMenu("&Settings").addAction(self.act_settings)
         mb.addMenu("&Help").addAction(self.act_about)
         tb = self.addToolBar("Main")
@@ -265,7 +270,7 @@ class MainWindow(QMainWindow):
     # -- state --------------------------------------------------------------------------
     def _restore_state(self) -> None:
         s = qsettings()
-        geo, state, split, head = (s.value(k) for k in ("window/geometry", "window/state", "window/splitter", "window/table"))
+        geo, state, split, head = (s.value(k) for k in ("window/geometry", "window/state", "window/splitter", "window/columns"))
         if geo is not None:
             self.restoreGeometry(geo)
         else:
@@ -276,14 +281,22 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(split)
         else:
             self.splitter.setSizes([int(self.width() * 0.72), int(self.width() * 0.28)])
-        self.table.restore_columns(head)
+        try:
+            shown = {int(c): bool(on) for c, on in json.loads(s.value("window/columns_shown", "{}") or "{}").items()}
+        except (ValueError, TypeError, AttributeError):
+            shown = {}
+        self.table.restore_columns(head, s.value("window/columns_user_sized", False, type=bool), shown)
+        self.act_keep_albums.setChecked(s.value("window/keep_albums", True, type=bool))
 
     def save_state(self) -> None:
         s = qsettings()
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         s.setValue("window/splitter", self.splitter.saveState())
-        s.setValue("window/table", self.table.horizontalHeader().saveState())
+        s.setValue("window/columns", self.table.horizontalHeader().saveState())  # 12 columns ("window/table" had 9)
+        s.setValue("window/columns_user_sized", self.table.user_sized)
+        s.setValue("window/columns_shown", json.dumps(self.table.user_shown))
+        s.setValue("window/keep_albums", self.act_keep_albums.isChecked())
         s.sync()
 
     def closeEvent(self, event):
@@ -391,6 +404,7 @@ class MainWindow(QMainWindow):
         if not self.folder or self.worker is not None or self.writing or self.meta is None:
             return
         self._clear_results()
+        self.model.root = self.folder
         self.review.set_policy(self._policy())
         opts = ScanOptions(policy=self._policy(), tag_options=self.settings.tag_options(), model=self.model_path,
                            workers=self.settings.workers, in_process=False)  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
@@ -10,14 +12,24 @@ from ..library.policy import LOW_CONFIDENCE
 from ..library.review import FAILED, WILL_WRITE, WRITTEN, Relabel, Review, ReviewItem
 from .qtcompat import no_value
 
-COLUMNS = ["File", "Artist", "Title", "Album", "Genre now", "After Write", "Guess", "Confidence", "Status"]
-COL_FILE, COL_ARTIST, COL_TITLE, COL_ALBUM, COL_NOW, COL_NEW, COL_GUESS, COL_CONFIDENCE, COL_STATUS = range(9)
-# the order shown at first (columns can be dragged): what the review is about comes first
-DEFAULT_ORDER = [COL_FILE, COL_NOW, COL_NEW, COL_STATUS, COL_CONFIDENCE, COL_ARTIST, COL_TITLE, COL_ALBUM, COL_GUESS]
-# initial share of the width left once every column shows its title (file name, genres and status get the space)
-COLUMN_SHARES = [0.2, 0.2, 0.2, 0.1, 0.1, 0.12, 0.04, 0.04, 0.0]
-HEADER_TIPS = ["File name", "Artist", "Title", "Album", "The genre in the file now", "The genre once Write has run (green: changes)",
-               "The model's best genre", "How sure the model is of its best genre", "What Write will do with this track"]  # fmt: skip
+COLUMNS = ["File", "Artist", "Title", "Album", "Genre now", "After Write", "Guess", "Confidence", "Status", "Album artist", "#", "Folder"]
+(COL_FILE, COL_ARTIST, COL_TITLE, COL_ALBUM, COL_NOW, COL_NEW, COL_GUESS, COL_CONFIDENCE, COL_STATUS, COL_ALBUM_ARTIST, COL_TRACK,
+ COL_FOLDER) = range(12)  # fmt: skip
+# the order shown at first (columns can be dragged): the library's organisation (album artist, album,
+# track), then what the review is about
+DEFAULT_ORDER = [COL_ALBUM_ARTIST, COL_ALBUM, COL_TRACK, COL_FILE, COL_NOW, COL_NEW, COL_STATUS, COL_CONFIDENCE, COL_TITLE,
+                 COL_ARTIST, COL_GUESS, COL_FOLDER]  # fmt: skip
+# share of the width left once every shown column has its least width (names get the most)
+COLUMN_SHARES = {COL_FILE: 0.3, COL_TITLE: 0.15, COL_ALBUM: 0.12, COL_NOW: 0.05, COL_NEW: 0.05, COL_STATUS: 0.03,
+                 COL_ALBUM_ARTIST: 0.08, COL_FOLDER: 0.22}  # fmt: skip
+# sorting by these orders albums (by the column's part of the album) and keeps each album's track order
+ALBUM_COLUMNS = (COL_ALBUM, COL_ALBUM_ARTIST, COL_TRACK, COL_FOLDER)
+HEADER_TIPS = ["File name (the full path in its tooltip)", "Artist", "Title",
+               "Album (in grey: the folder, where the file has no album tag)",
+               "The genre in the file now", "The genre once Write has run (green: changes)", "The model's best genre",
+               "How sure the model is of its best genre", "What Write will do with this track",
+               "Album artist (the artist where the file names none)", "Track number (disc-track on later discs)",
+               "The folder, within the folder you opened"]  # fmt: skip
 CONFIDENCE_ROLE = Qt.UserRole + 1
 SURE_ROLE = Qt.UserRole + 2  # the best genre reaches the review's threshold (the policy decides, not the view)
 
@@ -28,6 +40,58 @@ _ERROR_FG = QBrush(QColor("#b3261e"))
 _DIM_FG = QBrush(QColor("#6b6b6b"))
 
 
+class Albums:
+    """Which album each row belongs to, and how albums sort (Qt-free). An album is its tracks'
+    album tag with their album artist (without one: the album tag within its folder); a file
+    without an album tag belongs to its folder."""
+
+    def __init__(self):
+        self.clear()
+
+    def clear(self) -> None:
+        self.ids: dict[tuple, int] = {}
+        self.of_row: list[int] = []
+        self.ranks: list[dict[int, tuple]] = []  # album id -> {column: its sort key}
+
+    def add(self, items) -> None:
+        for it in items:
+            r = it.result
+            folder = os.path.dirname(os.fsdecode(r.path))
+            key = ("album", r.album_artist.casefold() or folder, r.album.casefold()) if r.album else ("folder", folder)
+            gid = self.ids.get(key)
+            if gid is None:
+                gid = self.ids[key] = len(self.ranks)
+                artist = (r.album_artist or r.artist).casefold()
+                album = (r.album or os.path.basename(folder)).casefold()
+                untagged = not r.album  # folders of files without album tags after the albums
+                by_artist = (untagged, artist, album, folder, gid)
+                self.ranks.append({COL_ALBUM_ARTIST: by_artist, COL_TRACK: by_artist, COL_ALBUM: (untagged, album, artist, folder, gid),
+                                   COL_FOLDER: (folder, artist, album, gid)})  # fmt: skip
+            self.of_row.append(gid)
+
+    def rank(self, row: int, col: int) -> tuple:
+        """The sort key of the row's album for column ``col`` (album artist's for any other)."""
+        ranks = self.ranks[self.of_row[row]]
+        return ranks.get(col, ranks[COL_ALBUM_ARTIST])
+
+
+def track_key(it: ReviewItem) -> tuple:
+    r = it.result
+    return (r.disc, r.track, it.name_key)
+
+
+def folder_name(path, root: str | None) -> str:
+    """The folder of ``path`` as shown: within ``root`` (the folder opened) from its name on, else in full."""
+    folder = os.path.dirname(os.fsdecode(path))
+    if root:
+        root = os.path.normpath(root)
+        rel = os.path.relpath(folder, root)
+        if rel != ".." and not rel.startswith(".." + os.sep):
+            name = os.path.basename(root) or root
+            return display_path(name if rel == "." else os.path.join(name, rel))
+    return display_path(folder)
+
+
 def genres_text(genres: list[str]) -> str:
     return "; ".join(genres)
 
@@ -36,8 +100,12 @@ class TrackModel(QAbstractTableModel):
     def __init__(self, review: Review, parent=None):
         super().__init__(parent)
         self.review = review
+        self.albums = Albums()
+        self.root: str | None = None  # the folder opened (the Folder column is relative to it)
         self._bold = QFont()
         self._bold.setBold(True)
+        self._italic = QFont()
+        self._italic.setItalic(True)
 
     def rowCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else len(self.review.items)
@@ -64,8 +132,10 @@ class TrackModel(QAbstractTableModel):
         if role == SURE_ROLE:
             return it.policy_status != LOW_CONFIDENCE
         if role == Qt.ToolTipRole:
-            if col == COL_FILE:
+            if col in (COL_FILE, COL_TITLE, COL_FOLDER):
                 return display_path(it.path)
+            if col == COL_ALBUM and not it.result.album:
+                return "No album tag: the track's folder"
             if col == COL_STATUS and it.error:
                 return it.error
             if col == COL_NEW and it.changes:
@@ -78,6 +148,8 @@ class TrackModel(QAbstractTableModel):
                 return NEW_FG
             if role == Qt.FontRole:
                 return self._bold
+        if col == COL_ALBUM and not it.result.album and role in (Qt.ForegroundRole, Qt.FontRole):
+            return _DIM_FG if role == Qt.ForegroundRole else self._italic
         if role == Qt.ForegroundRole:
             if col == COL_STATUS and it.category == FAILED:
                 return _ERROR_FG
@@ -85,8 +157,7 @@ class TrackModel(QAbstractTableModel):
                 return _DIM_FG
         return no_value()
 
-    @staticmethod
-    def _display(it: ReviewItem, col: int) -> str:
+    def _display(self, it: ReviewItem, col: int) -> str:
         r = it.result
         if col == COL_FILE:
             return display_path(it.path.name)
@@ -95,7 +166,13 @@ class TrackModel(QAbstractTableModel):
         if col == COL_TITLE:
             return r.title
         if col == COL_ALBUM:
-            return r.album
+            return r.album or display_path(it.path.parent.name)
+        if col == COL_ALBUM_ARTIST:
+            return r.album_artist or r.artist
+        if col == COL_TRACK:
+            return "" if not r.track else f"{r.disc}-{r.track:02d}" if r.disc > 1 else str(r.track)
+        if col == COL_FOLDER:
+            return folder_name(r.path, self.root)
         if col == COL_NOW:
             return genres_text(it.current)
         if col == COL_NEW:
@@ -112,12 +189,13 @@ class TrackModel(QAbstractTableModel):
             return
         n = len(self.review.items)
         self.beginInsertRows(QModelIndex(), n, n + len(results) - 1)
-        self.review.add(results, relabel)
+        self.albums.add(self.review.add(results, relabel))
         self.endInsertRows()
 
     def clear(self) -> None:
         self.beginResetModel()
         self.review.clear()
+        self.albums.clear()
         self.endResetModel()
 
     def rows_changed(self, rows: list[int]) -> None:
@@ -128,12 +206,18 @@ class TrackModel(QAbstractTableModel):
 
 
 class TrackFilter(QSortFilterProxyModel):
-    """Search text + predicted genre + status + minimum confidence; sorts dynamically."""
+    """Search text + predicted genre + status + minimum confidence; sorts dynamically,
+    an album's tracks together (``keep_albums``) whichever column it sorts by."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.text, self.genre, self.category, self.min_conf = "", "", "", 0.0
+        self.keep_albums = True
         self.setDynamicSortFilter(True)  # rows arriving during a scan land in sorted place
+
+    def set_keep_albums(self, on: bool) -> None:
+        self.keep_albums = on
+        self.invalidate()
 
     def set_filters(self, text: str | None = None, genre: str | None = None, status: str | None = None, min_conf: float | None = None):
         if text is not None:
@@ -157,25 +241,36 @@ class TrackFilter(QSortFilterProxyModel):
             return False
         if self.text:
             r = it.result
-            hay = " ".join((it.path.name, r.artist, r.title, r.album, *it.current, *it.new)).lower()
+            hay = " ".join((it.path.name, it.path.parent.name, r.artist, r.album_artist, r.title, r.album, *it.current, *it.new)).lower()
             return self.text in hay
         return True
 
     def lessThan(self, left, right):  # one Python call per comparison instead of two data() calls
         col = left.column()
-        items = self.sourceModel().review.items
+        model = self.sourceModel()
+        items = model.review.items
         a, b = items[left.row()], items[right.row()]
-        ka, kb = _sort_key(a, col), _sort_key(b, col)
-        if ka == kb:  # ties: by file name, so the order is total and stable
-            return a.name_key < b.name_key
+        descending = self.sortOrder() == Qt.DescendingOrder  # Qt asks lessThan(right, left) then
+        if col in ALBUM_COLUMNS or self.keep_albums:
+            ga, gb = model.albums.rank(left.row(), col), model.albums.rank(right.row(), col)
+            if ga != gb:
+                if col in ALBUM_COLUMNS:  # albums in the column's order, either way
+                    return ga < gb
+                return (gb < ga) if descending else (ga < gb)  # albums stay in their order; tracks sort within
+        if col in ALBUM_COLUMNS:  # an album's tracks in track order, whichever way its albums sort
+            ta, tb = track_key(a), track_key(b)
+            return (tb < ta) if descending else (ta < tb)
+        ka, kb = _sort_key(model, a, col), _sort_key(model, b, col)
+        if ka == kb:  # ties: in track order (then file name), so the order is total and stable
+            return track_key(a) < track_key(b)
         return ka < kb
 
 
-def _sort_key(it: ReviewItem, col: int):
+def _sort_key(model: TrackModel, it: ReviewItem, col: int):
     if col == COL_CONFIDENCE:
         return it.confidence if it.result.top else -1.0
     if col == COL_FILE:
         return it.name_key
     if col == COL_NEW:
         return genres_text(it.new).lower()
-    return TrackModel._display(it, col).lower()
+    return model._display(it, col).lower()
