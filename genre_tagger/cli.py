@@ -11,6 +11,8 @@ import signal
 import sys
 import time
 
+from .library.review import plural
+
 EXIT_OK, EXIT_FILES_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what `git log | head -1` reports for git
 
@@ -54,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--id3v23", action="store_true", help="write ID3v2.3 (default ID3v2.4)")
     w.add_argument("--id3-separator", default="; ", metavar="SEP", help="joins several genres in ID3v2.3 (default '; ')")
     w.add_argument("--keep-mtime", action="store_true", help="keep files' modification times after writing")
+    w.add_argument("--yes", "-y", action="store_true", help="do not ask before --set writes into the files of a folder")
     o = p.add_argument_group("output")
     o.add_argument("--playlists", metavar="DIR", help="write one M3U8 playlist per genre into DIR")
     o.add_argument("--json", metavar="FILE", help="one record per file as JSON ('-' for stdout)")
@@ -64,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     j.add_argument("--history", action="store_true", help="list earlier runs")
     j.add_argument(
         "--set", metavar="GENRE[;GENRE...]",
-        help="write this genre into the files given as PATH (no classification; journaled, --undo restores it; '' removes the genre)",
+        help="write this genre into the files given as PATH (no classification; journaled, --undo restores it; '' removes the "
+        "genre). In a folder, files that have a genre keep it unless --overwrite; a terminal is asked first unless --yes",
     )
     e = p.add_argument_group("engine")
     e.add_argument("--workers", type=int, default=0, metavar="N", help="processes for decoding and inference (default: CPU cores)")
@@ -356,6 +360,28 @@ def run_undo(args, out, err) -> int:
     return EXIT_FILES_FAILED if failed else EXIT_OK
 
 
+def _interactive() -> bool:
+    """Both ends are a terminal: a person can answer a question (tests replace this)."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _ask(question: str, err) -> bool:
+    """y/N on the terminal; anything but y/yes (or end of input) is no."""
+    err.write(question)
+    err.flush()
+    try:
+        answer = sys.stdin.readline()
+    except (OSError, ValueError):
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _quoted(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)
+
+
 def run_set(args, out, err) -> int:
     """``--set GENRE[;GENRE...] PATH...``: write a genre by hand through the write path."""
     from .errors import TagError
@@ -376,23 +402,49 @@ def run_set(args, out, err) -> int:
         return EXIT_USAGE
     failed: list[tuple[str, str]] = []
     files = list(iter_audio_files(roots, on_error=lambda p, why: failed.append((p, why))))
+    total = len(files)
     tag_opts = _tag_options(args, keep_mtime=args.keep_mtime)
     for p, why in failed:
         _say(err, f"error: {_shown(p)}: {why}")
-    counts = {"set": 0, "unchanged": 0}
-    if args.dry_run:
+    counts = {"set": 0, "unchanged": 0, "kept": 0}
+    # a folder (or --scan) is a bulk change: existing genres are replaced only with --overwrite, and a
+    # terminal is asked first (unless --yes); files named one by one are set as asked
+    bulk = bool(args.scan) or any(os.path.isdir(r) for r in roots)
+    before: dict = {}
+    if args.dry_run or bulk:
         for p in files:
             try:
-                before = read_tags(p, tag_opts).genres
+                before[p] = read_tags(p, tag_opts).genres
             except TagError as e:
                 failed.append((p, e.reason))
                 _say(err, f"error: {_shown(p)}: {e.reason}")
-                continue
-            counts["set" if before != genres else "unchanged"] += 1
-            if before != genres and not args.quiet:
-                _say(out, f"would set: {_shown(p)}: {_fmt(before)} -> {_fmt(genres)}")
-        out.write(f"{len(files)} files: {counts['set']} would be set, {counts['unchanged']} unchanged (dry run: nothing written)\n")
+        files = [p for p in files if p in before]
+    if bulk and not args.overwrite:
+        kept = {p for p in files if before[p] and before[p] != genres}
+        counts["kept"] = len(kept)
+        files = [p for p in files if p not in kept]
+    kept = counts["kept"]
+    kept_note = f", {kept} kept (a genre already; --overwrite replaces {'it' if kept == 1 else 'them'})" if kept else ""
+    if args.dry_run:
+        for p in files:
+            counts["set" if before[p] != genres else "unchanged"] += 1
+            if before[p] != genres and not args.quiet:
+                _say(out, f"would set: {_shown(p)}: {_fmt(before[p])} -> {_fmt(genres)}")
+        out.write(f"{plural(total, 'file')}: {counts['set']} would be set, {counts['unchanged']} unchanged{kept_note}, "
+                  f"{len(failed)} failed (dry run: nothing written)\n")
         return EXIT_FILES_FAILED if failed else EXIT_OK
+    if bulk and not args.yes and _interactive():
+        changing = [p for p in files if before[p] != genres]
+        if changing:
+            have = sum(1 for p in changing if before[p])
+            again = " ".join(_quoted(a) for a in ["--dry-run", "--set", args.set, *roots])
+            _say(err, f"genre-tagger {again} lists every change without writing; --yes does not ask")
+            question = f"Set {';'.join(genres) or 'no genre'} on {plural(len(changing), 'file')}"
+            question += f" ({have} {'has' if have == 1 else 'have'} a genre)" if have else ""
+            question += f" ({kept} with a genre kept: --overwrite replaces {'it' if kept == 1 else 'them'})" if kept else ""
+            if not _ask(question + "? [y/N] ", err):
+                out.write("nothing written\n")
+                return EXIT_USAGE
     journal = Journal()
     command = "set " + ";".join(genres) + " " + " ".join(display_path(r) for r in roots)
     run, done, interrupted = WriteRun(journal, command), 0, False
@@ -416,7 +468,7 @@ def run_set(args, out, err) -> int:
         interrupted = True
         err.write(f"genre-tagger: interrupted after {done} of {len(files)} files\n")
     else:
-        out.write(f"{len(files)} files: {counts['set']} set, {counts['unchanged']} unchanged, {len(failed)} failed\n")
+        out.write(f"{plural(total, 'file')}: {counts['set']} set, {counts['unchanged']} unchanged{kept_note}, {len(failed)} failed\n")
     if run.run_id is not None:
         out.write(f"run {run.run_id} recorded; 'genre-tagger --undo' restores it\n")
     if interrupted:

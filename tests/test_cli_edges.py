@@ -398,3 +398,56 @@ def test_rate_and_time_left():
     assert rate_and_eta(5, 10, 10.0) == (0.5, 10.0)
     assert rate_and_eta(0, 10, 3.0) == (0.0, 0.0)  # unknown yet
     assert clock(125.9) == "2:05"
+
+
+# -- --set on a folder: a bulk change ---------------------------------------------------
+
+
+@pytest.fixture()
+def tagged_folder(tmp_path):
+    """Four files, two of them with a genre already."""
+    from genre_tagger.tagstore.write import write_genres
+
+    d = tmp_path / "Music"
+    d.mkdir()
+    for i, fmt in enumerate(("mp3", "flac", "ogg", "wav")):
+        write_audio(d / f"{i} song.{fmt}", fmt, seconds=1.0, seed=i)
+    write_genres(d / "0 song.mp3", ["Rock"])
+    write_genres(d / "1 song.flac", ["Hip Hop"])
+    return d
+
+
+def _genres(folder: Path) -> dict:
+    return {p.name: read_tags(p).genres for p in sorted(folder.iterdir())}
+
+
+def test_set_on_a_folder_keeps_existing_genres_without_overwrite(tagged_folder, capsys, monkeypatch):
+    """`--set Jazz DIR` replaced every file's genre (35 of 40 in the issue) without asking."""
+    monkeypatch.setattr(cli, "_interactive", lambda: False)  # a script: nothing to ask
+    code, out, err = run(["--set", "Jazz", str(tagged_folder)], capsys)
+    assert code == 0, err
+    assert _genres(tagged_folder) == {"0 song.mp3": ["Rock"], "1 song.flac": ["Hip Hop"], "2 song.ogg": ["Jazz"], "3 song.wav": ["Jazz"]}
+    assert "4 files: 2 set, 0 unchanged, 2 kept (a genre already; --overwrite replaces them), 0 failed" in out
+    code, out, err = run(["--set", "Jazz", "--overwrite", "--scan", str(tagged_folder)], capsys)
+    assert code == 0 and set(map(tuple, _genres(tagged_folder).values())) == {("Jazz",)}
+
+
+def test_set_on_a_folder_asks_on_a_terminal(tagged_folder, capsys, monkeypatch):
+    asked = []
+    monkeypatch.setattr(cli, "_interactive", lambda: True)
+    monkeypatch.setattr(cli, "_ask", lambda question, err: asked.append(question) or False)
+    before = _snapshot(tagged_folder)
+    code, out, err = run(["--set", "Jazz", "--overwrite", str(tagged_folder)], capsys)
+    assert asked == ["Set Jazz on 4 files (2 have a genre)? [y/N] "]
+    assert code == 2 and "nothing written" in out and _snapshot(tagged_folder) == before  # No is the default
+    assert "--dry-run --set Jazz" in err and "--yes" in err  # where to look first
+    asked.clear()
+    code, out, err = run(["--set", "Jazz", str(tagged_folder)], capsys)
+    assert asked == ["Set Jazz on 2 files (2 with a genre kept: --overwrite replaces them)? [y/N] "]
+    monkeypatch.setattr(cli, "_ask", lambda question, err: asked.append(question) or True)
+    asked.clear()
+    code, out, err = run(["--set", "Jazz", "--yes", "--overwrite", str(tagged_folder)], capsys)
+    assert asked == [] and code == 0 and set(map(tuple, _genres(tagged_folder).values())) == {("Jazz",)}
+    # files named one by one are set as asked (no question, existing genres replaced)
+    code, out, err = run(["--set", "Blues", str(tagged_folder / "0 song.mp3")], capsys)
+    assert asked == [] and code == 0 and read_tags(tagged_folder / "0 song.mp3").genres == ["Blues"]
