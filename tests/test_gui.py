@@ -481,10 +481,10 @@ def test_shortcuts_everywhere(qtbot, tiny_model_path):
             assert a in menu_actions, a.text()  # and every one is in a menu (where Qt shows the keys)
 
 
-def test_cancel_leaves_no_stale_progress(qtbot, tiny_model_path):
+def test_cancel_leaves_no_stale_progress(qtbot, tiny_model_path, tmp_path):
     w = _window(qtbot, tiny_model_path, scanner_factory=FakeSlowScanner)
     w.show()
-    w.set_folder("/music")
+    w.set_folder(str(tmp_path))  # FakeSlowScanner's tracks are under /music
     qtbot.waitUntil(lambda: len(w.review) > 0, timeout=10000)
     assert w.progress.isVisible()
     w.cancel_scan()
@@ -494,9 +494,9 @@ def test_cancel_leaves_no_stale_progress(qtbot, tiny_model_path):
     assert not w.progress.isVisible() and w.rate_label.text() == ""
 
 
-def test_opening_a_folder_during_a_scan_scans_it_next(qtbot, fake_library, tiny_model_path):
+def test_opening_a_folder_during_a_scan_scans_it_next(qtbot, fake_library, tiny_model_path, tmp_path):
     w = _window(qtbot, tiny_model_path, scanner_factory=FakeSlowScanner)
-    w.set_folder("/music")
+    w.set_folder(str(tmp_path))  # FakeSlowScanner's tracks are under /music
     qtbot.waitUntil(lambda: len(w.review) > 0, timeout=10000)
     w.scanner_factory = FakeScanner
     w.set_folder(str(fake_library))  # the first scan stops, then the new folder is scanned
@@ -564,12 +564,12 @@ def _max_gap(qtbot, seconds: float | None = None, until=None) -> tuple[float, in
     return (sorted(gaps)[-2] if len(gaps) > 1 else max(gaps, default=0.0)), len(gaps)
 
 
-def test_event_loop_stays_responsive_during_a_1000_track_scan(qtbot, tiny_model_path):
+def test_event_loop_stays_responsive_during_a_1000_track_scan(qtbot, tiny_model_path, tmp_path):
     w = _window(qtbot, tiny_model_path, scanner_factory=FakeSlowScanner)
     w.show()
     w.table.sortByColumn(COL_CONFIDENCE, Qt.DescendingOrder)  # rows are inserted in sorted place
     idle, _ = _max_gap(qtbot, seconds=0.5)  # this machine's own hiccups, measured the same way
-    w.set_folder("/music")
+    w.set_folder(str(tmp_path))  # FakeSlowScanner's tracks are under /music
     worst, ticks = _max_gap(qtbot, until=lambda: w.worker is None)
     assert len(w.review) == 1000
     # the goal is no stall over ~100 ms; the limit is relative to the idle loop's worst gap (a loaded CI machine)
@@ -817,3 +817,24 @@ def test_columns_are_shared_anew_on_resize_until_the_user_drags_one(qtbot, album
     assert w.table.user_sized and dragged != small
     settle(1920)
     assert header.sectionSize(COL_FILE) == dragged
+
+
+def test_a_missing_folder_is_said_so_and_leaves_open_recent(qtbot, tmp_path, tiny_model_path, monkeypatch):
+    """A missing folder showed as "Scanned: 1 track … 1 error" and was added to Open Recent."""
+    warned = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: warned.append(text))
+    w = _window(qtbot, tiny_model_path)
+    gone = tmp_path / "Music (unplugged disk)"
+    gone.mkdir()
+    w.set_folder(str(gone), scan=False)
+    assert w.settings.recent_folders[0] == str(gone)
+    gone.rmdir()
+    w.recent_menu.actions()[0].trigger()  # File > Open Recent > the folder, gone since
+    assert warned == [f"Folder not found: {gone}"] and w.statusBar().currentMessage() == warned[0]
+    assert w.worker is None and len(w.review) == 0
+    assert str(gone) not in w.settings.recent_folders and not w.recent_menu.isEnabled()
+    from genre_tagger.gui.settings import load_settings
+
+    assert str(gone) not in load_settings().recent_folders
+    w.set_folder(str(tmp_path / "never there"))
+    assert warned[-1].startswith("Folder not found:") and str(tmp_path / "never there") not in w.settings.recent_folders

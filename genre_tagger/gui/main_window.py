@@ -7,6 +7,7 @@ choices to it; the write policy, decisions and statuses live there (Qt-free).
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import GenreTaggerError
+from ..library.files import display_path
 from ..library.playlists import write_playlists
 from ..library.policy import ERROR
 from ..library.progress import clock, rate_and_eta
@@ -352,7 +354,11 @@ class MainWindow(QMainWindow):
             self.set_folder(d)
 
     def set_folder(self, folder: str, scan: bool = True) -> None:
-        """Open a folder: the title names it and (by default) its scan starts at once."""
+        """Open a folder: the title names it and (by default) its scan starts at once. A
+        folder that is not there is said so (and leaves Open Recent), as the CLI does."""
+        if not os.path.isdir(folder):
+            self.folder_not_found(folder)
+            return
         self.folder = folder
         self.settings.add_recent(folder)
         save_settings(self.settings)
@@ -370,6 +376,15 @@ class MainWindow(QMainWindow):
         elif scan:
             self.start_scan()
         self._update_actions()
+
+    def folder_not_found(self, folder: str) -> None:
+        if folder in self.settings.recent_folders:
+            self.settings.recent_folders = [f for f in self.settings.recent_folders if f != folder]
+            save_settings(self.settings)
+            self._refresh_recent()
+        text = f"{'Not a folder' if os.path.lexists(folder) else 'Folder not found'}: {display_path(folder)}"
+        self.statusBar().showMessage(text)
+        QMessageBox.warning(self, "Folder not found", text)
 
     def dragEnterEvent(self, event):
         if event.mimeData().hasUrls():
