@@ -262,6 +262,8 @@ def run_scan(args, out, err) -> int:
                 elif r.status in (TAGGED, WOULD_TAG) and not args.quiet:
                     verb = "tagged" if r.status == TAGGED else "would tag"
                     line = f"{verb}: {_shown(r.path)}: {_fmt(r.previous)} -> {_fmt_probs(r.genres, r.top)}"
+                    if r.status == WOULD_TAG and r.read_only:
+                        line += " (read-only: the write would fail)"
                 if line:
                     progress.clear()
                     _say(err if r.status == ERROR else human, line)

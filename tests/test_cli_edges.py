@@ -451,3 +451,13 @@ def test_set_on_a_folder_asks_on_a_terminal(tagged_folder, capsys, monkeypatch):
     # files named one by one are set as asked (no question, existing genres replaced)
     code, out, err = run(["--set", "Blues", str(tagged_folder / "0 song.mp3")], capsys)
     assert asked == [] and code == 0 and read_tags(tagged_folder / "0 song.mp3").genres == ["Blues"]
+
+
+def test_dry_run_flags_read_only_files(song, tiny_model_path, capsys):
+    wav = song / "song.wav"
+    wav.chmod(0o444)
+    try:
+        code, out, err = run(_scan(tiny_model_path, "--dry-run", "--min-confidence", "0", str(song)), capsys)
+    finally:
+        wav.chmod(0o644)
+    assert code == 0 and "would tag: " in out and "(read-only: the write would fail)" in out

@@ -838,3 +838,54 @@ def test_a_missing_folder_is_said_so_and_leaves_open_recent(qtbot, tmp_path, tin
     assert str(gone) not in load_settings().recent_folders
     w.set_folder(str(tmp_path / "never there"))
     assert warned[-1].startswith("Folder not found:") and str(tmp_path / "never there") not in w.settings.recent_folders
+
+
+def test_replace_existing_genres_defaults_to_keeping_them(qtbot, scanned):
+    """Enter in "Replace existing genres?" replaced them (Replace was the default button)."""
+    w = scanned
+    _activate(qtbot, w)
+    seen = []
+
+    def press(key):
+        def answer():
+            box = QApplication.activeModalWidget()
+            if not isinstance(box, QMessageBox):
+                QTimer.singleShot(20, answer)
+                return
+            seen.append(box.defaultButton().text())
+            qtbot.keyClick(box, key)
+
+        QTimer.singleShot(0, answer)
+
+    for key in (Qt.Key_Return, Qt.Key_Escape):
+        _select(w, "3 song.m4a")
+        press(key)
+        w.accept_selected()
+        assert w.review.items[_row(w, "3 song.m4a")].category == KEEPS and w.review.items[_row(w, "3 song.m4a")].new == ["Polka"]
+    assert seen == ["Keep existing", "Keep existing"]
+
+
+def test_read_only_files_are_flagged_by_the_scan(qtbot, library, tiny_model_path):
+    """A read-only file passed the write preview and failed only at write time."""
+    from genre_tagger.library.review import READ_ONLY
+
+    ro = library / "0 song.flac"
+    ro.chmod(0o444)  # no write bit: refused by the write path even for root
+    try:
+        w = _window(qtbot, tiny_model_path)
+        w.apply_settings(AppSettings(min_confidence=0.0, workers=1))
+        _scan(qtbot, w, library)
+        it = w.review.items[_row(w, ro.name)]
+        assert it.category == READ_ONLY and it.new == it.current
+        assert "1 read-only" in w.statusBar().currentMessage()
+        _select(w, ro.name)
+        assert "read-only" in w.details.info.text()
+        w.apply_genre("Jazz")  # a genre set by hand cannot be written either
+        assert w.review.items[_row(w, ro.name)].category == READ_ONLY
+        seen: dict = {}
+        _answer_preview(qtbot, False, seen)
+        w.write(selected=False)
+        assert "1 read-only file cannot be written" in seen["summary"]
+        assert ro.name not in [r[0] for r in seen["rows"]]
+    finally:
+        ro.chmod(0o644)

@@ -36,7 +36,7 @@ from ..library.files import display_path
 from ..library.playlists import write_playlists
 from ..library.policy import ERROR
 from ..library.progress import clock, rate_and_eta
-from ..library.review import CATEGORIES, FAILED, UNSURE, WILL_WRITE, DecisionStore, Review, plural, predicted_genres
+from ..library.review import CATEGORIES, FAILED, READ_ONLY, UNSURE, WILL_WRITE, DecisionStore, Review, plural, predicted_genres
 from ..library.run_names import run_title
 from ..library.scanner import FileResult, ScanOptions, summarise
 from ..listen.model import load_info
@@ -484,9 +484,11 @@ class MainWindow(QMainWindow):
             self._scan_again = False
             self.start_scan()
             return
-        errors, will, unsure = (self.review.count(c) for c in (FAILED, WILL_WRITE, UNSURE))
+        errors, will, unsure, read_only = (self.review.count(c) for c in (FAILED, WILL_WRITE, UNSURE, READ_ONLY))
         what = "Scan cancelled" if cancelled else "Scanned"
         parts = [f"{what}: {plural(len(self.review), 'track')}", f"{will} will be written", f"{unsure} unsure"]
+        if read_only:
+            parts.append(f"{read_only} read-only")
         if errors:
             parts.append(plural(errors, "error"))
         self.statusBar().showMessage(", ".join(parts) + ". Review, then Write.")
@@ -554,7 +556,9 @@ class MainWindow(QMainWindow):
                           f"{plural(len(items), 'track')} already {'has a genre' if one else 'have genres'}:\n{names}{more}\n\n"
                           f"Replace {'it' if one else 'them'} with the model's guess?", QMessageBox.NoButton, self)  # fmt: skip
         replace = box.addButton("Replace", QMessageBox.AcceptRole)
-        box.addButton("Keep existing", QMessageBox.RejectRole)
+        keep = box.addButton("Keep existing", QMessageBox.RejectRole)
+        box.setDefaultButton(keep)  # Enter keeps what the files have; replacing takes a deliberate click
+        box.setEscapeButton(keep)
         box.exec()
         return box.clickedButton() is replace
 
@@ -601,10 +605,15 @@ class MainWindow(QMainWindow):
         plan = self.review.plan(rows)
         scope = [self.review.items[i] for i in rows] if rows is not None else self.review.items
         unsure = sum(1 for it in scope if it.category == UNSURE)
-        note = ""
+        read_only = sum(1 for it in scope if it.category == READ_ONLY)
+        notes = []
         if unsure:
             one = unsure == 1
-            note = f"{plural(unsure, 'unsure track')} {'is' if one else 'are'} not written unless you accept {'it' if one else 'them'}."
+            notes.append(f"{plural(unsure, 'unsure track')} {'is' if one else 'are'} not written "
+                         f"unless you accept {'it' if one else 'them'}.")
+        if read_only:
+            notes.append(f"{plural(read_only, 'read-only file')} cannot be written (status “{READ_ONLY}”).")
+        note = " ".join(notes)
         if not plan:
             self.statusBar().showMessage("Nothing to write." + (f" {note}" if note else ""))
             return

@@ -9,7 +9,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 
 from ..library.files import display_path
 from ..library.policy import LOW_CONFIDENCE
-from ..library.review import FAILED, WILL_WRITE, WRITTEN, Relabel, Review, ReviewItem
+from ..library.review import FAILED, READ_ONLY, WILL_WRITE, WRITTEN, Relabel, Review, ReviewItem
 from .qtcompat import no_value
 
 COLUMNS = ["File", "Artist", "Title", "Album", "Genre now", "After Write", "Guess", "Confidence", "Status", "Album artist", "#", "Folder"]
@@ -151,7 +151,7 @@ class TrackModel(QAbstractTableModel):
         if col == COL_ALBUM and not it.result.album and role in (Qt.ForegroundRole, Qt.FontRole):
             return _DIM_FG if role == Qt.ForegroundRole else self._italic
         if role == Qt.ForegroundRole:
-            if col == COL_STATUS and it.category == FAILED:
+            if col == COL_STATUS and it.category in (FAILED, READ_ONLY):
                 return _ERROR_FG
             if col == COL_NEW and it.category not in (WILL_WRITE, WRITTEN):
                 return _DIM_FG

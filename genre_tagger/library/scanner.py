@@ -24,7 +24,7 @@ from ..tagstore.journal import Journal, pathkey
 from ..tagstore.recover import recover
 from ..tagstore.tags import TagOptions, read_tags
 from ..tagstore.undo import undo_run
-from ..tagstore.write import WriteResult
+from ..tagstore.write import WriteResult, read_only
 from ..tagstore.writethread import COMMIT_EVERY, WriterThread
 from .files import iter_audio_files
 from .policy import ERROR, TAGGED, WritePolicy, decide, display_genres
@@ -60,6 +60,7 @@ class FileResult:
     album_artist: str = ""
     track: int = 0  # track and disc number (0: none)
     disc: int = 0
+    read_only: bool = False  # a write would be refused (found by the scan, before any write)
 
 
 # ---------------------------------------------------------------------------
@@ -165,6 +166,10 @@ class Scanner:
         if tags.duration:
             res.duration = tags.duration
         res.status, res.genres = decide(res.top, tags.genres, self.policy)
+        try:
+            res.read_only = read_only(path)
+        except OSError:
+            pass  # gone or unreachable since: the write says why
         return res
 
     def _report(self, res: FileResult) -> Iterator[FileResult]:
