@@ -889,3 +889,25 @@ def test_read_only_files_are_flagged_by_the_scan(qtbot, library, tiny_model_path
         assert ro.name not in [r[0] for r in seen["rows"]]
     finally:
         ro.chmod(0o644)
+
+
+def test_the_taggers_tags_are_apart_from_the_genre_models_probabilities(qtbot, tiny_model_path, tmp_path):
+    """"Experimental 4 %" (the tagger's tag probability) stood beside "Rock 2 %" (the genre
+    model's) as if one measure, and outranked it."""
+    from PySide6.QtWidgets import QPushButton
+
+    w = _window(qtbot, tiny_model_path)
+    w.show()
+    song = tmp_path / "a.mp3"
+    song.write_bytes(b"x")
+    w.model.add_results([FileResult(song, "would-tag", top=[("Rock", 0.02), ("Pop", 0.01)], tags=[("Experimental", 0.04), ("Rock", 0.5)])])
+    w.pages.setCurrentIndex(1)
+    w.table.selectRow(0)
+    d = w.details
+    model = [b.text() for b in d.suggest_box.findChildren(QPushButton)]
+    heard = [b for b in d.heard_box.findChildren(QPushButton)]
+    assert model == ["Rock 2%", "Pop 1%"]
+    assert [b.text() for b in heard] == ["Experimental"]  # no percentage that outranks the model's
+    assert not d.heard_label.isHidden() and d.heard_label.text() == "Also heard in similar music:"
+    heard[0].click()
+    assert w.review.items[0].new == ["Experimental"]

@@ -509,17 +509,19 @@ class MainWindow(QMainWindow):
     def _selection_changed(self, *_):
         rows = self.selected_rows()
         it = self.review.items[rows[0]] if rows else None
-        self.details.show_item(it, len(rows), self._suggestions(it) if it else None)
+        model, heard = self._suggestions(it) if it else ([], [])
+        self.details.show_item(it, len(rows), model, heard)
         self._update_actions(rows)
 
-    def _suggestions(self, it) -> list[tuple[str, float]]:
-        """One-click genres: the model's best few, then the taggers' genre-like tags."""
+    def _suggestions(self, it) -> tuple[list[tuple[str, float]], list[str]]:
+        """One-click genres: the genre model's best few (with its probabilities), and apart
+        from them the tagger's genre-like tags (names only: their numbers are another measure)."""
         if it.result.status == ERROR:
-            return []
-        out = [(name, p) for name, p in it.result.top[:3]]
-        names = {n for n, _ in out}
-        out += [(name, p) for name, p in getattr(it.result, "tags", [])[:5] if name not in names]
-        return out
+            return [], []
+        model = [(name, p) for name, p in it.result.top[:3]]
+        names = {n for n, _ in model}
+        heard = [name for name, _ in getattr(it.result, "tags", [])[:5] if name not in names]
+        return model, heard
 
     def _changed(self, rows: list[int], what: str) -> None:
         self.model.rows_changed(rows)
