@@ -160,21 +160,32 @@ def test_open_review_preview_write_undo(qtbot, scanned, library, monkeypatch):
 
     w.undo_last()
     qtbot.waitUntil(lambda: not w.writing, timeout=20000)
-    assert w.statusBar().currentMessage().startswith("Undo: restored the genres of 3 files")
+    assert w.statusBar().currentMessage().startswith("Undid run ") and "restored the genres of 3 files" in w.statusBar().currentMessage()
     assert read_tags(library / "2 song.ogg").genres == []
     assert read_tags(library / "3 song.m4a").genres == ["Polka"]
     assert read_tags(library / "0 song.flac").genres == []
     assert w.review.items[_row(w, "3 song.m4a")].current == ["Polka"]
 
+
     # the history says what was written, in plain words (the m4a's "Replace" wrote the model's guess)
-    shown = []
-    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: shown.append(text))
-    w.show_history()
-    undo, write = shown[0].splitlines()[:2]
-    undo_id, write_id = undo.split(":")[0], write.split(":")[0]
-    assert undo.endswith(f" — Undo of write {write_id}, 3 files")
+    undo, write = _history_rows(w)[:2]
+    undo_id, write_id = undo[0], write[0]
+    assert undo[2:] == [f"Undo of run {write_id}", "3 files", ""]
     name = "Wrote the model's genres and genres set by hand: Shoegaze (reviewed in the app)"
-    assert write.endswith(f" — {name}, 3 files (undone by {undo_id})")
+    assert write[2:] == [name, "3 files", f"undone by run {undo_id}"]
+
+
+def _history_rows(w: MainWindow, choose=None) -> list[list[str]]:
+    """The History dialog's rows (Run, When, What, Files, Notes); ``choose(dlg)`` may act on it."""
+    rows = []
+
+    def run_dialog(dlg):
+        rows.extend([dlg.table.item(r, c).text() for c in range(dlg.table.columnCount())] for r in range(dlg.table.rowCount()))
+        return choose(dlg) if choose else False
+
+    w.run_dialog = run_dialog
+    w.show_history()
+    return rows
 
 
 def test_history_names_runs_in_plain_words(qtbot, tiny_model_path, monkeypatch, capsys):
@@ -186,11 +197,8 @@ def test_history_names_runs_in_plain_words(qtbot, tiny_model_path, monkeypatch, 
     for name in ("gui write", "Set genre by hand: Jazz (reviewed in the app)", "scan /music"):
         j.finish_run(j.start_run(name))
     j.close()
-    shown = []
-    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: shown.append(text))
-    _window(qtbot, tiny_model_path).show_history()
     names = ["scan /music", "Set genre by hand: Jazz (reviewed in the app)", "Wrote genres (reviewed in the app)"]
-    assert [line.split(" — ")[1] for line in shown[0].splitlines()] == [f"{n}, 0 files" for n in names]
+    assert [row[2:4] for row in _history_rows(_window(qtbot, tiny_model_path))] == [[n, "0 files"] for n in names]
     assert main(["--history"]) == 0
     assert [line.split(" files  ")[1] for line in capsys.readouterr().out.splitlines()] == names
 
@@ -911,3 +919,50 @@ def test_the_taggers_tags_are_apart_from_the_genre_models_probabilities(qtbot, t
     assert not d.heard_label.isHidden() and d.heard_label.text() == "Also heard in similar music:"
     heard[0].click()
     assert w.review.items[0].new == ["Experimental"]
+
+
+def test_history_undoes_any_run_not_only_the_last(qtbot, scanned, library):
+    """History was a message box: only the last write could be undone (Ctrl+Z)."""
+    w = scanned
+    _select(w, "0 song.flac")
+    w.apply_genre("Jazz")
+    w.confirm_write = lambda plan, note: True
+    w.write(selected=True)
+    qtbot.waitUntil(lambda: not w.writing, timeout=20000)
+    _select(w, "2 song.ogg")
+    w.apply_genre("Blues")
+    w.write(selected=True)
+    qtbot.waitUntil(lambda: not w.writing, timeout=20000)
+    assert read_tags(library / "0 song.flac").genres == ["Jazz"] and read_tags(library / "2 song.ogg").genres == ["Blues"]
+
+    def undo_the_first_write(dlg):
+        first = next(r for r, run in enumerate(dlg.runs) if "Jazz" in run.command)
+        assert not dlg.undo_button.isEnabled()  # nothing selected yet
+        dlg.table.selectRow(first)
+        assert dlg.undo_button.isEnabled() and dlg.undo_button.text() == f"Undo Run {dlg.runs[first].id}"
+        qtbot.mouseClick(dlg.undo_button, Qt.LeftButton)
+        return dlg.result() == dlg.DialogCode.Accepted
+
+    rows = _history_rows(w, undo_the_first_write)
+    assert len(rows) == 3  # the fixture's Polka, Jazz, Blues
+    qtbot.waitUntil(lambda: not w.writing, timeout=20000)
+    assert read_tags(library / "0 song.flac").genres == []  # the older write, undone
+    assert read_tags(library / "2 song.ogg").genres == ["Blues"]  # the later one stays
+    first_id = next(r[0] for r in rows if "Jazz" in r[2])
+    assert w.statusBar().currentMessage().startswith(f"Undid run {first_id}: restored the genres of 1 file")
+
+
+def test_play_and_show_in_folder_open_the_selected_track(qtbot, scanned, library, monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    w = scanned
+    _activate(qtbot, w)
+    assert not w.act_play.isEnabled()
+    _select(w, "1 song.mp3")
+    assert w.act_play.isEnabled() and w.act_show.isEnabled()
+    qtbot.keyClick(w.table, Qt.Key_P, Qt.ControlModifier | Qt.ShiftModifier)
+    qtbot.keyClick(w.table, Qt.Key_F, Qt.ControlModifier | Qt.ShiftModifier)
+    assert opened == [str(library / "1 song.mp3"), str(library)]
+    assert w.act_play in w.table.actions() and w.act_show in w.table.actions()  # the right-click menu

@@ -12,8 +12,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QThreadPool, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, QObject, Qt, QThreadPool, QTimer, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -37,7 +37,6 @@ from ..library.playlists import write_playlists
 from ..library.policy import ERROR
 from ..library.progress import clock, rate_and_eta
 from ..library.review import CATEGORIES, FAILED, READ_ONLY, UNSURE, WILL_WRITE, DecisionStore, Review, plural, predicted_genres
-from ..library.run_names import run_title
 from ..library.scanner import FileResult, ScanOptions, summarise
 from ..listen.model import load_info
 from ..listen.modelmeta import ModelMeta
@@ -45,6 +44,7 @@ from ..tagstore.journal import Journal
 from .about import show_about
 from .details import DetailsPane
 from .filter_bar import FilterBar
+from .history import HistoryDialog
 from .qtcompat import install_none_guard
 from .settings import AppSettings, load_settings, qsettings, save_settings
 from .settings_dialog import SettingsDialog
@@ -160,7 +160,9 @@ class MainWindow(QMainWindow):
         self.act_write_sel = A("&Write Selected…", ["Ctrl+S"], lambda: self.write(selected=True), "Write the selected tracks' new genres")
         self.act_write_all = A("Write &All…", ["Ctrl+Shift+S"], lambda: self.write(selected=False), "Write every new genre (preview first)")
         self.act_undo = A("&Undo Last Write", ["Ctrl+Z"], self.undo_last, "Put back the genres the last write replaced")
-        self.act_history = A("&History…", ["Ctrl+H"], self.show_history, "Past writes and undos")
+        self.act_history = A("&History…", ["Ctrl+H"], self.show_history, "Past writes and undos; undo any of them")
+        self.act_play = A("&Play in Player", ["Ctrl+Shift+P"], self.play_selected, "Open the selected track in the system's music player")
+        self.act_show = A("Show in &Folder", ["Ctrl+Shift+F"], self.show_in_folder, "Open the folder of the selected track")
         self.act_playlists = A("&Playlists…", ["Ctrl+P"], self.make_playlists, "Write one M3U8 playlist per genre")
         pref = QKeySequence(QKeySequence.Preferences)
         self.act_settings = A("Se&ttings…", ["Ctrl+,", pref.toString() if not pref.isEmpty() else ""], self.edit_settings,
@@ -178,7 +180,7 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_quit)
         m = mb.addMenu("&Tracks")
         for a in (self.act_scan, self.act_cancel, None, self.act_accept, self.act_reject, self.act_set, self.act_clear, None,
-                  self.act_write_sel, self.act_write_all, self.act_undo, self.act_history):  # fmt: skip
+                  self.act_play, self.act_show, None, self.act_write_sel, self.act_write_all, self.act_undo, self.act_history):  # fmt: skip
             m.addSeparator() if a is None else m.addAction(a)
         self.act_keep_albums = QAction("&Keep Albums Together", self, checkable=True, checked=True)
         self.act_keep_albums.setStatusTip("Sorting by any column keeps each album's tracks together (sorted within it)")
@@ -220,7 +222,7 @@ class MainWindow(QMainWindow):
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.doubleClicked.connect(lambda _: self.set_genre_dialog())
         self.table.setContextMenuPolicy(Qt.ActionsContextMenu)  # right-click: the review actions
-        for a in (self.act_accept, self.act_reject, self.act_set, self.act_clear, self.act_write_sel):
+        for a in (self.act_accept, self.act_reject, self.act_set, self.act_clear, self.act_write_sel, self.act_play, self.act_show):
             self.table.addAction(a)
         self.search.textChanged.connect(lambda t: self.proxy.set_filters(text=t))
         self.genre_filter.currentIndexChanged.connect(lambda _: self.proxy.set_filters(genre=self.genre_filter.currentData()))
@@ -338,6 +340,8 @@ class MainWindow(QMainWindow):
         self.act_write_all.setEnabled(not busy and self.review.count(WILL_WRITE) > 0)
         self.act_playlists.setEnabled(bool(self.review.items) and not scanning)
         self.act_undo.setEnabled(not busy and self._can_undo)
+        for a in (self.act_play, self.act_show):
+            a.setEnabled(bool(selected))
         self.welcome.open_button.setEnabled(self.meta is not None)
 
     def _refresh_recent(self) -> None:
@@ -630,17 +634,25 @@ class MainWindow(QMainWindow):
         if not self.writing and self.worker is None:
             self._start_write(WriteWorker([], self.settings.tag_options(), None, undo=True))
 
+    def undo_run(self, run_id: int) -> None:
+        """Undo any run (History): the files it wrote that no later run changed."""
+        if not self.writing and self.worker is None:
+            self._start_write(WriteWorker([], self.settings.tag_options(), None, undo_run=run_id, undo=True))
+
     def _start_write(self, worker: WriteWorker) -> None:
         self.writing = True
         self.progress.setRange(0, 0)
         self.progress.show()
-        self.statusBar().showMessage("Undoing the last write…" if worker.undo else f"Writing {plural(len(worker.items), 'file')}…")
+        if worker.undo:
+            self.statusBar().showMessage(f"Undoing run {worker.undo_run}…" if worker.undo_run else "Undoing the last write…")
+        else:
+            self.statusBar().showMessage(f"Writing {plural(len(worker.items), 'file')}…")
         self._update_actions()
-        worker.signals.done.connect(lambda run_id, results: self._on_written(run_id, results, worker.undo))
+        worker.signals.done.connect(lambda run_id, results: self._on_written(run_id, results, worker.undo, worker))
         worker.signals.failed.connect(self._on_write_failed)
         self.pool.start(worker)
 
-    def _on_written(self, run_id, results: list, undone: bool = False) -> None:
+    def _on_written(self, run_id, results: list, undone: bool = False, worker=None) -> None:
         self.writing = False
         self.progress.hide()
         ok, failed, rows = 0, [], []
@@ -655,7 +667,8 @@ class MainWindow(QMainWindow):
                 rows.append(i)
         self.model.rows_changed(rows)
         if undone:
-            msg = f"Undo: restored the genres of {plural(ok, 'file')}"
+            of = getattr(worker, "undone_of", None)
+            msg = f"{f'Undid run {of}' if of else 'Undo'}: restored the genres of {plural(ok, 'file')}"
         else:
             msg = f"Wrote genres into {plural(ok, 'file')}"
         msg += f", {len(failed)} failed" if failed else ""
@@ -688,14 +701,33 @@ class MainWindow(QMainWindow):
         except GenreTaggerError as e:  # a journal that cannot be opened (read-only or full disk, damaged)
             QMessageBox.warning(self, "History", f"The history cannot be shown.\n\n{e}")
             return
-        lines = []
-        for r in runs:
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
-            what = f"Undo of write {r.undo_of}" if r.undo_of else run_title(r.command)
-            notes = [f"undone by {r.undone_by}"] if r.undone_by else [f"{r.undone} undone"] if r.undone else []
-            notes += ["interrupted"] if r.interrupted else []
-            lines.append(f"{r.id}: {when} — {what}, {plural(r.changes, 'file')}" + (f" ({', '.join(notes)})" if notes else ""))
-        QMessageBox.information(self, "History", "\n".join(lines) or "Nothing has been written yet.")
+        if not runs:
+            QMessageBox.information(self, "History", "Nothing has been written yet.")
+            return
+        dlg = HistoryDialog(runs, self)
+        if self.run_dialog(dlg) and dlg.chosen is not None:
+            self.undo_run(dlg.chosen)
+
+    def run_dialog(self, dlg) -> bool:
+        """Show a dialog modally; True if it was accepted."""
+        return dlg.exec() == dlg.DialogCode.Accepted
+
+    # -- the selected track outside the app ---------------------------------------------
+    def _selected_path(self) -> Path | None:
+        rows = self.selected_rows()
+        return self.review.items[rows[0]].path if rows else None
+
+    def play_selected(self) -> None:
+        """Open the selected track in the system's player (its default application)."""
+        p = self._selected_path()
+        if p is not None and not QDesktopServices.openUrl(QUrl.fromLocalFile(str(p))):
+            self.statusBar().showMessage(f"No application opens {display_path(p.name)}.")
+
+    def show_in_folder(self) -> None:
+        """Open the folder that holds the selected track in the file manager."""
+        p = self._selected_path()
+        if p is not None and not QDesktopServices.openUrl(QUrl.fromLocalFile(str(p.parent))):
+            self.statusBar().showMessage(f"No file manager opens {display_path(p.parent)}.")
 
     # -- playlists / settings ------------------------------------------------------------
     def make_playlists(self, folder: str | None = None) -> dict:
