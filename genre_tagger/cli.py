@@ -27,14 +27,31 @@ after the files in progress and prints what was done; a second press stops at on
 Try --dry-run first: it shows what would change and writes nothing."""
 
 
+def _genres_epilog() -> str:
+    """The genres the bundled model can name, per vocabulary (for --help); nothing if it cannot be read."""
+    try:
+        from .listen.model import load_info
+
+        meta = load_info(None, verify_hash=False)
+    except Exception:  # --help must work whatever the model's state
+        return ""
+    import textwrap
+
+    lines = []
+    for v in meta.vocabularies:
+        default = " (default)" if v.name == meta.default_vocabulary else ""
+        lines += textwrap.wrap(f"{v.name}{default}: {', '.join(v.display)}", 88, initial_indent="  ", subsequent_indent="    ")
+    return "Genres (--vocabulary NAME; --map renames them):\n" + "\n".join(lines) + "\n\n"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     p = argparse.ArgumentParser(
         prog="genre-tagger",
-        description="Listen to music files, decide their genre with a small CNN and write it into their tags. "
+        description="Listen to music files, decide their genre with a small neural network and write it into their tags. "
         "Without arguments the desktop app opens.",
-        epilog=EPILOG,
+        epilog=_genres_epilog() + EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to scan (same as --scan)")
@@ -49,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--max-genres", type=int, default=1, metavar="N", help="write up to N genres, each with probability >= P (default 1)")
     w.add_argument(
         "--vocabulary", metavar="NAME",
-        help="the genres to choose from, one of the model's vocabularies: library (the default: GTZAN's ten and the "
-        "genres real libraries hold) or gtzan (GTZAN's ten only)",
+        help="the genres to choose from, one of the model's vocabularies: library (the default: the genres real "
+        "libraries hold) or gtzan (ten classic genres only); both are listed below",
     )
     w.add_argument("--map", action="append", default=[], metavar="NAME=NEW", help="rename a genre, e.g. --map Hip-Hop=Rap")
     w.add_argument("--id3v23", action="store_true", help="write ID3v2.3 (default ID3v2.4)")
@@ -61,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--playlists", metavar="DIR", help="write one M3U8 playlist per genre into DIR")
     o.add_argument("--json", metavar="FILE", help="one record per file as JSON ('-' for stdout)")
     o.add_argument("--csv", metavar="FILE", help="one record per file as CSV ('-' for stdout)")
-    o.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no per-file lines")
+    o.add_argument("--quiet", "-q", action="store_true", help="errors only: no progress bar, no per-file lines, no summary "
+                   "(--scan, --set and --undo alike)")
     j = p.add_argument_group("journal")
     j.add_argument("--undo", nargs="?", const="last", metavar="RUN", help="restore the genres of the last run (or run RUN)")
     j.add_argument("--history", action="store_true", help="list earlier runs")
@@ -74,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--workers", type=int, default=0, metavar="N", help="processes for decoding and inference (default: CPU cores)")
     e.add_argument("--no-cache", action="store_true", help="classify every file again even if it is unchanged")
     e.add_argument("--model", metavar="FILE", help="model metadata .json (default: the bundled model)")
-    p.add_argument("--version", action="version", version=f"genre-tagger {__version__}")
+    p.add_argument("--version", "-V", action="version", version=f"genre-tagger {__version__}")
     return p
 
 
@@ -206,7 +224,7 @@ def run_scan(args, out, err) -> int:
         start_fork_server()  # the workers' imports overlap this process's own
     from .errors import GenreTaggerError
     from .library.files import display_path
-    from .library.policy import ERROR, STATUSES, TAGGED, WOULD_TAG, WritePolicy, parse_mapping
+    from .library.policy import ERROR, STATUSES, TAGGED, WOULD_TAG, WritePolicy, parse_mapping, status_words
     from .library.scanner import Scanner, ScanOptions
     from .tagstore.journal import Journal, JournalBusyError
 
@@ -235,6 +253,13 @@ def run_scan(args, out, err) -> int:
         _say(err, f"genre-tagger: {e}")
         return EXIT_USAGE
     scanner.command = "scan " + " ".join(display_path(r) for r in roots) + (" --dry-run" if args.dry_run else "")
+    vocab = scanner.info.vocabulary(scanner.vocabulary)
+    known = {n.lower() for n in (*vocab.genres, *vocab.display)}
+    for item in args.map:
+        name = item.partition("=")[0].strip()
+        if name.lower() not in known:  # a typo, or a genre of another vocabulary: it would rename nothing
+            _say(err, f"genre-tagger: warning: --map {item}: the model has no genre {name!r} "
+                      f"(its genres: {', '.join(vocab.display)}); nothing is renamed")
     to_stdout = args.json == "-" or args.csv == "-"
     human = err if to_stdout else out
     progress = Progress(err, enabled=not args.quiet and err.isatty())
@@ -281,13 +306,13 @@ def run_scan(args, out, err) -> int:
     seconds = time.time() - t0
     code = EXIT_FILES_FAILED if counts[ERROR] else EXIT_OK
     if interrupted:
-        err.write(f"genre-tagger: interrupted after {len(results)} of {total[0]} files; no report or playlist written\n")
+        err.write(f"genre-tagger: interrupted after {len(results)} of {plural(total[0], 'file')}; no report or playlist written\n")
         code = EXIT_INTERRUPTED
     else:
         code = max(code, _write_outputs(args, results, human, err))
     if not args.quiet or interrupted:
-        parts = [f"{counts[s]} {s}" for s in STATUSES if counts[s]]
-        human.write(f"{len(results)} files in {seconds:.1f} s: " + (", ".join(parts) or "nothing to do") + "\n")
+        parts = [status_words(s, counts[s]) for s in STATUSES if counts[s]]
+        human.write(f"{plural(len(results), 'file')} in {seconds:.1f} s: " + (", ".join(parts) or "nothing to do") + "\n")
         if genre_counts:
             _say(human, "genres: " + ", ".join(f"{g} {n}" for g, n in sorted(genre_counts.items(), key=lambda kv: -kv[1])))
         if scanner.run_id is not None:
@@ -357,8 +382,10 @@ def run_undo(args, out, err) -> int:
             _say(out, f"restored: {_shown(r.path)}: {_fmt(r.previous)} -> {_fmt(r.genres)}")
     if new_run is None:  # no file could be restored: no undo run was recorded
         out.write(f"nothing restored: {failed} failed (see above); the run can be undone once the cause is fixed\n")
-    else:
-        out.write(f"undo run {new_run}: {len(results) - failed} restored, {failed} failed\n")
+    elif not args.quiet:
+        undone = Journal().get_run(new_run)
+        of = f"undid run {undone.undo_of}" if undone is not None and undone.undo_of else "undo"
+        out.write(f"{of}: {plural(len(results) - failed, 'file')} restored, {failed} failed (recorded as run {new_run})\n")
     return EXIT_FILES_FAILED if failed else EXIT_OK
 
 
@@ -432,8 +459,9 @@ def run_set(args, out, err) -> int:
             counts["set" if before[p] != genres else "unchanged"] += 1
             if before[p] != genres and not args.quiet:
                 _say(out, f"would set: {_shown(p)}: {_fmt(before[p])} -> {_fmt(genres)}")
-        out.write(f"{plural(total, 'file')}: {counts['set']} would be set, {counts['unchanged']} unchanged{kept_note}, "
-                  f"{len(failed)} failed (dry run: nothing written)\n")
+        if not args.quiet:
+            out.write(f"{plural(total, 'file')}: {counts['set']} would be set, {counts['unchanged']} unchanged{kept_note}, "
+                      f"{len(failed)} failed (dry run: nothing written)\n")
         return EXIT_FILES_FAILED if failed else EXIT_OK
     if bulk and not args.yes and _interactive():
         changing = [p for p in files if before[p] != genres]
@@ -468,10 +496,11 @@ def run_set(args, out, err) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:  # the file being written was finished or put back; the run was closed
         interrupted = True
-        err.write(f"genre-tagger: interrupted after {done} of {len(files)} files\n")
+        err.write(f"genre-tagger: interrupted after {done} of {plural(len(files), 'file')}\n")
     else:
-        out.write(f"{plural(total, 'file')}: {counts['set']} set, {counts['unchanged']} unchanged{kept_note}, {len(failed)} failed\n")
-    if run.run_id is not None:
+        if not args.quiet:
+            out.write(f"{plural(total, 'file')}: {counts['set']} set, {counts['unchanged']} unchanged{kept_note}, {len(failed)} failed\n")
+    if run.run_id is not None and (not args.quiet or interrupted):
         out.write(f"run {run.run_id} recorded; 'genre-tagger --undo' restores it\n")
     if interrupted:
         return EXIT_INTERRUPTED

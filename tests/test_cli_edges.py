@@ -76,7 +76,7 @@ def test_report_write_failure_after_the_scan_is_one_line(song, tmp_path, tiny_mo
     code, out, err = run(_scan(tiny_model_path, str(song), "--dry-run", "--json", str(tmp_path / "r.json")), capsys)
     assert code == 1 and "Traceback" not in err
     assert "cannot write the JSON report" in err and "No space left" in err
-    assert "1 files in" in out  # the summary still comes
+    assert "1 file in" in out  # the summary still comes
 
 
 # -- --dry-run writes nothing ------------------------------------------------------------
@@ -461,3 +461,48 @@ def test_dry_run_flags_read_only_files(song, tiny_model_path, capsys):
     finally:
         wav.chmod(0o644)
     assert code == 0 and "would tag: " in out and "(read-only: the write would fail)" in out
+
+
+# -- words: one set of status names, plurals, -q alike everywhere -----------------------
+
+
+def test_status_words_are_the_apps_and_a_kept_genre_is_kept(song, tiny_model_path, capsys):
+    """A file that keeps its genre was 'skipped-low-confidence' or 'kept' by confidence, and the
+    app called both 'Keeps its genre'; counts read '1 files'."""
+    from genre_tagger.tagstore.write import write_genres
+
+    code, out, err = run(_scan(tiny_model_path, "--dry-run", "--min-confidence", "0", str(song)), capsys)
+    assert "1 file in " in out and ": 1 will be written" in out
+    write_genres(song / "song.wav", ["Polka"])
+    for conf in ("0", "1"):  # sure or not: a file with a genre keeps it (without --overwrite)
+        code, out, err = run(_scan(tiny_model_path, "--dry-run", "--min-confidence", conf, "--json", "-", str(song)), capsys)
+        assert json.loads(out)[0]["status"] == "kept" and ": 1 keeps its genre" in err
+
+
+def test_undo_says_which_run_it_undid_and_q_is_quiet_everywhere(song, tiny_model_path, capsys):
+    wav = str(song / "song.wav")
+    code, out, err = run(["--set", "Jazz", wav], capsys)
+    assert code == 0 and "run 1 recorded" in out
+    code, out, err = run(["--undo"], capsys)
+    assert code == 0 and "undid run 1: 1 file restored, 0 failed" in out and "undo run" not in out
+    for args in (["--set", "Jazz", "-q", wav], ["--undo", "-q"], _scan(tiny_model_path, "-q", "--min-confidence", "0", str(song)),
+                 ["--set", "Blues", "-q", "--dry-run", wav]):  # fmt: skip
+        code, out, err = run(args, capsys)
+        assert code == 0 and out == "" and err == "", args  # -q: errors only, for --scan, --set and --undo alike
+
+
+def test_map_of_a_genre_the_model_lacks_is_warned(song, tiny_model_path, capsys):
+    code, out, err = run(_scan(tiny_model_path, "--dry-run", "--map", "Hipp-Hop=Rap", "--map", "Rock=Rawk", str(song)), capsys)
+    assert code == 0 and "warning: --map Hipp-Hop=Rap: the model has no genre 'Hipp-Hop'" in err and "Hip-Hop" in err
+    assert "Rock=Rawk" not in err
+
+
+def test_version_short_flag_and_help_lists_the_genres(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["-V"])
+    assert e.value.code == 0 and capsys.readouterr().out.startswith("genre-tagger ")
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    text = capsys.readouterr().out
+    assert "Genres (--vocabulary NAME" in text and "Hip-Hop" in text and "Electronic" in text
+    assert "CNN" not in text and "GTZAN's ten" not in text

@@ -614,6 +614,8 @@ def test_settings_dialog_round_trip(qtbot, tiny_model_path):
     assert dlg.use_model.isChecked() and "30%" in dlg.use_model.text()  # the tiny model's library threshold
     dlg.vocabulary.setCurrentIndex(dlg.vocabulary.findData("gtzan"))
     assert "20%" in dlg.use_model.text() and "Electronic" not in dlg.genres_label.text()
+    labels = [dlg.vocabulary.itemText(i) for i in range(dlg.vocabulary.count())]
+    assert not any("GTZAN" in t or "CNN" in t for t in labels), labels
     dlg.overwrite.setChecked(True)
     dlg.max_genres.setValue(2)
     dlg.id3.setCurrentIndex(1)
@@ -647,7 +649,8 @@ def test_about_in_plain_words(tiny_model_path):
     vocab = replace(meta.vocabulary("library"), accuracy=figures)
     text = about_text(replace(meta, vocabularies=[vocab, meta.vocabulary("gtzan")]), "")
     assert "86% right on real recordings by artists it never heard in training <small>(641 tracks)" in text
-    assert "86% right on real recordings whose genre is one of GTZAN's ten" in text
+    assert "86% right on real recordings whose genre is one of the ten classic genres" in text
+    assert "GTZAN's ten" not in text and "CNN" not in text and "results/" not in text  # no jargon, no repository path
     assert "93% of the genres it writes with the default settings are right (real recordings)" in text
     assert "81% of real recordings get a genre" in text
     assert "92% right on the test clips of GTZAN" in text

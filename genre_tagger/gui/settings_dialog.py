@@ -21,8 +21,8 @@ from ..listen.modelmeta import ModelMeta
 from .settings import AppSettings, mapping_from_text, mapping_to_text
 
 VOCABULARY_WORDS = {
-    "library": "Library genres (GTZAN's ten and the genres real libraries hold)",
-    "gtzan": "GTZAN's ten genres only",
+    "library": "Library genres (the genres real libraries hold)",
+    "gtzan": "Ten classic genres only",
 }
 
 
