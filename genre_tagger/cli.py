@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="write this genre into the files given as PATH (no classification; journaled, --undo restores it; '' removes the "
         "genre). In a folder, files that have a genre keep it unless --overwrite; a terminal is asked first unless --yes",
     )
+    j.add_argument(
+        "--normalize-genres", action="store_true",
+        help="rewrite the existing genres of the files given as PATH in the canonical spelling (Hip Hop, hiphop -> Hip-Hop; "
+        "Electronica -> Electronic; then --map); no classification; --dry-run lists the changes; journaled, --undo restores",
+    )
     e = p.add_argument_group("engine")
     e.add_argument("--workers", type=int, default=0, metavar="N", help="processes for decoding and inference (default: CPU cores)")
     e.add_argument("--no-cache", action="store_true", help="classify every file again even if it is unchanged")
@@ -507,6 +512,87 @@ def run_set(args, out, err) -> int:
     return EXIT_FILES_FAILED if failed else EXIT_OK
 
 
+def run_normalize(args, out, err) -> int:
+    """``--normalize-genres PATH...``: existing genres in the canonical table's spelling,
+    previewed (--dry-run, or the question on a terminal), journaled and undoable."""
+    from .errors import TagError
+    from .genres import canonical_names
+    from .library.files import display_path, iter_audio_files
+    from .library.policy import parse_mapping
+    from .tagstore.journal import Journal, JournalBusyError
+    from .tagstore.tags import read_tags
+    from .tagstore.write import ERROR, TAGGED, WriteRun
+
+    roots = args.scan + args.paths
+    if not roots:
+        _say(err, "genre-tagger: --normalize-genres needs the files or folders, e.g. --normalize-genres --dry-run ~/Music")
+        return EXIT_USAGE
+    missing = missing_roots(roots)
+    if missing:
+        return _missing_roots_error(missing, err)
+    try:
+        mapping = parse_mapping(args.map)
+    except ValueError as e:
+        _say(err, f"genre-tagger: {e}")
+        return EXIT_USAGE
+    failed: list[tuple[str, str]] = []
+    files = list(iter_audio_files(roots, on_error=lambda p, why: failed.append((p, why))))
+    for p, why in failed:
+        _say(err, f"error: {_shown(p)}: {why}")
+    tag_opts = _tag_options(args, keep_mtime=args.keep_mtime)
+    changes = []
+    for p in files:
+        try:
+            before = read_tags(p, tag_opts).genres
+        except TagError as e:
+            failed.append((p, e.reason))
+            _say(err, f"error: {_shown(p)}: {e.reason}")
+            continue
+        after = canonical_names(before, mapping)
+        if after != before:
+            changes.append((p, before, after))
+    if args.dry_run:
+        for p, before, after in changes if not args.quiet else []:
+            _say(out, f"would normalize: {_shown(p)}: {_fmt(before)} -> {_fmt(after)}")
+        if not args.quiet:
+            out.write(f"{plural(len(files), 'file')}: {len(changes)} would be normalized, {len(failed)} failed "
+                      "(dry run: nothing written)\n")
+        return EXIT_FILES_FAILED if failed else EXIT_OK
+    if changes and not args.yes and _interactive():
+        again = " ".join(_quoted(a) for a in ["--dry-run", "--normalize-genres", *roots])
+        _say(err, f"genre-tagger {again} lists every change without writing; --yes does not ask")
+        if not _ask(f"Normalize the genre names of {plural(len(changes), 'file')}? [y/N] ", err):
+            out.write("nothing written\n")
+            return EXIT_USAGE
+    command = "normalize genres " + " ".join(display_path(r) for r in roots)
+    run, done, interrupted, written = WriteRun(Journal(), command), 0, False, 0
+    try:
+        with run:
+            for done, (p, before, after) in enumerate(changes):  # noqa: B007 - done: how far a Ctrl-C got
+                r = run.apply(p, after, tag_opts)
+                if r.status == ERROR:
+                    failed.append((p, r.error))
+                    _say(err, f"error: {_shown(p)}: {r.error}")
+                elif r.status == TAGGED:
+                    written += 1
+                    if not args.quiet:
+                        _say(out, f"normalized: {_shown(p)}: {_fmt(r.previous)} -> {_fmt(after)}")
+    except JournalBusyError as e:
+        _say(err, f"genre-tagger: {e}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        interrupted = True
+        err.write(f"genre-tagger: interrupted after {done} of {plural(len(changes), 'file')}\n")
+    else:
+        if not args.quiet:
+            out.write(f"{plural(len(files), 'file')}: {written} normalized, {len(failed)} failed\n")
+    if run.run_id is not None and (not args.quiet or interrupted):
+        out.write(f"run {run.run_id} recorded; 'genre-tagger --undo' restores it\n")
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FILES_FAILED if failed else EXIT_OK
+
+
 def run_history(args, out) -> int:
     from .library.run_names import run_title
     from .tagstore.journal import Journal
@@ -585,6 +671,8 @@ def _main(argv: list[str] | None) -> int:
         return run_undo(args, out, err)
     if args.set is not None:
         return run_set(args, out, err)
+    if args.normalize_genres:
+        return run_normalize(args, out, err)
     if not (args.scan or args.paths):
         parser.error("nothing to scan: give --scan PATH (or --undo / --history)")
     if args.max_genres < 1 or (args.min_confidence is not None and not 0 <= args.min_confidence <= 1):

@@ -506,3 +506,39 @@ def test_version_short_flag_and_help_lists_the_genres(capsys):
     text = capsys.readouterr().out
     assert "Genres (--vocabulary NAME" in text and "Hip-Hop" in text and "Electronic" in text
     assert "CNN" not in text and "GTZAN's ten" not in text
+
+
+# -- canonical genre names -----------------------------------------------------------------
+
+
+def test_normalize_genres_is_previewed_journaled_and_undone(tagged_folder, capsys, monkeypatch):
+    """"Hip Hop", "Hip-Hop" and "Electronica" stayed separate genres (playlists, counts)."""
+    from genre_tagger.tagstore.write import write_genres
+
+    write_genres(tagged_folder / "2 song.ogg", ["Electronica", "hiphop"])
+    before = _snapshot(tagged_folder)
+    code, out, err = run(["--normalize-genres", "--dry-run", str(tagged_folder)], capsys)
+    assert code == 0 and _snapshot(tagged_folder) == before  # the preview writes nothing
+    assert "would normalize: " in out and "Hip Hop -> Hip-Hop" in out and "Electronica, hiphop -> Electronic, Hip-Hop" in out
+    assert "4 files: 2 would be normalized" in out  # Rock is canonical already; the wav has no genre
+    asked = []
+    monkeypatch.setattr(cli, "_interactive", lambda: True)
+    monkeypatch.setattr(cli, "_ask", lambda q, err: asked.append(q) or False)
+    code, out, err = run(["--normalize-genres", str(tagged_folder)], capsys)
+    assert asked == ["Normalize the genre names of 2 files? [y/N] "] and _snapshot(tagged_folder) == before
+    code, out, err = run(["--normalize-genres", "--yes", "--map", "Hip-Hop=Rap", str(tagged_folder)], capsys)
+    assert code == 0 and "4 files: 2 normalized, 0 failed" in out and " recorded;" in out
+    assert _genres(tagged_folder)["1 song.flac"] == ["Rap"] and _genres(tagged_folder)["2 song.ogg"] == ["Electronic", "Rap"]
+    code, out, err = run(["--undo"], capsys)
+    assert code == 0 and _snapshot(tagged_folder) == before  # byte for byte
+
+
+def test_playlists_group_spellings_of_one_genre(tmp_path):
+    from genre_tagger.library.playlists import playlists_by_genre
+    from genre_tagger.library.scanner import FileResult
+
+    results = [FileResult(tmp_path / f"{i}.mp3", "kept", previous=[g]) for i, g in enumerate(["Hip Hop", "Hip-Hop", "hiphop", "Hip Hop"])]
+    results.append(FileResult(tmp_path / "x.mp3", "kept", previous=["Electronica", "Polka"]))
+    lists = playlists_by_genre(results)
+    assert sorted(lists) == ["Electronica", "Hip Hop", "Polka"]  # one playlist per genre, named by its most common spelling
+    assert len(lists["Hip Hop"]) == 4

@@ -969,3 +969,24 @@ def test_play_and_show_in_folder_open_the_selected_track(qtbot, scanned, library
     qtbot.keyClick(w.table, Qt.Key_F, Qt.ControlModifier | Qt.ShiftModifier)
     assert opened == [str(library / "1 song.mp3"), str(library)]
     assert w.act_play in w.table.actions() and w.act_show in w.table.actions()  # the right-click menu
+
+
+def test_normalize_genre_names_is_previewed_and_undone(qtbot, library, tiny_model_path):
+    write_genres(library / "3 song.m4a", ["Hip Hop"])
+    write_genres(library / "1 song.mp3", ["Electronica"])
+    w = _window(qtbot, tiny_model_path)
+    _scan(qtbot, w, library)
+    before = (library / "3 song.m4a").read_bytes()
+    seen: dict = {}
+    _answer_preview(qtbot, False, seen)
+    w.act_normalize.trigger()
+    assert sorted(seen["rows"]) == [("1 song.mp3", "Electronica", "Electronic"), ("3 song.m4a", "Hip Hop", "Hip-Hop")]
+    assert "Hip Hop → Hip-Hop" in seen["summary"] and read_tags(library / "3 song.m4a").genres == ["Hip Hop"]  # cancelled
+    _answer_preview(qtbot, True, seen)
+    w.act_normalize.trigger()
+    qtbot.waitUntil(lambda: not w.writing, timeout=20000)
+    assert read_tags(library / "3 song.m4a").genres == ["Hip-Hop"] and read_tags(library / "1 song.mp3").genres == ["Electronic"]
+    assert w.review.items[_row(w, "3 song.m4a")].current == ["Hip-Hop"]
+    w.undo_last()
+    qtbot.waitUntil(lambda: not w.writing, timeout=20000)
+    assert (library / "3 song.m4a").read_bytes() == before

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import GenreTaggerError
+from ..genres import canonical_names, spelling_changes
 from ..library.files import display_path
 from ..library.playlists import write_playlists
 from ..library.policy import ERROR
@@ -164,6 +165,8 @@ class MainWindow(QMainWindow):
         self.act_play = A("&Play in Player", ["Ctrl+Shift+P"], self.play_selected, "Open the selected track in the system's music player")
         self.act_show = A("Show in &Folder", ["Ctrl+Shift+F"], self.show_in_folder, "Open the folder of the selected track")
         self.act_playlists = A("&Playlists…", ["Ctrl+P"], self.make_playlists, "Write one M3U8 playlist per genre")
+        self.act_normalize = A("&Normalize Genre Names…", ["Ctrl+Shift+N"], self.normalize_genres,
+                               "Existing genres in one spelling (Hip Hop, hiphop → Hip-Hop), previewed; Undo restores")  # fmt: skip
         pref = QKeySequence(QKeySequence.Preferences)
         self.act_settings = A("Se&ttings…", ["Ctrl+,", pref.toString() if not pref.isEmpty() else ""], self.edit_settings,
                               "Minimum confidence, genres per track, vocabulary, tag options")  # fmt: skip
@@ -180,7 +183,8 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_quit)
         m = mb.addMenu("&Tracks")
         for a in (self.act_scan, self.act_cancel, None, self.act_accept, self.act_reject, self.act_set, self.act_clear, None,
-                  self.act_play, self.act_show, None, self.act_write_sel, self.act_write_all, self.act_undo, self.act_history):  # fmt: skip
+                  self.act_play, self.act_show, None, self.act_write_sel, self.act_write_all, self.act_undo, self.act_history,
+                  None, self.act_normalize):  # fmt: skip
             m.addSeparator() if a is None else m.addAction(a)
         self.act_keep_albums = QAction("&Keep Albums Together", self, checkable=True, checked=True)
         self.act_keep_albums.setStatusTip("Sorting by any column keeps each album's tracks together (sorted within it)")
@@ -339,6 +343,7 @@ class MainWindow(QMainWindow):
         self.act_write_sel.setEnabled(not busy and any(self.review.items[i].category == WILL_WRITE for i in selected))
         self.act_write_all.setEnabled(not busy and self.review.count(WILL_WRITE) > 0)
         self.act_playlists.setEnabled(bool(self.review.items) and not scanning)
+        self.act_normalize.setEnabled(bool(self.review.items) and not busy)
         self.act_undo.setEnabled(not busy and self._can_undo)
         for a in (self.act_play, self.act_show):
             a.setEnabled(bool(selected))
@@ -629,6 +634,36 @@ class MainWindow(QMainWindow):
         items = [(path, after) for _, path, _, after in plan]
         name = self.review.write_name([i for i, *_ in plan])
         self._start_write(WriteWorker(items, self.settings.tag_options(), self.meta.model_id if self.meta else None, name=name))
+
+    def normalize_genres(self) -> None:
+        """Existing genres in the canonical table's spelling (and the user's names): an
+        explicit write with its preview, journaled like any other (Undo restores)."""
+        if self.writing or self.worker is not None:
+            return
+        plan, pending = [], 0
+        for i, it in enumerate(self.review.items):
+            new = canonical_names(it.current, self.settings.mapping)
+            if it.result.status == ERROR or new == it.current:
+                continue
+            if it.decision is not None or it.category in (WILL_WRITE, READ_ONLY):  # a change of its own waits, or cannot be
+                pending += 1
+                continue
+            plan.append((i, it.path, it.current, new))
+        its = "its" if pending == 1 else "their"
+        left = f" {plural(pending, 'track')} with a change of {its} own (or read-only) left out." if pending else ""
+        if not plan:
+            self.statusBar().showMessage("Every genre name is in its canonical spelling already." + left)
+            return
+        changes = spelling_changes([before for _, _, before, _ in plan], self.settings.mapping)
+        note = "Only the spelling of existing genres changes: " + ", ".join(f"{a} → {b}" for a, b in list(changes.items())[:6])
+        note += (" …" if len(changes) > 6 else "") + "." + left
+        if not self.confirm_write(plan, note):
+            self.statusBar().showMessage("Nothing was changed.")
+            return
+        name = "Normalized genre names: " + ", ".join(f"{a} → {b}" for a, b in list(changes.items())[:3])
+        name += " …" if len(changes) > 3 else ""
+        items = [(path, after) for _, path, _, after in plan]
+        self._start_write(WriteWorker(items, self.settings.tag_options(), None, name=name))
 
     def undo_last(self) -> None:
         if not self.writing and self.worker is None:
