@@ -452,7 +452,12 @@ def test_window_is_usable_at_640x480(qtbot, fake_library, tiny_model_path):
     w.resize(640, 480)
     qtbot.waitUntil(lambda: w.width() == 640 and w.height() == 480, timeout=5000)
     qtbot.wait(50)
-    assert _stacked(w) and w.genre_filter.y() == w.status_filter.y() == w.conf_filter.y()  # narrow: search above
+    assert _stacked(w)  # narrow: search above, the filters in rows below, each whole
+    fm = w.status_filter.fontMetrics()
+    assert w.status_filter.width() >= fm.horizontalAdvance(UNSURE) + 20  # was "Unsure — not writter"
+    toolbar = w.toolbar
+    assert toolbar.widgetForAction(w.act_undo).isVisible()  # not in the toolbar's overflow menu
+    assert toolbar.widgetForAction(w.act_undo).geometry().right() <= toolbar.width()
     for widget in (w.search, w.genre_filter, w.status_filter, w.conf_filter, w.table, w.details):
         assert widget.isVisible() and widget.width() >= widget.minimumSizeHint().width(), widget
         right = widget.mapTo(w, widget.rect().topRight()).x()
@@ -815,8 +820,10 @@ def test_columns_are_shared_anew_on_resize_until_the_user_drags_one(qtbot, album
     from genre_tagger.gui.track_table import HIDE_FIRST
 
     assert all(header.isSectionHidden(c) for c in HIDE_FIRST)  # the optional columns make room
-    for col in (COL_FILE, COL_NOW, COL_STATUS):  # what the review needs stays (scrolled sideways if need be)
+    for col in (COL_FILE, COL_NOW, COL_STATUS):  # what the review needs stays
         assert not header.isSectionHidden(col)
+    assert used() <= w.table.viewport().width() + 2  # in view: no status cut at the right edge
+    assert header.sectionSize(COL_STATUS) >= w.table.fontMetrics().horizontalAdvance("Rejected — not written")
     settle(1280)
     # the user drags a column's edge: widths are theirs from then on (and after a restart)
     x = header.sectionViewportPosition(COL_FILE) + header.sectionSize(COL_FILE) - 1

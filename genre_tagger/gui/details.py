@@ -103,7 +103,7 @@ class DetailsPane(QWidget):
 
         self.info.setText("<br>".join(lines))
         self.track_chart.empty_text = "No genres: the file could not be read" if it.error else "No genres for this track"
-        self.track_chart.set_items(it.result.top[:6], title=f"{track_name(it)}: genre probabilities")
+        self.track_chart.set_items(it.result.top[:6], title="Genre probabilities (the genre model)")
         for name, p in suggestions or []:
             self.suggest_layout.addWidget(self._button(f"{name} {p:.0%}", name))
         for name in heard or []:

@@ -195,9 +195,15 @@ class MainWindow(QMainWindow):
         tb = self.addToolBar("Main")
         tb.setObjectName("mainToolbar")
         tb.setMovable(False)
+        # short words on the buttons (the menus keep the full names), so that every button,
+        # Undo included, fits a 640 px window instead of going to the overflow menu
+        for a, short in ((self.act_open, "Open…"), (self.act_scan, "Rescan"), (self.act_cancel, "Cancel"), (self.act_set, "Genre…"),
+                         (self.act_write_all, "Write All…"), (self.act_undo, "Undo")):  # fmt: skip
+            a.setIconText(short)
         for a in (self.act_open, self.act_scan, self.act_cancel, None, self.act_accept, self.act_reject, self.act_set,
                   None, self.act_write_all, self.act_undo):  # fmt: skip
             tb.addSeparator() if a is None else tb.addAction(a)
+        self.toolbar = tb
 
         # filters
         self.search = QLineEdit(placeholderText="Search artist, title, album, file, genre…")
@@ -214,9 +220,9 @@ class MainWindow(QMainWindow):
             self.status_filter.addItem(c, c)
         self.conf_filter = QSpinBox(prefix="Confidence ≥ ", suffix=" %", maximum=100, singleStep=5)
         self.conf_filter.setToolTip("Only tracks whose best genre has at least this confidence")
-        for c in (self.genre_filter, self.status_filter):
-            c.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-            c.setMinimumContentsLength(7)
+        self.genre_filter.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.genre_filter.setMinimumContentsLength(9)
+        self.status_filter.setSizeAdjustPolicy(QComboBox.AdjustToContents)  # "Unsure — not written" whole, never cut
         filters = FilterBar(self.search, [self.genre_filter, self.status_filter, self.conf_filter])
 
         self.model = TrackModel(self.review, self)

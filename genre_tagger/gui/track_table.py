@@ -34,6 +34,8 @@ SAMPLES = {COL_FILE: "000 Track name.flac", COL_NOW: "Electronic", COL_NEW: "→
            COL_ALBUM_ARTIST: "Artist name", COL_TRACK: "2-00", COL_FOLDER: "Artist/Album"}  # fmt: skip
 # where the table is too narrow for every column, these go first (the header's right-click menu shows them again)
 HIDE_FIRST = [COL_FOLDER, COL_ARTIST, COL_TITLE, COL_GUESS, COL_TRACK, COL_ALBUM_ARTIST, COL_CONFIDENCE]
+SHRINK_FIRST = [COL_ALBUM, COL_FILE]  # then these get narrower, down to NAME_FLOOR px
+NAME_FLOOR = 60
 
 
 class TrackTable(QTableView):
@@ -119,6 +121,12 @@ class TrackTable(QTableView):
                 break
             if col not in self.user_shown:
                 shown.discard(col)
+        for col in SHRINK_FIRST:  # still too wide: names are elided (in the middle) before a status is cut
+            over = sum(least[c] for c in shown) - width
+            if over > 0 and col in shown:
+                least[col] = max(NAME_FLOOR, least[col] - over)
+        if sum(least[c] for c in shown) > width and COL_ALBUM not in self.user_shown:
+            shown.discard(COL_ALBUM)  # the last resort: the album order stays, its column goes
         spare = max(0, width - sum(least[c] for c in shown))
         total = sum(COLUMN_SHARES.get(c, 0.0) for c in shown) or 1.0
         self._sizing = True
