@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from devtools.synth import write_audio
 from genre_tagger.gui.main_window import MainWindow
 from genre_tagger.gui.settings import AppSettings
-from genre_tagger.gui.track_model import COL_ALBUM_ARTIST, COL_CONFIDENCE, COL_FILE, COL_NOW, COL_STATUS
+from genre_tagger.gui.track_model import COL_ALBUM_ARTIST, COL_CONFIDENCE, COL_FILE, COL_NEW, COL_NOW, COL_STATUS
 from genre_tagger.library.review import FAILED, KEEPS, REJECTED, UNSURE, WILL_WRITE, WRITTEN
 from genre_tagger.library.scanner import FileResult
 from genre_tagger.tagstore.tags import read_tags
@@ -820,7 +820,7 @@ def test_columns_are_shared_anew_on_resize_until_the_user_drags_one(qtbot, album
     from genre_tagger.gui.track_table import HIDE_FIRST
 
     assert all(header.isSectionHidden(c) for c in HIDE_FIRST)  # the optional columns make room
-    for col in (COL_FILE, COL_NOW, COL_STATUS):  # what the review needs stays
+    for col in (COL_FILE, COL_NEW, COL_STATUS):  # what the review needs stays
         assert not header.isSectionHidden(col)
     assert used() <= w.table.viewport().width() + 2  # in view: no status cut at the right edge
     assert header.sectionSize(COL_STATUS) >= w.table.fontMetrics().horizontalAdvance("Rejected — not written")

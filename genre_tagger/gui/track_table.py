@@ -30,10 +30,11 @@ from .track_model import (
 
 # what a column should show at least, whatever the window's width
 SAMPLES = {COL_FILE: "000 Track name.flac", COL_NOW: "Electronic", COL_NEW: "→ Electronic  ", COL_ARTIST: "Artist name",
-           COL_TITLE: "Title of the song", COL_GUESS: "Electronic", COL_STATUS: REJECTED + "  ", COL_ALBUM: "Album title",
-           COL_ALBUM_ARTIST: "Artist name", COL_TRACK: "2-00", COL_FOLDER: "Artist/Album"}  # fmt: skip
+           COL_TITLE: "Title of the song", COL_GUESS: "Electronic", COL_STATUS: REJECTED + "  ", COL_ALBUM: "Album title 2",
+           COL_ALBUM_ARTIST: "Artist name here", COL_TRACK: "2-00", COL_FOLDER: "Artist/Album"}  # fmt: skip
 # where the table is too narrow for every column, these go first (the header's right-click menu shows them again)
-HIDE_FIRST = [COL_FOLDER, COL_ARTIST, COL_TITLE, COL_GUESS, COL_TRACK, COL_ALBUM_ARTIST, COL_CONFIDENCE]
+# (Genre now goes last: After Write shows the genre a file keeps too, in grey, and the details pane shows it)
+HIDE_FIRST = [COL_FOLDER, COL_ARTIST, COL_TITLE, COL_GUESS, COL_TRACK, COL_ALBUM_ARTIST, COL_CONFIDENCE, COL_NOW]
 SHRINK_FIRST = [COL_ALBUM, COL_FILE]  # then these get narrower, down to NAME_FLOOR px
 NAME_FLOOR = 60
 
