@@ -28,19 +28,22 @@ Try --dry-run first: it shows what would change and writes nothing."""
 
 
 def _genres_epilog() -> str:
-    """The genres the bundled model can name, per vocabulary (for --help); nothing if it cannot be read."""
-    try:
-        from .listen.model import load_info
+    """The genres the bundled model can name, per vocabulary (for --help), read from its
+    metadata with json alone (--help imports no numpy); nothing if it cannot be read."""
+    import json
+    import textwrap
+    from importlib.resources import files
 
-        meta = load_info(None, verify_hash=False)
+    try:  # the bundled model's metadata (listen.model.DEFAULT_MODEL_NAME)
+        meta = json.loads((files("genre_tagger.models") / "genre-musicnn.json").read_text(encoding="utf-8"))
+        vocabularies = [(v["name"], list(v["display"])) for v in meta["vocabularies"]]
+        default = meta.get("default_vocabulary", "")
     except Exception:  # --help must work whatever the model's state
         return ""
-    import textwrap
-
     lines = []
-    for v in meta.vocabularies:
-        default = " (default)" if v.name == meta.default_vocabulary else ""
-        lines += textwrap.wrap(f"{v.name}{default}: {', '.join(v.display)}", 88, initial_indent="  ", subsequent_indent="    ")
+    for name, display in vocabularies:
+        mark = " (default)" if name == default else ""
+        lines += textwrap.wrap(f"{name}{mark}: {', '.join(display)}", 88, initial_indent="  ", subsequent_indent="    ")
     return "Genres (--vocabulary NAME; --map renames them):\n" + "\n".join(lines) + "\n\n"
 
 

@@ -505,6 +505,12 @@ def test_version_short_flag_and_help_lists_the_genres(capsys):
         cli.main(["--help"])
     text = capsys.readouterr().out
     assert "Genres (--vocabulary NAME" in text and "Hip-Hop" in text and "Electronic" in text
+    from genre_tagger.listen.model import load_info
+
+    meta = load_info(None, verify_hash=False)  # the bundled model's genres, as its metadata is read elsewhere
+    listed = " ".join(text.split("Genres (--vocabulary NAME")[1].split("\n\n")[0].split())
+    for v in meta.vocabularies:
+        assert f"{v.name}{' (default)' if v.name == meta.default_vocabulary else ''}: {', '.join(v.display)}" in listed
     assert "CNN" not in text and "GTZAN's ten" not in text
 
 
