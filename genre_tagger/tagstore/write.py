@@ -7,14 +7,21 @@ Usage (the GUI's API too)::
             res = run.apply(path, genres, options)          # process writes), reconciles
     run.run_id                                              # interrupted runs; apply never
                                                             # raises for one file
-    # res: WriteResult(path, status "tagged" | "unchanged" | "error", genres, previous,
-    #                  error = one-line reason, bytes_written, write_id)
+    # res: WriteResult(path, status "tagged" | "unchanged" | "changed-since-scan" | "error",
+    #                  genres, previous, error = one-line reason, bytes_written, write_id)
 
     undo_run(journal, run_id or None, options) -> (undo run id or None, [WriteResult])
     recover(journal)   # at start-up: reconcile what a crash left (WriteRun does it too)
 
 Protocol for one file (:meth:`WriteRun.apply`):
 
+0. *Recheck* (with ``expect=``, an :class:`Expect`: what the decision to write saw): on the
+   descriptor the plan is made from, the file's identity (device, inode, size, mtime) and
+   its genres now are compared with what the decision saw. If either differs, the caller's
+   ``redecide`` (the policy, applied to the genres there now) says what to write, or to
+   leave the file (status ``changed-since-scan``): a value the decision did not see is
+   never written over unasked. The write itself then checks, on its own descriptor, that
+   the file is still the one planned (identity and the bytes it replaces).
 1. *Plan*: the tag family edits an :class:`~genre_tagger.tagstore.overlay.Overlay` (the new file,
    in memory, the real file untouched).
 2. *Check* the plan, on bytes: every tag item other than the genre identical (raw, see
@@ -56,6 +63,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,16 +78,37 @@ from .steps import fsync_dir, holds_new_file, identity, new_sha, put_back, sha, 
 from .tags import PADDING, Family, TagOptions, detect, read_tags, short_reason
 
 TAGGED, UNCHANGED, ERROR = "tagged", "unchanged", "error"
+CHANGED = "changed-since-scan"  # the file changed after the decision; what it holds now was left as it is
 IMAGE_LIMIT = 4 << 20  # the original tag region is journaled (for byte-exact undo) up to this size
 INPLACE_LIMIT = 256 << 10  # at most this many bytes changed, appended or cut off: in place; more: a new file
 
-__all__ = ["WriteRun", "WriteResult", "write_one", "write_genres", "JournalBusyError"]
+__all__ = ["WriteRun", "WriteResult", "Expect", "write_one", "write_genres", "JournalBusyError"]
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a decision to write a file saw (see step 0 of the protocol). ``identity``:
+    :func:`~genre_tagger.tagstore.steps.identity` of the file, taken before its genres were
+    read (None: not known, the genres alone are compared); ``genres``: the genres it held;
+    ``redecide(genres now)``: the genres to write into the file as it is now, or None to
+    leave it (None as ``redecide``: a changed file is always left)."""
+
+    identity: tuple[int, ...] | list[int] | None
+    genres: list[str]
+    redecide: Callable[[list[str]], list[str] | None] | None = None
+
+
+class _Leave(Exception):
+    """The recheck found nothing to write (status ``status``)."""
+
+    def __init__(self, status: str):
+        self.status = status
 
 
 @dataclass
 class WriteResult:
     path: Path
-    status: str  # tagged | unchanged | error
+    status: str  # tagged | unchanged | changed-since-scan | error
     genres: list[str] = field(default_factory=list)  # the genres now in the file (asked for)
     previous: list[str] = field(default_factory=list)
     error: str = ""
@@ -162,24 +191,30 @@ class WriteRun:
         raw: dict | None = None,
         undo_of: int | None = None,
         image: list[tuple] | None = None,
+        expect: Expect | None = None,
     ) -> WriteResult:
         """Set the genre of one file. Never raises for a problem of the file: returns a
         result with ``status == "error"`` and a one-line reason. ``raw`` (undo) restores
         recorded raw genre data instead of writing ``genres``; ``image`` (undo) is the
-        whole previous file as overlay segments (see :func:`_exact_image`)."""
+        whole previous file as overlay segments (see :func:`_exact_image`). ``expect``:
+        what the decision to write saw (see :class:`Expect`); a file changed since is
+        decided anew (``res.genres``: what was written, or the genres left in it)."""
         path = Path(path)
         res = WriteResult(path, ERROR, genres=list(genres))
         try:
-            res.previous = read_tags(path, options).genres
-            if raw is None and image is None and res.previous == list(genres):
-                res.status = UNCHANGED
-                return res
-            plan = self._plan(path, list(genres), options, raw, image)
+            if expect is None:
+                res.previous = read_tags(path, options).genres
+                if raw is None and image is None and res.previous == list(genres):
+                    res.status = UNCHANGED
+                    return res
+            plan = self._plan(path, list(genres), options, raw, image, expect, res)
             if plan is None:
                 res.status = UNCHANGED
                 return res
-            res.write_id, res.bytes_written = self._commit(plan, res.previous, list(genres), options, undo_of)
+            res.write_id, res.bytes_written = self._commit(plan, res.previous, list(res.genres), options, undo_of)
             res.status = TAGGED
+        except _Leave as e:
+            res.status = e.status
         except TagError as e:
             res.error = e.reason
         except Unreadable as e:
@@ -188,7 +223,10 @@ class WriteRun:
             res.error = f"not written ({short_reason(e)})"
         return res
 
-    def _plan(self, path: Path, genres: list[str], options: TagOptions, raw: dict | None, image: list[tuple] | None) -> _Plan | None:
+    def _plan(
+        self, path: Path, genres: list[str], options: TagOptions, raw: dict | None, image: list[tuple] | None,
+        expect: Expect | None = None, res: WriteResult | None = None,
+    ) -> _Plan | None:
         real = path.resolve()  # write through symlinks, never replace the link itself
         if not real.is_file():
             raise TagError(path, "no such file")
@@ -202,6 +240,8 @@ class WriteRun:
         fd = os.open(real, os.O_RDONLY)
         try:
             st = os.fstat(fd)
+            if expect is not None and res is not None:
+                genres = res.genres = _recheck(path, fd, st, family, container, options, expect, genres, res)
             ov = Overlay(fd, st.st_size)
             before, raw_before = family.view_raw(ov, st.st_size, container)
             after = None  # the planned file's view, parsed once
@@ -437,6 +477,35 @@ class WriteRun:
         self.journal.end_write(wid, "done", {"new_identity": identity(new_st)}, commit=False)
         self.journal.cache_move(plan.path, (plan.st.st_size, plan.st.st_mtime_ns), (new_st.st_size, new_st.st_mtime_ns), commit=False)
         step("done")
+
+
+def _recheck(
+    path: Path, fd: int, st: os.stat_result, family: Family, container: str, options: TagOptions,
+    expect: Expect, genres: list[str], res: WriteResult,
+) -> list[str]:
+    """Step 0: the genres to write into the file open as ``fd`` (status ``st``), given what
+    the decision saw; :class:`_Leave` if there is nothing to write. ``res.previous``
+    becomes the genres the file holds now (read through ``fd``, as :func:`read_tags` reads)."""
+    proc = Path(f"/proc/self/fd/{fd}")  # the open file itself, whatever its path names now
+    try:
+        loaded = family.load(proc if proc.exists() else path, container)
+        now = family.info(loaded, options)[0]
+    except TagError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any parser failure is this file's problem
+        raise TagError(path, f"cannot read tags ({short_reason(e)})") from e
+    res.previous = now
+    same = now == list(expect.genres) and (expect.identity is None or list(expect.identity) == identity(st))
+    if not same:
+        new = expect.redecide(list(now)) if expect.redecide is not None else None
+        if new is None:
+            res.genres = list(now)
+            raise _Leave(CHANGED)
+        genres = list(new)
+    if now == genres:
+        res.genres = list(now)
+        raise _Leave(UNCHANGED)
+    return genres
 
 
 def _old_bytes(fd: int, patches, old_size: int, new_size: int) -> bytes:
