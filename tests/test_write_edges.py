@@ -129,3 +129,69 @@ def test_the_apps_write_of_an_older_review_leaves_a_genre_set_since(qtbot, tmp_p
     assert by_name[b.name].category == WRITTEN
     msg = w.statusBar().currentMessage()
     assert "Wrote genres into 1 file" in msg and "1 left as another program changed it after the scan" in msg, msg
+
+
+# -- 3. a full disk under the journal ------------------------------------------------------
+
+
+def test_too_little_free_space_for_the_journal_is_one_line_naming_its_folder(flac, monkeypatch, capsys, _isolated_data_dir):
+    monkeypatch.setattr(Journal, "free_space", lambda self: 96 << 10)
+    before = flac.read_bytes()
+    code, out, err = run(["--set", "Rock", str(flac)], capsys)
+    assert code == 2 and flac.read_bytes() == before
+    (line,) = err.strip().splitlines()
+    assert str(_isolated_data_dir) in line and "96 KB free" in line and "needed" in line, line
+    monkeypatch.setattr(Journal, "free_space", lambda self: 1 << 40)
+    code, out, err = run(["--undo"], capsys)
+    assert code == 2 and "nothing to undo" in err
+
+
+def test_a_disk_that_fills_during_a_scan_stops_it_in_one_line_and_the_run_is_interrupted(tmp_path, tiny_model_path, monkeypatch, capsys):
+    files = [write_audio(tmp_path / f"{i}.flac", "flac", seconds=4.0, seed=i) for i in range(3)]
+    free = iter([1 << 40] * 2)  # the run's start and the first write; then the disk is full
+    monkeypatch.setattr(Journal, "free_space", lambda self: next(free, 10 << 10))
+    before = {p: p.read_bytes() for p in files}
+    code, out, err = run(_scan(tiny_model_path, str(tmp_path), "--min-confidence", "0"), capsys)
+    assert code == 2 and "Traceback" not in err
+    assert [ln for ln in err.splitlines() if "not enough free space for the journal" in ln and "10 KB free" in ln], err
+    written = [p for p in files if p.read_bytes() != before[p]]
+    assert len(written) == 1 and read_tags(written[0]).genres != []
+    monkeypatch.setattr(Journal, "free_space", lambda self: 1 << 40)
+    (r,) = Journal().runs()
+    assert r.interrupted and r.changes == 1
+    code, out, err = run(["--undo"], capsys)
+    assert code == 0 and all(p.read_bytes() == before[p] for p in files), err
+
+
+def test_sqlite_finding_the_disk_full_at_the_end_of_a_run_is_one_line_not_a_traceback(flac, monkeypatch, capsys):
+    import sqlite3
+
+    import genre_tagger.tagstore.journal as journal_mod
+
+    class Full:  # SQLite's connection, whose commit that finishes a run finds the disk full
+        def __init__(self, db):
+            self._db, self._finishing = db, False
+
+        def execute(self, sql, *a):
+            self._finishing = sql.startswith("UPDATE runs SET finished")
+            return self._db.execute(sql, *a)
+
+        def commit(self):
+            if self._finishing:
+                raise sqlite3.OperationalError("database or disk is full")
+            self._db.commit()
+
+        def __getattr__(self, name):
+            return getattr(self._db, name)
+
+    real = sqlite3.connect
+    monkeypatch.setattr(journal_mod.sqlite3, "connect", lambda *a, **k: Full(real(*a, **k)))
+    code, out, err = run(["--set", "Rock", str(flac)], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "not enough free space for the journal" in err, err
+    monkeypatch.setattr(journal_mod.sqlite3, "connect", real)
+    assert read_tags(flac).genres == ["Rock"]
+    code, out, err = run(["--history"], capsys)  # reconciles what the full disk left pending
+    (r,) = Journal().runs()
+    assert r.interrupted and r.changes == 1, r  # and undoable
+    code, out, err = run(["--undo"], capsys)
+    assert code == 0 and read_tags(flac).genres == [], err

@@ -69,7 +69,7 @@ from pathlib import Path
 
 from ..errors import TagError
 from . import shift
-from .journal import Journal, JournalBusyError
+from .journal import Journal, JournalBusyError, JournalError
 from .overlay import Overlay, pread, pread_ranges, pwrite_all
 from .payload import payload_digest, payload_regions
 from .rawtags import Unreadable
@@ -158,6 +158,7 @@ class WriteRun:
         self._swept: set[Path] = set()  # folders already cleared of earlier versions' temporary files
 
     def __enter__(self) -> WriteRun:
+        self.journal.check_space()  # JournalFullError: a full disk stops the run before it begins
         self.journal.lock(self.command)  # JournalBusyError if another process writes
         try:
             recover(self.journal)
@@ -166,14 +167,31 @@ class WriteRun:
             raise
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            if self.run_id is not None:
-                self.journal.finish_run(self.run_id)
-                self.journal.active_runs.discard(self.run_id)
-            self.journal.commit()
+            if not isinstance(exc, JournalError):
+                try:
+                    if self.run_id is not None:
+                        self.journal.finish_run(self.run_id)
+                        self.journal.active_runs.discard(self.run_id)
+                    self.journal.commit()
+                    return
+                except JournalError:
+                    self._interrupted()
+                    raise
+            self._interrupted()
         finally:
             self.journal.unlock()
+
+    def _interrupted(self) -> None:
+        """The journal cannot take more (a full disk): the run is recorded as interrupted,
+        now or by the next start's recovery (its writes left pending are checked then)."""
+        if self.run_id is not None:
+            self.journal.active_runs.discard(self.run_id)
+            try:
+                self.journal.mark_interrupted(self.run_id)
+            except JournalError:
+                pass
 
     def _run(self) -> int:
         if self.run_id is None:
@@ -215,6 +233,8 @@ class WriteRun:
             res.status = TAGGED
         except _Leave as e:
             res.status = e.status
+        except JournalError:  # the journal's problem (a full disk), not the file's: the run stops
+            raise
         except TagError as e:
             res.error = e.reason
         except Unreadable as e:
@@ -262,7 +282,8 @@ class WriteRun:
                 os.close(fd)
                 return None  # nothing to change
             move = None
-            if patches is None and (block := shift.block_size(fd)):  # the tag grows or shrinks at the start
+            if patches is None and (block := shift.block_size(fd)) and not shift.busy(fd):  # the tag grows or shrinks at the start
+                # (a file another program has open gets a new file: it goes on reading the old one)
                 padding = PADDING
                 for _ in range(4):  # the padding that makes the audio move by whole blocks
                     move, grow = shift.plan_shift(ov.tail(), block)
@@ -306,6 +327,7 @@ class WriteRun:
                 old_size = plan.st.st_size
                 olds = _old_bytes(ov.fd, patches, old_size, ov.size)
                 news = b"".join(d for _, d in patches)
+                self.journal.check_space(2 * (len(olds) + len(news)))
                 p = dict(common, mode="inplace", ranges=[[off, len(d)] for off, d in patches], new_size=ov.size)
                 wid = self.journal.begin_write(self._run(), plan.path, before, after, p, olds, news, undo_of)
                 step("journaled")
@@ -313,6 +335,7 @@ class WriteRun:
             if plan.move is not None:
                 m = plan.move
                 olds, news = pread(ov.fd, m.old_head, 0), ov.pread(0, m.head)
+                self.journal.check_space(2 * (len(olds) + len(news)))
                 p = dict(common, mode="shift", at=m.at, delta=m.delta, head=m.head, new_size=ov.size,
                          probe=tail_probe(ov.fd, m.old_head, plan.st.st_size))  # fmt: skip
                 wid = self.journal.begin_write(self._run(), plan.path, before, after, p, olds, news, undo_of)
@@ -326,6 +349,7 @@ class WriteRun:
             dropped = ov.dropped()
             keep_old = sum(n for _, n in dropped) <= IMAGE_LIMIT
             old = b"".join(pread_ranges(ov.fd, dropped)) if keep_old else None
+            self.journal.check_space(2 * len(old or b""))
             new = ov.new_bytes()
             tmp = real.parent / f".gt-{self._run()}-{os.urandom(4).hex()}{real.suffix.lower()}"
             p = dict(common, mode="replace", temp=os.fsdecode(tmp), new_size=ov.size, layout=ov.layout(),

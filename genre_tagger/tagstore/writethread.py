@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .journal import Journal
+from .journal import Journal, JournalError
 from .tags import TagOptions
 from .write import Expect, WriteResult, WriteRun
 
@@ -95,6 +95,8 @@ class WriterThread:
             self._drop.set()
         self._put(_STOP, check=False)
         self._thread.join()
+        if exc_type is None and isinstance(self._error, JournalError):
+            raise self._error  # a full disk under the journal: one line for the user
         if exc_type is None and self._error is not None:
             raise WriterThreadError(f"tag writer stopped: {self._error}") from self._error
 
@@ -139,6 +141,8 @@ class WriterThread:
 
     def _check(self) -> None:
         if not self._thread.is_alive():
+            if isinstance(self._error, JournalError):
+                raise self._error
             raise WriterThreadError(f"tag writer stopped: {self._error or 'unknown reason'}") from self._error
 
     # -- the thread ------------------------------------------------------------------------------
