@@ -195,3 +195,74 @@ def test_sqlite_finding_the_disk_full_at_the_end_of_a_run_is_one_line_not_a_trac
     assert r.interrupted and r.changes == 1, r  # and undoable
     code, out, err = run(["--undo"], capsys)
     assert code == 0 and read_tags(flac).genres == [], err
+
+
+# -- 6. hard links ----------------------------------------------------------------------------
+
+
+def _linked_needing_a_new_file(tmp_path: Path) -> tuple[Path, Path]:
+    """An MP3 without a tag, too large to be rewritten in place (a tag must be added at its
+    start), with a second hard link."""
+    (tmp_path / "lib").mkdir()
+    path = write_audio(tmp_path / "lib" / "a.mp3", "mp3", seconds=8.0)
+    data = path.read_bytes()
+    assert data[:3] != b"ID3"
+    path.write_bytes(data * (1 + (300 << 10) // len(data)))  # whole MPEG frames, repeated
+    other = tmp_path / "other.mp3"
+    os.link(path, other)
+    return path, other
+
+
+@pytest.mark.parametrize("shift_off", [True, False], ids=["copy path", "block moves where the file system has them"])
+def test_a_hard_linked_file_keeps_its_links_on_every_write_path_and_undo(shift_off, tmp_path, monkeypatch):
+    import shiftemu
+
+    if shift_off:
+        monkeypatch.setenv("GENRE_TAGGER_SHIFT", "off")
+    else:
+        shiftemu.install(tmp_path, monkeypatch.setattr)
+    path, other = _linked_needing_a_new_file(tmp_path)
+    original, ino = path.read_bytes(), path.stat().st_ino
+    j = Journal()
+    with WriteRun(j, "t") as run:
+        assert run.apply(path, ["Rock", "Pop", "Jazz Fusion " * 800]).status == TAGGED  # grows at the start
+        assert run.apply(path, ["Blues"]).status == TAGGED  # in place
+    assert path.stat().st_ino == ino and path.stat().st_nlink == 2
+    assert other.read_bytes() == path.read_bytes() and read_tags(other).genres == ["Blues"]
+    from genre_tagger.tagstore.undo import undo_run
+
+    _, res = undo_run(j)
+    assert all(r.status == TAGGED for r in res), [r.error for r in res]
+    assert path.read_bytes() == other.read_bytes() == original and path.stat().st_ino == ino
+    assert sorted(p.name for p in path.parent.iterdir()) == ["a.mp3"]  # no temporary file left
+
+
+@pytest.mark.parametrize("step", ["journaled", "temp-written", "copy-half", "copied", "done"])
+def test_a_kill_while_a_hard_linked_file_is_copied_back_is_recovered_and_undoable(step, tmp_path, _isolated_data_dir, no_shift):
+    import subprocess
+    import sys
+
+    from genre_tagger.tagstore.recover import recover
+    from genre_tagger.tagstore.undo import undo_run
+
+    path, other = _linked_needing_a_new_file(tmp_path)
+    original = path.read_bytes()
+    code = (
+        "import sys\nfrom genre_tagger.tagstore.journal import Journal\nfrom genre_tagger.tagstore.write import WriteRun\n"
+        "with WriteRun(Journal(), 'crash test') as run:\n    r = run.apply(sys.argv[1], ['Rock', 'Jazz Fusion ' * 800])\n"
+        "    sys.exit(0 if r.status == 'tagged' else 3)\n"
+    )
+    env = dict(os.environ, GENRE_TAGGER_CRASH_AT=step, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    assert subprocess.run([sys.executable, "-c", code, str(path)], env=env, timeout=60).returncode == 86
+    j = Journal()
+    recover(j)
+    data = path.read_bytes()
+    assert other.read_bytes() == data and path.stat().st_nlink == 2
+    assert sorted(p.name for p in path.parent.iterdir()) == ["a.mp3"]
+    (r,) = j.runs()
+    if data == original:
+        assert step in ("journaled", "temp-written") and r.changes == 0
+    else:
+        assert read_tags(path).genres[0] == "Rock" and r.changes == 1 and step not in ("journaled", "temp-written")
+        _, (u,) = undo_run(j)
+        assert u.status == TAGGED and path.read_bytes() == other.read_bytes() == original, u.error

@@ -372,6 +372,12 @@ class Journal:
         if commit:
             self.db.commit()
 
+    @_guarded
+    def update_plan(self, write_id: int, plan_update: dict) -> None:
+        """Add to a pending write's plan (committed: a copy-back's digest of its new file)."""
+        self.db.execute("UPDATE writes SET plan = json_patch(plan, ?) WHERE id = ?", (json.dumps(plan_update), write_id))
+        self.db.commit()
+
     def writes(self, run_id: int, state: str | None = None) -> list[WriteRow]:
         sql = self._WRITE_SQL + "WHERE run_id = ?" + (" AND state = ?" if state else "") + " ORDER BY path, id"
         return [self._row(r) for r in self.db.execute(sql, (run_id, state) if state else (run_id,))]

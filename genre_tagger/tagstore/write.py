@@ -41,9 +41,12 @@ Protocol for one file (:meth:`WriteRun.apply`):
    whole blocks, the blocks are inserted (removed), the new head is written, fsync; the
    journal holds the original head. Otherwise a temporary file ``.gt-<run>-<n><ext>``
    beside the original (the new file copied from the overlay, fsync), renamed over it,
-   the folder fsynced. A grown tag gets :data:`~genre_tagger.tagstore.tags.PADDING` bytes of
-   padding (a little more when that moves the audio by whole blocks) so later writes
-   fit in place.
+   the folder fsynced. A file with several hard links keeps them on every path: its new
+   file is not renamed but copied back over the original in place (the digests of the
+   whole original and, committed before the copy begins, of the whole new file are
+   journaled; a crash half-way is finished from the temporary file at the next start).
+   A grown tag gets :data:`~genre_tagger.tagstore.tags.PADDING` bytes of padding (a
+   little more when that moves the audio by whole blocks) so later writes fit in place.
 5. *Record* completion (``done``); move the file's classification cache row to its new
    size and mtime (the audio is unchanged).
 
@@ -55,7 +58,8 @@ only when both ends of the moved audio are where the move puts them), temporary 
 the run shown as interrupted.
 
 ``GENRE_TAGGER_CRASH_AT=<step>`` (tests only) ends the process with ``os._exit`` at a
-step: journaled, appended, patch-half, shifted, head-half, patched, temp-written, renamed, done.
+step: journaled, appended, patch-half, shifted, head-half, patched, temp-written, renamed,
+copy-half, copied, done.
 """
 
 from __future__ import annotations
@@ -74,7 +78,7 @@ from .overlay import Overlay, pread, pread_ranges, pwrite_all
 from .payload import payload_digest, payload_regions
 from .rawtags import Unreadable
 from .recover import recover, sweep_old_temp_files
-from .steps import fsync_dir, holds_new_file, identity, new_sha, put_back, sha, step, tail_at, tail_probe
+from .steps import copy_back, file_sha, fsync_dir, holds_new_file, identity, new_sha, path_sha, put_back, sha, step, tail_at, tail_probe
 from .tags import PADDING, Family, TagOptions, detect, read_tags, short_reason
 
 TAGGED, UNCHANGED, ERROR = "tagged", "unchanged", "error"
@@ -354,6 +358,8 @@ class WriteRun:
             tmp = real.parent / f".gt-{self._run()}-{os.urandom(4).hex()}{real.suffix.lower()}"
             p = dict(common, mode="replace", temp=os.fsdecode(tmp), new_size=ov.size, layout=ov.layout(),
                      dropped=[list(d) for d in dropped] if keep_old else None, new_sha=sha(new))  # fmt: skip
+            if plan.st.st_nlink > 1:  # hard links: the new file is copied back over the original (see the module)
+                p.update(copy_back=True, old_sha=file_sha(ov.fd))
             wid = self.journal.begin_write(self._run(), plan.path, before, after, p, old, None, undo_of)
             step("journaled")
             return wid, self._write_replace(plan, wid, tmp, p, old, options)
@@ -457,6 +463,7 @@ class WriteRun:
     def _write_replace(self, plan: _Plan, wid: int, tmp: Path, p: dict, old: bytes | None, options: TagOptions) -> int:
         real, st, ov = plan.real, plan.st, plan.overlay
         layout, want_sha = p["layout"], p["new_sha"]
+        copying = False
         try:
             fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, stat.S_IMODE(st.st_mode))
             try:
@@ -473,14 +480,32 @@ class WriteRun:
                     raise TagError(plan.path, "verification failed: the new file reads back differently; not written")
             finally:
                 os.close(fd)
+            if p.get("copy_back"):  # the whole new file's digest, committed before the original is touched
+                self.journal.update_plan(wid, {"temp_sha": path_sha(tmp)})
             step("temp-written")
             # the replaced bytes too: a tagger that keeps the mtime leaves the same identity
             if identity(real.stat()) != identity(st) or (old is not None and b"".join(pread_ranges(ov.fd, p["dropped"])) != old):
                 raise TagError(plan.path, "file changed while it was being written; not written")
+            if p.get("copy_back"):
+                copying = True
+                new_st = copy_back(tmp, real, st if options.keep_mtime else None)
+                step("copied")
+                tmp.unlink()
+                fsync_dir(real.parent)
+                self._done(plan, wid, new_st)
+                return ov.size
             base_fd, ov.fd = ov.fd, -1
             os.close(base_fd)  # Windows cannot replace a file that is open
             os.replace(tmp, real)
         except BaseException as e:
+            if copying:  # the original partly overwritten: finished from the new file (a Ctrl-C), else
+                try:  # left pending with it, for the next start's recovery to finish
+                    new_st = copy_back(tmp, real, st if options.keep_mtime else None)
+                    tmp.unlink()
+                except BaseException:
+                    raise e from None
+                self._done(plan, wid, new_st)
+                raise
             try:
                 renamed = not tmp.exists() and holds_new_file(real, ov.size, layout, want_sha)
             except OSError:  # cannot tell: the write stays pending, recovery decides at the next start
