@@ -266,3 +266,50 @@ def test_a_kill_while_a_hard_linked_file_is_copied_back_is_recovered_and_undoabl
         assert read_tags(path).genres[0] == "Rock" and r.changes == 1 and step not in ("journaled", "temp-written")
         _, (u,) = undo_run(j)
         assert u.status == TAGGED and path.read_bytes() == other.read_bytes() == original, u.error
+
+
+# -- 4. damaged Ogg pages -----------------------------------------------------------------------
+
+
+def _ogg_pages(b: bytes) -> list[tuple[int, int]]:
+    out, pos = [], 0
+    while pos + 27 <= len(b) and b[pos : pos + 4] == b"OggS":
+        n = b[pos + 26]
+        length = 27 + n + sum(b[pos + 27 : pos + 27 + n])
+        out.append((pos, length))
+        pos += length
+    return out
+
+
+def _crc_ok(page: bytes) -> bool:
+    """The page's checksum, computed here (Ogg's CRC-32: polynomial 0x04C11DB7, no reflection)."""
+    crc = 0
+    for byte in page[:22] + b"\0\0\0\0" + page[26:]:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7) & 0xFFFFFFFF if crc & 0x80000000 else (crc << 1) & 0xFFFFFFFF
+    return crc.to_bytes(4, "little") == page[22:26]
+
+
+def test_a_damaged_ogg_page_renumbered_by_a_write_stays_damaged_and_decodes_as_before(tmp_path):
+    import soundfile
+
+    path = write_audio(tmp_path / "a.ogg", "ogg", seconds=8.0)
+    data = bytearray(path.read_bytes())
+    pages = _ogg_pages(bytes(data))
+    pos, length = pages[-4]  # an audio page: one byte of its body flipped, its checksum now wrong
+    data[pos + length - 10] ^= 0x55
+    path.write_bytes(bytes(data))
+    assert not _crc_ok(bytes(data[pos : pos + length]))
+    decoded = soundfile.read(str(path))[0]
+    with WriteRun(Journal(), "t") as run:  # a comment this long takes more header pages: every page renumbered
+        assert run.apply(path, ["Rock " * 14000]).status == TAGGED
+    new = path.read_bytes()
+    new_pages = _ogg_pages(new)
+    assert len(new_pages) > len(pages)
+    (npos, nlen) = new_pages[-4]
+    assert new[npos + 18 : npos + 22] != data[pos + 18 : pos + 22]  # renumbered
+    assert new[npos + 26 : npos + nlen] == data[pos + 26 : pos + length]  # its content as it was
+    assert not _crc_ok(new[npos : npos + nlen])  # and still damaged
+    assert all(_crc_ok(new[a : a + n]) for a, n in new_pages[:-4] + new_pages[-3:])  # the others valid, as they were
+    assert (soundfile.read(str(path))[0] == decoded).all()  # decoders drop what they dropped
