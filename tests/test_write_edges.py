@@ -313,3 +313,22 @@ def test_a_damaged_ogg_page_renumbered_by_a_write_stays_damaged_and_decodes_as_b
     assert not _crc_ok(new[npos : npos + nlen])  # and still damaged
     assert all(_crc_ok(new[a : a + n]) for a, n in new_pages[:-4] + new_pages[-3:])  # the others valid, as they were
     assert (soundfile.read(str(path))[0] == decoded).all()  # decoders drop what they dropped
+
+
+# -- 8. an ID3v2 tag appended at the end ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("v1", [False, True], ids=["at the end", "before an ID3v1 tag"])
+def test_an_mp3_with_an_id3v2_tag_appended_at_the_end_is_refused_with_the_reason(v1, tmp_path):
+    from tagcorpus import frame, id3v1, syncsafe
+
+    audio = write_audio(tmp_path / "src.mp3", "mp3", seconds=4.0).read_bytes()
+    body = frame("TCON", b"\x03Jazz\x00", 4)
+    appended = b"ID3\x04\x00\x10" + syncsafe(len(body)) + body + b"3DI\x04\x00\x10" + syncsafe(len(body))
+    path = tmp_path / "a.mp3"
+    path.write_bytes(audio + appended + (id3v1(b"Title", 8) if v1 else b""))
+    before = path.read_bytes()
+    with WriteRun(Journal(), "t") as run:
+        res = run.apply(path, ["Rock"])
+    assert res.status == "error" and "appended at the end" in res.error and "\n" not in res.error, res.error
+    assert path.read_bytes() == before

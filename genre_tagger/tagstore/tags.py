@@ -158,6 +158,20 @@ def _id3_place(fh, size: int, container: str) -> _Id3Place:
     return _Id3Place(0, 0, None, 0, pos)
 
 
+def _appended_id3(fh, size: int) -> int | None:
+    """Where the footer (``3DI``) of an ID3v2.4 tag appended at the end of an MPEG file is,
+    at the very end or before an ID3v1 tag; None if there is none."""
+    for end in (size, size - 128):
+        if end < 10:
+            continue
+        footer = read_at(fh, end - 10, 10)
+        if footer[:3] == b"3DI" and footer[3] == 4 and not any(b & 0x80 for b in footer[6:10]):
+            if end == size - 128 and read_at(fh, end, 3) != b"TAG":
+                continue
+            return end - 10
+    return None
+
+
 class Id3Family(Family):
     name = "id3"
     raw_restore = True
@@ -237,6 +251,9 @@ class Id3Family(Family):
         return view, out
 
     def edit(self, path, container, ov, genres, options, raw, padding=PADDING):
+        if container in ("MP3", "AAC") and (end := _appended_id3(ov, ov.size)) is not None:
+            raise TagError(path, f"an ID3v2 tag is appended at the end of the file (its footer at byte {end}); readers that "
+                                 "prefer it would go on showing its genre, so nothing was written")  # fmt: skip
         place, tag = self._tag(ov, ov.size, container)
         if tag is None and not genres and not (raw and raw["items"]):
             return {"family": self.name, "container": container, "items": [], "version": None}
