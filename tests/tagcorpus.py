@@ -165,9 +165,13 @@ def corpus(folder: Path) -> list[Case]:
     for fmt in ("ogg", "opus", "wma"):
         p = write_audio(folder / f"plain.{fmt}", fmt, seconds=1.0)
         cases.append(Case(p.name, p))
-    p = folder / "adts.aac"
+    p = folder / "adts.aac"  # no tag: none is added (mutagen.File would take it for MP3), see README
     _write_av(p, synth_music(1.0, 44100), 44100, "aac", "adts")
-    cases.append(Case(p.name, p, tail=len(p.read_bytes())))
+    cases.append(Case(p.name, p, refuse="misread it as MP3"))
+    tagged = folder / "adts_id3.aac"  # an ID3v2 tag another tagger put in front: its genre is written
+    audio = p.read_bytes()
+    tagged.write_bytes(id3(4, [frame("TIT2", b"\x03keep title\x00", 4)], padding=256) + audio)
+    cases.append(Case(tagged.name, tagged, keep=[b"keep title"], tail=len(audio)))
     for c in cases:
         assert os.path.getsize(c.path) > 0
     return cases

@@ -332,3 +332,24 @@ def test_an_mp3_with_an_id3v2_tag_appended_at_the_end_is_refused_with_the_reason
         res = run.apply(path, ["Rock"])
     assert res.status == "error" and "appended at the end" in res.error and "\n" not in res.error, res.error
     assert path.read_bytes() == before
+
+
+# -- 5. ADTS .aac --------------------------------------------------------------------------------
+
+
+def test_an_untagged_adts_file_gets_no_id3_tag_that_would_make_mutagen_misread_it(tmp_path):
+    import av
+    import mutagen
+
+    from devtools.synth import _write_av, synth_music
+
+    path = tmp_path / "a.aac"
+    _write_av(path, synth_music(4.0, 22050), 22050, "aac", "adts")
+    before = path.read_bytes()
+    assert type(mutagen.File(str(path))).__name__ == "AAC"
+    with WriteRun(Journal(), "t") as run:
+        res = run.apply(path, ["Rock"])
+    assert res.status == "error" and "misread it as MP3" in res.error and "\n" not in res.error
+    assert path.read_bytes() == before and type(mutagen.File(str(path))).__name__ == "AAC"  # as taggers read it
+    with av.open(str(path)) as c:  # and players
+        assert sum(f.samples for f in c.decode(audio=0)) > 80000
