@@ -16,10 +16,14 @@ It is used only where the move is provably one atomic step of the file system:
 
 * on ext4 (found from ``/proc/self/mountinfo``) **with a journal** (jbd2 lists one for the
   device in ``/proc/fs/jbd2/<device>-<inode>``): the move is one transaction of ext4's
-  journal, so a kill or a power cut leaves the file moved or not, never half-moved. On an
-  ext4 without a journal nothing orders the inode against the block bitmaps (a collapse
-  frees blocks: a power cut can leave blocks freed that the inode still maps), so there a
-  new file is written instead, as on every other file system;
+  journal, so a kill or a power cut leaves the file moved or not, never half-moved. An
+  insert or collapse is several steps inside ext4 (the size changed, the extents split,
+  shifted, freed), made one by the journal's handle; without a journal any of the
+  in-between states can reach the disk before a power cut (the inode table block is
+  written back whenever the kernel likes), and a collapse frees blocks with nothing
+  ordering the bitmaps against the inode. So on an ext4 without a journal a new file is
+  written instead, as on every other file system (the copy path's rename is no more
+  atomic there, but it never leaves the original's block map half changed);
 * for a file of at most :data:`MAX_EXTENTS` = 3 extents. ext4 keeps up to 4 extents in the
   inode itself (its 60-byte ``i_block``: a 12-byte header and four 12-byte extents); more
   need an extent-tree block, and a move that makes the file need one is several metadata

@@ -258,7 +258,7 @@ class Id3Family(Family):
         if tag is None and not genres and not (raw and raw["items"]):
             return {"family": self.name, "container": container, "items": [], "version": None}
         if container == "AAC" and tag is None:  # see the README's format list
-            raise TagError(path, "an ADTS .aac file without a tag gets none: an ID3v2 tag in front of it makes mutagen "
+            raise TagError(path, "a raw AAC (.aac) file without a tag gets none: an ID3v2 tag in front of it makes mutagen "
                                  "(Picard, beets, Quod Libet) misread it as MP3; not written")  # fmt: skip
         version = tag.version if tag else options.id3_version
         if version not in (2, 3, 4):
