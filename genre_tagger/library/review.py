@@ -12,6 +12,7 @@ those of its files that were deleted (:meth:`Review.forget_missing`).
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sqlite3
@@ -315,7 +316,9 @@ class Review:
         seen, result, decision, policy = it.current, it.result, it.decision, self.policy
 
         def again(now: list[str]) -> list[str] | None:
-            probe = ReviewItem(replace(result, previous=list(now)), decision=decision if now == seen else None)
+            shown = copy.copy(result)
+            shown.previous = list(now)
+            probe = ReviewItem(shown, decision=decision if now == seen else None)
             Review(policy)._evaluate(probe)
             if probe.category == WILL_WRITE:
                 return list(probe.new)
