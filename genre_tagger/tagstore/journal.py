@@ -10,6 +10,16 @@ becomes ``done`` (or ``failed``) afterwards. :mod:`genre_tagger.tagstore.write` 
 protocol; this module only stores rows. A lock file beside the database serialises
 writers (:meth:`Journal.lock`). The cache maps (path, size, mtime, model id) to the
 model's probabilities.
+
+A full disk: every method that writes turns SQLite's and the OS's errors into
+:class:`JournalError` (:class:`JournalFullError` when the disk is full) and rolls back,
+and a write run checks the free space first (:meth:`Journal.check_space`, a margin of
+:data:`SPACE_MARGIN`), so a run on a nearly full disk stops with one line, before SQLite
+has to grow its WAL index (a memory-mapped ``-shm`` file: on a full disk a page of it
+that cannot be allocated kills the process with SIGBUS). ``locking_mode=EXCLUSIVE``
+(a WAL index in the heap, no ``-shm``) would remove that risk but lock out every other
+connection — the scan's own second connection (its writer thread), the app reading the
+history during a write — so it is not used.
 """
 
 from __future__ import annotations
