@@ -260,6 +260,9 @@ def test_a_kill_while_a_hard_linked_file_is_copied_back_is_recovered_and_undoabl
     assert other.read_bytes() == data and path.stat().st_nlink == 2
     assert sorted(p.name for p in path.parent.iterdir()) == ["a.mp3"]
     (r,) = j.runs()
+    (note,) = j.db.execute("SELECT note FROM writes").fetchone()
+    if step == "copy-half":  # the original half overwritten: finished from the temporary file
+        assert note == "interrupted during the write; the write was completed", note
     if data == original:
         assert step in ("journaled", "temp-written") and r.changes == 0
     else:

@@ -59,15 +59,14 @@ def copy_back(tmp: Path, real: Path, keep: os.stat_result | None = None) -> os.s
         dst = os.open(real, os.O_RDWR)
         try:
             size = os.fstat(src).st_size
-            pos, half = 0, False
+            pos, half = 0, size // 2  # a kill after the first half leaves a torn file (tests)
             while pos < size:
-                b = os.pread(src, 1 << 20, pos)
+                b = os.pread(src, min(1 << 20, (half if pos < half else size) - pos), pos)
                 if not b:
                     raise OSError("the new file shrank while it was copied back")
                 pwrite_all(dst, b, pos)
                 pos += len(b)
-                if not half and pos >= size // 2:
-                    half = True
+                if pos == half:
                     step("copy-half")
             os.ftruncate(dst, size)
             if keep is not None:
