@@ -162,6 +162,7 @@ def _recover_copy_back(real: Path, tmp: Path, plan: dict) -> tuple[str, str]:
         tmp.unlink()
         fsync_dir(real.parent)
         return "done", "interrupted during the write; the write was completed"
+    tmp.unlink(missing_ok=True)  # not a copy this write began: of no use
     return "unknown", "interrupted; the file has changed since (left as is)"
 
 
