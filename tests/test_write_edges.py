@@ -340,19 +340,33 @@ def test_an_mp3_with_an_id3v2_tag_appended_at_the_end_is_refused_with_the_reason
 # -- 5. ADTS .aac --------------------------------------------------------------------------------
 
 
-def test_an_untagged_adts_file_gets_no_id3_tag_that_would_make_mutagen_misread_it(tmp_path):
+def test_an_untagged_adts_file_gets_an_apev2_tag_that_mutagen_and_ffmpeg_read(tmp_path):
+    """An ID3v2 tag in front of ADTS makes mutagen.File() (Picard, beets, Quod Libet) take
+    the file for MP3 and raise; an APEv2 tag at the end (Picard's own layout for .aac) is
+    read by mutagen and FFmpeg, and the audio stays where it is."""
     import av
     import mutagen
+    from mutagen.apev2 import APEv2
 
     from devtools.synth import _write_av, synth_music
+    from genre_tagger.tagstore.undo import undo_run
 
     path = tmp_path / "a.aac"
     _write_av(path, synth_music(4.0, 22050), 22050, "aac", "adts")
     before = path.read_bytes()
-    assert type(mutagen.File(str(path))).__name__ == "AAC"
-    with WriteRun(Journal(), "t") as run:
-        res = run.apply(path, ["Rock"])
-    assert res.status == "error" and "misread it as MP3" in res.error and "\n" not in res.error
-    assert path.read_bytes() == before and type(mutagen.File(str(path))).__name__ == "AAC"  # as taggers read it
-    with av.open(str(path)) as c:  # and players
-        assert sum(f.samples for f in c.decode(audio=0)) > 80000
+    with av.open(str(path)) as c:
+        samples = sum(f.samples for f in c.decode(audio=0))
+    j = Journal()
+    with WriteRun(j, "t") as run:
+        res = run.apply(path, ["Rock", "Pop"])
+        assert res.status == TAGGED and res.bytes_written < 200, res.error  # appended in place
+    data = path.read_bytes()
+    assert data[: len(before)] == before and read_tags(path).genres == ["Rock", "Pop"]
+    f = mutagen.File(str(path))  # what Picard, beets and Quod Libet call first
+    assert f is not None and list(APEv2(str(path))["Genre"]) == ["Rock", "Pop"]
+    with av.open(str(path)) as c:  # FFmpeg (players)
+        assert sum(fr.samples for fr in c.decode(audio=0)) == samples and c.metadata.get("Genre", c.metadata.get("genre"))
+    _, (u,) = undo_run(j)
+    assert u.status == TAGGED and path.read_bytes() == before, u.error
+
+
