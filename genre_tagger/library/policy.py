@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 # statuses of a scanned file (also the JSON/CSV report's vocabulary)
@@ -11,12 +12,15 @@ KEPT = "kept"  # has a genre and --overwrite is off
 LOW_CONFIDENCE = "skipped-low-confidence"
 UNCHANGED = "unchanged"  # already holds exactly what would be written
 ERROR = "error"
-STATUSES = (TAGGED, WOULD_TAG, KEPT, LOW_CONFIDENCE, UNCHANGED, ERROR)
+CHANGED = "changed-since-scan"  # another program changed the file's genre after the scan: decided anew, left as it is now
+STATUSES = (TAGGED, WOULD_TAG, KEPT, LOW_CONFIDENCE, UNCHANGED, CHANGED, ERROR)
 # the same statuses in the words the desktop app shows (one set of names for CLI and app):
 # (one file, several files)
 STATUS_WORDS = {TAGGED: ("written", "written"), WOULD_TAG: ("will be written", "will be written"),
                 KEPT: ("keeps its genre", "keep their genre"), LOW_CONFIDENCE: ("unsure — not written", "unsure — not written"),
-                UNCHANGED: ("already tagged", "already tagged"), ERROR: ("error", "errors")}  # fmt: skip
+                UNCHANGED: ("already tagged", "already tagged"),
+                CHANGED: ("changed since the scan, left as it is", "changed since the scan, left as they are"),
+                ERROR: ("error", "errors")}  # fmt: skip
 
 
 def status_words(status: str, n: int) -> str:
@@ -72,6 +76,19 @@ def display_genres(top: list[tuple[str, float]], display: dict[str, str], mappin
         name = mapping.get(name.lower(), mapping.get(gid.lower(), name))
         out.append((name, p))
     return out
+
+
+def redecide(top: list[tuple[str, float]], policy: WritePolicy) -> Callable[[list[str]], list[str] | None]:
+    """The policy applied again to the genres a file holds at write time (the tag store
+    calls it when the file changed after :func:`decide`, see
+    :class:`genre_tagger.tagstore.write.Expect`): the genres to write, the file's own when
+    it already holds them, or None to leave it (kept, or below the threshold)."""
+
+    def again(now: list[str]) -> list[str] | None:
+        status, genres = decide(top, now, replace(policy, dry_run=False))
+        return genres if status in (TAGGED, UNCHANGED) else None
+
+    return again
 
 
 def decide(top: list[tuple[str, float]], existing: list[str], policy: WritePolicy) -> tuple[str, list[str]]:

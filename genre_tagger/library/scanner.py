@@ -22,12 +22,14 @@ from ..listen.modelmeta import ModelMeta
 from ..reasons import cannot_read
 from ..tagstore.journal import Journal, pathkey
 from ..tagstore.recover import recover
+from ..tagstore.steps import identity
 from ..tagstore.tags import TagOptions, read_tags
 from ..tagstore.undo import undo_run
-from ..tagstore.write import WriteResult, read_only
+from ..tagstore.write import CHANGED as WRITE_CHANGED
+from ..tagstore.write import Expect, WriteResult, read_only
 from ..tagstore.writethread import COMMIT_EVERY, WriterThread
 from .files import iter_audio_files
-from .policy import ERROR, TAGGED, WritePolicy, decide, display_genres
+from .policy import CHANGED, ERROR, TAGGED, UNCHANGED, WritePolicy, decide, display_genres, redecide
 from .processes import exit_with_parent, start_fork_server, terminate_workers, worker_context, worker_count
 
 
@@ -61,6 +63,28 @@ class FileResult:
     track: int = 0  # track and disc number (0: none)
     disc: int = 0
     read_only: bool = False  # a write would be refused (found by the scan, before any write)
+    identity: tuple[int, ...] | None = None  # (device, inode, size, mtime_ns) before ``previous`` was read
+
+
+def expectation(res: FileResult, policy: WritePolicy) -> Expect:
+    """What the decision about ``res`` saw, for the write to check (see
+    :class:`~genre_tagger.tagstore.write.Expect`): a file changed since is decided anew."""
+    return Expect(res.identity, list(res.previous), redecide(list(res.top), policy))
+
+
+def apply_write(res: FileResult, w: WriteResult) -> FileResult:
+    """``res`` as its write ended: written, found changed since the scan (and decided
+    anew), or failed."""
+    if w.status == ERROR:
+        res.status, res.error, res.genres = ERROR, w.error, []
+        return res
+    res.previous = list(w.previous)
+    res.genres = list(w.genres)
+    if w.status == WRITE_CHANGED:
+        res.status = CHANGED
+    elif w.status == UNCHANGED:
+        res.status = UNCHANGED
+    return res
 
 
 # ---------------------------------------------------------------------------
@@ -156,10 +180,15 @@ class Scanner:
         res = FileResult(path=path, status=ERROR, cached=cached, duration=c.duration, classification=c)
         res.top, res.tags = summarise(c, info, self.vocabulary, self.policy.mapping)
         try:
+            st = os.stat(path)  # before the tags: a change after it shows at the write
             tags = read_tags(path, opts.tag_options)
         except TagError as e:
             res.error = e.reason
             return res
+        except OSError as e:
+            res.error = cannot_read(e)
+            return res
+        res.identity = tuple(identity(st))
         res.artist, res.title, res.album = tags.artist, tags.title, tags.album
         res.album_artist, res.track, res.disc = tags.album_artist, tags.track, tags.disc
         res.previous = tags.genres
@@ -167,7 +196,7 @@ class Scanner:
             res.duration = tags.duration
         res.status, res.genres = decide(res.top, tags.genres, self.policy)
         try:
-            res.read_only = read_only(path)
+            res.read_only = read_only(path, st)
         except OSError:
             pass  # gone or unreachable since: the write says why
         return res
@@ -179,7 +208,7 @@ class Scanner:
             yield res
             return
         if res.status == TAGGED:  # the write path journals it and moves the cache row
-            self._writer.write(res, res.path, res.genres, self.options.tag_options)
+            self._writer.write(res, res.path, res.genres, self.options.tag_options, expectation(res, self.policy))
         else:
             yield res
         yield from self._written()
@@ -189,9 +218,7 @@ class Scanner:
         assert self._writer is not None
         for res, w in self._writer.finished(wait):
             self.run_id = self._writer.run_id
-            if w.status == ERROR:
-                res.status, res.error, res.genres = ERROR, w.error, []
-            yield res
+            yield apply_write(res, w)
 
     def _cache_put(self, path: Path, size: int, mtime: int, c: Classification) -> None:
         """Remember a classification (committed about once a second; in a writing scan by
