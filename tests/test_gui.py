@@ -703,7 +703,7 @@ class AlbumScanner(FakeScanner):
         on_total(len(tracks))
         for p, aa, artist, album, disc, track, c in tracks:
             yield FileResult(p, "would-tag", genres=["Rock"], top=[("Rock", c), ("Pop", 1 - c)], artist=artist, title=p.stem,
-                             album=album, album_artist=aa, disc=disc, track=track)  # fmt: skip
+                             album=album, album_artist=aa, disc_number=str(disc or ""), track_number=f"{track}/9")  # fmt: skip
 
 
 @pytest.fixture()

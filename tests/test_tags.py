@@ -79,7 +79,7 @@ def test_round_trip_keeps_audio_and_other_tags(fmt, id3_version, originals, tmp_
     t = read_tags(path, opts)
     assert t.genres == ["Rock", "Hip-Hop"]
     assert (t.artist, t.title, t.album) == ("Artïst", "Títle", "Album")
-    assert (t.album_artist, t.track, t.disc) == ("Àlbum Artist", 3, 2)  # the table's album organisation
+    assert t.album_artist == "Àlbum Artist" and t.track_number.split("/")[0] == "3" and t.disc_number.split("/")[0] == "2"
     assert payload_digest(path) == digest
     assert _mutagen_view(path) == others
     grown = path.read_bytes()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
@@ -75,9 +76,15 @@ class Albums:
         return ranks.get(col, ranks[COL_ALBUM_ARTIST])
 
 
+def number(text: str) -> int:
+    """A track or disc number as stored ("3", "03", "3/12") -> 3; none -> 0."""
+    m = re.match(r"\s*(\d{1,5})", text or "")
+    return int(m.group(1)) if m else 0
+
+
 def track_key(it: ReviewItem) -> tuple:
     r = it.result
-    return (r.disc, r.track, it.name_key)
+    return (number(r.disc_number), number(r.track_number), it.name_key)
 
 
 def folder_name(path, root: str | None) -> str:
@@ -170,7 +177,8 @@ class TrackModel(QAbstractTableModel):
         if col == COL_ALBUM_ARTIST:
             return r.album_artist or r.artist
         if col == COL_TRACK:
-            return "" if not r.track else f"{r.disc}-{r.track:02d}" if r.disc > 1 else str(r.track)
+            track, disc = number(r.track_number), number(r.disc_number)
+            return "" if not track else f"{disc}-{track:02d}" if disc > 1 else str(track)
         if col == COL_FOLDER:
             return folder_name(r.path, self.root)
         if col == COL_NOW:

@@ -60,8 +60,8 @@ class FileResult:
     error: str = ""
     cached: bool = False
     album_artist: str = ""
-    track: int = 0  # track and disc number (0: none)
-    disc: int = 0
+    track_number: str = ""
+    disc_number: str = ""
     read_only: bool = False  # a write would be refused (found by the scan, before any write)
     identity: tuple[int, ...] | None = None  # (device, inode, size, mtime_ns) before ``previous`` was read
 
@@ -190,7 +190,7 @@ class Scanner:
             return res
         res.identity = tuple(identity(st))
         res.artist, res.title, res.album = tags.artist, tags.title, tags.album
-        res.album_artist, res.track, res.disc = tags.album_artist, tags.track, tags.disc
+        res.album_artist, res.track_number, res.disc_number = tags.album_artist, tags.track_number, tags.disc_number
         res.previous = tags.genres
         if tags.duration:
             res.duration = tags.duration

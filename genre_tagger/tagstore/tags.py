@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,8 +60,19 @@ class TrackTags:
     duration: float = 0.0
     id3_version: int | None = None
     album_artist: str = ""
-    track: int = 0  # track number (0: none)
-    disc: int = 0  # disc number (0: none)
+    track_number: str = ""  # as stored: "3", "03", "3/12"
+    disc_number: str = ""  # "1", "1/2"
+
+
+# what Family.info reads besides the genres, in its order
+INFO_FIELDS = ("artist", "title", "album", "album_artist", "track_number", "disc_number")
+
+
+def _first_of_pairs(values):
+    """MP4's (number, total) pairs (trkn, disk) as their number; other values as they are."""
+    if isinstance(values, list | tuple):
+        return [v[0] if isinstance(v, tuple) and v else v for v in values]
+    return values
 
 
 def _text(values) -> list[str]:
@@ -98,8 +108,8 @@ class Family:
         raise NotImplementedError
 
     def info(self, loaded, options: TagOptions) -> tuple[list[str], list[str], float, int | None]:
-        """(genres, [artist, title, album, album artist, track, disc], duration, id3 version)
-        of a loaded file (track and disc as stored: "3/12")."""
+        """(genres, [artist, title, album, album artist, track number, disc number], duration,
+        id3 version) of a loaded file (see :data:`INFO_FIELDS`)."""
         raise NotImplementedError
 
     def view(self, fh, size: int, container: str) -> RawView:
@@ -219,7 +229,7 @@ class Id3Family(Family):
     def info(self, loaded, options):
         tags, length = loaded
         if tags is None:
-            return [], [""] * len(NAME_FIELDS), length, None
+            return [], [""] * len(INFO_FIELDS), length, None
         frame = tags.get("TCON")
         genres = list(frame.genres) if frame is not None else []
         sep = options.id3v23_separator.strip()
@@ -480,12 +490,12 @@ class _KeyedFamily(_MutagenFamily):
     keys hold the same field in another form and are replaced by it."""
 
     genre_keys: tuple[str, ...] = ()
-    info_keys: tuple[str, ...] = ()  # artist, title, album, album artist, track, disc
+    info_keys: tuple[str, ...] = ("",) * 6  # INFO_FIELDS
 
     def info(self, f, options):
         tags = f.tags or {}
         genres = _text(tags.get(self.genre_keys[0], []))
-        names = [" / ".join(_text(tags.get(k, []))) for k in self.info_keys]
+        names = [" / ".join(_text(_first_of_pairs(tags.get(k, [])))) for k in self.info_keys]
         return genres, names, float(getattr(f.info, "length", 0.0) or 0.0), None
 
     def set_genres(self, f, genres):
@@ -500,7 +510,7 @@ class Mp4Family(_KeyedFamily):
     name = "mp4"
     classes = {"MP4": "mutagen.mp4:MP4"}
     genre_keys = ("\xa9gen", "gnre")  # mutagen reads a numeric gnre atom as \xa9gen
-    info_keys = ("\xa9ART", "\xa9nam", "\xa9alb", "aART", "trkn", "disk")  # trkn, disk: (number, total)
+    info_keys = ("\xa9ART", "\xa9nam", "\xa9alb", "aART", "trkn", "disk")
 
     def view(self, fh, size, container):
         return rawtags.mp4_view(fh, size)
@@ -571,15 +581,5 @@ def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> TrackTags
     except Exception as e:  # any parser failure is this file's problem
         raise TagError(path, f"cannot read tags ({short_reason(e)})") from e
     t = TrackTags(path=path, format=container, kind=family.name, genres=genres, duration=length, id3_version=id3v)
-    t.artist, t.title, t.album, t.album_artist, track, disc = names
-    t.track, t.disc = _number(track), _number(disc)
+    t.artist, t.title, t.album, t.album_artist, t.track_number, t.disc_number = names
     return t
-
-
-NAME_FIELDS = ("artist", "title", "album", "album artist", "track", "disc")
-
-
-def _number(text: str) -> int:
-    """The track or disc number in a tag's text: "3/12" -> 3, "(3, 12)" (MP4) -> 3, "" -> 0."""
-    m = re.search(r"\d+", text)
-    return int(m.group()) if m and len(m.group()) < 6 else 0
