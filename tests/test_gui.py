@@ -333,12 +333,17 @@ def test_a_finished_scan_forgets_the_decisions_of_deleted_files(qtbot, fake_libr
     assert w.review.items[_row(w, "02.mp3")].category == REJECTED
 
 
+def _track_rows(w: MainWindow) -> list[int]:
+    """The shown rows that are tracks (not album rows), top to bottom."""
+    return [r for r in range(w.proxy.rowCount()) if not w.model.is_album_row(w.proxy.mapToSource(w.proxy.index(r, 0)).row())]
+
+
 def _shown(w: MainWindow, col: int) -> list:
-    return [w.proxy.index(r, col).data(Qt.DisplayRole) for r in range(w.proxy.rowCount())]
+    return [w.proxy.index(r, col).data(Qt.DisplayRole) for r in _track_rows(w)]
 
 
 def _confidences(w: MainWindow) -> list[float]:
-    return [w.review.items[w.proxy.mapToSource(w.proxy.index(r, 0)).row()].confidence for r in range(w.proxy.rowCount())]
+    return [w.review.items[w.proxy.mapToSource(w.proxy.index(r, 0)).row()].confidence for r in _track_rows(w)]
 
 
 def test_sorted_at_all_times(qtbot, fake_library, tiny_model_path):
@@ -734,7 +739,7 @@ def album_library(tmp_path):
 
 def _albums_in_view(w: MainWindow) -> list[str]:
     """The album (folder) of each shown row, top to bottom."""
-    return [str(w.review.items[w.proxy.mapToSource(w.proxy.index(r, 0)).row()].path.parent) for r in range(w.proxy.rowCount())]
+    return [str(w.review.items[w.proxy.mapToSource(w.proxy.index(r, 0)).row()].path.parent) for r in _track_rows(w)]
 
 
 def _contiguous(groups: list[str]) -> bool:
@@ -772,7 +777,7 @@ def test_the_table_is_organised_by_album(qtbot, album_library, tiny_model_path):
     intros = [r for r, name in enumerate(_shown(w, COL_FILE)) if name == "01 Intro.mp3"]
     folders = [_shown(w, COL_FOLDER)[r] for r in intros]
     assert folders == ["Music/Ana Blue/First Light", "Music/Ana Blue/Second Wind"]  # told apart
-    tips = {w.proxy.index(r, COL_FILE).data(Qt.ToolTipRole) for r in intros}
+    tips = {w.proxy.index(_track_rows(w)[r], COL_FILE).data(Qt.ToolTipRole) for r in intros}
     assert tips == {str(album_library / "Ana Blue" / a / "01 Intro.mp3") for a in ("First Light", "Second Wind")}
     header = w.table.horizontalHeader()
     assert not header.isSectionHidden(COL_FOLDER)  # 1920 px: room for the folder too
@@ -997,3 +1002,55 @@ def test_normalize_genre_names_is_previewed_and_undone(qtbot, library, tiny_mode
     w.undo_last()
     qtbot.waitUntil(lambda: not w.writing, timeout=20000)
     assert (library / "3 song.m4a").read_bytes() == before
+
+
+def test_album_rows_head_their_tracks_and_act_on_them(qtbot, album_library, tiny_model_path):
+    """Each album of two or more tracks has a row of its own above its tracks, under any
+    sort; selecting it and pressing Reject rejects every track; a track can be decided
+    on its own afterwards."""
+    from genre_tagger.gui.track_model import COL_ALBUM
+
+    w = _window(qtbot, tiny_model_path, scanner_factory=AlbumScanner)
+    w.resize(1920, 1200)
+    _activate(qtbot, w)
+    _scan(qtbot, w, album_library)
+    model, proxy = w.model, w.proxy
+
+    def layout():
+        """[(album name, [its track rows' albums])] in view order, from each album row."""
+        out = []
+        for r in range(proxy.rowCount()):
+            src = proxy.mapToSource(proxy.index(r, 0)).row()
+            if model.is_album_row(src):
+                n = len(model.rows_of(src))
+                following = [model.album_of(proxy.mapToSource(proxy.index(r + k, 0)).row()) for k in range(1, n + 1)]
+                out.append((proxy.index(r, COL_ALBUM).data(), proxy.index(r, COL_FILE).data(), set(following) == {model.album_of(src)}))
+        return out
+
+    expected = {("First Light", "4 tracks"), ("Second Wind", "3 tracks"), ("Double", "4 tracks"), ("Summer Hits", "3 tracks")}
+    assert {(a, n) for a, n, _ in layout()} == expected  # the untagged Downloads folder has none
+    for col in (COL_CONFIDENCE, COL_CONFIDENCE, COL_STATUS, COL_ALBUM):  # ascending, descending, ...
+        _click_header(qtbot, w, col)
+        assert all(ok for _, _, ok in layout()), (col, layout())  # each album row right above its own tracks
+    # Reject on the album row: every track of the album
+    first_light = next(r for r in range(proxy.rowCount()) if model.is_album_row(proxy.mapToSource(proxy.index(r, 0)).row())
+                       and proxy.index(r, COL_ALBUM).data() == "First Light")  # fmt: skip
+    rect = w.table.visualRect(proxy.index(first_light, COL_FILE))
+    qtbot.mouseClick(w.table.viewport(), Qt.LeftButton, pos=rect.center())
+    tracks = w.selected_rows()
+    assert len(tracks) == 4 and {w.review.items[i].result.album for i in tracks} == {"First Light"}
+    qtbot.keyClick(w.table, Qt.Key_Backspace, Qt.ControlModifier)
+    assert {w.review.items[i].category for i in tracks} == {REJECTED}
+    assert proxy.index(first_light, COL_STATUS).data() == REJECTED
+    # one track decided on its own: the album row sums up both
+    one = tracks[0]
+    w.table.clearSelection()
+    w.table.selectRow(proxy.mapFromSource(model.index(one, 0)).row())
+    w.apply_genre("Jazz")
+    assert w.review.items[one].new == ["Jazz"] and {w.review.items[i].category for i in tracks[1:]} == {REJECTED}
+    first_light = proxy.mapFromSource(model.index(model.album_row(model.album_of(one)), 0)).row()
+    assert proxy.index(first_light, COL_STATUS).data() == "3 rejected, 1 will write"
+    # a search shows a matching track with its album row
+    w.search.setText("song 4")
+    shown = [proxy.index(r, COL_ALBUM).data() for r in range(proxy.rowCount())]
+    assert shown == ["First Light", "First Light"]  # the album row, then its one matching track

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from ..library.files import display_path
 from ..library.policy import LOW_CONFIDENCE
-from ..library.review import FAILED, READ_ONLY, WILL_WRITE, WRITTEN, Relabel, Review, ReviewItem
+from ..library.review import FAILED, READ_ONLY, WILL_WRITE, WRITTEN, Relabel, Review, ReviewItem, plural
 from .qtcompat import no_value
 
 COLUMNS = ["File", "Artist", "Title", "Album", "Genre now", "After Write", "Guess", "Confidence", "Status", "Album artist", "#", "Folder"]
@@ -39,6 +40,12 @@ NEW_BG = QBrush(QColor("#d9f2d0"))  # Picard-like: what Write changes is green
 NEW_FG = QBrush(QColor("#1d5e12"))
 _ERROR_FG = QBrush(QColor("#b3261e"))
 _DIM_FG = QBrush(QColor("#6b6b6b"))
+_ALBUM_BG = QBrush(QColor("#e9eef5"))  # an album row
+
+
+def _short(category: str) -> str:
+    """A status in a few words for an album row's summary ("Unsure — not written" -> "unsure")."""
+    return category.split(" —")[0].split(" (")[0].lower()
 
 
 class Albums:
@@ -53,8 +60,13 @@ class Albums:
         self.ids: dict[tuple, int] = {}
         self.of_row: list[int] = []
         self.ranks: list[dict[int, tuple]] = []  # album id -> {column: its sort key}
+        self.members: list[list[int]] = []  # album id -> its rows (review indices)
+        self.tagged: list[bool] = []  # album id -> an album tag (not a folder of untagged files)
+        self.names: list[tuple[str, str]] = []  # album id -> (album artist, album) as shown
 
-    def add(self, items) -> None:
+    def add(self, items) -> set[int]:
+        """Put new items (the review's next ones) into their albums; returns the albums touched."""
+        touched = set()
         for it in items:
             r = it.result
             folder = os.path.dirname(os.fsdecode(r.path))
@@ -68,12 +80,25 @@ class Albums:
                 by_artist = (untagged, artist, album, folder, gid)
                 self.ranks.append({COL_ALBUM_ARTIST: by_artist, COL_TRACK: by_artist, COL_ALBUM: (untagged, album, artist, folder, gid),
                                    COL_FOLDER: (folder, artist, album, gid)})  # fmt: skip
+                self.members.append([])
+                self.tagged.append(bool(r.album))
+                self.names.append((r.album_artist or r.artist, r.album or display_path(os.path.basename(folder))))
+            self.members[gid].append(len(self.of_row))
             self.of_row.append(gid)
+            touched.add(gid)
+        return touched
 
     def rank(self, row: int, col: int) -> tuple:
         """The sort key of the row's album for column ``col`` (album artist's for any other)."""
-        ranks = self.ranks[self.of_row[row]]
+        return self.rank_of(self.of_row[row], col)
+
+    def rank_of(self, gid: int, col: int) -> tuple:
+        ranks = self.ranks[gid]
         return ranks.get(col, ranks[COL_ALBUM_ARTIST])
+
+    def has_row(self, gid: int) -> bool:
+        """An album of two or more tracks gets a row of its own above its tracks."""
+        return self.tagged[gid] and len(self.members[gid]) > 1
 
 
 def number(text: str) -> int:
@@ -104,10 +129,16 @@ def genres_text(genres: list[str]) -> str:
 
 
 class TrackModel(QAbstractTableModel):
+    """One row per track (row i is the review's item i), then one row per album of two or
+    more tracks (its *album row*: the album once, a summary of its tracks; selecting it
+    selects them, see :meth:`TrackTable.source_rows`)."""
+
     def __init__(self, review: Review, parent=None):
         super().__init__(parent)
         self.review = review
         self.albums = Albums()
+        self.headers: list[int] = []  # the albums that have an album row, in the order of their rows
+        self._header_of: dict[int, int] = {}  # album id -> its place in ``headers``
         self.root: str | None = None  # the folder opened (the Folder column is relative to it)
         self._bold = QFont()
         self._bold.setBold(True)
@@ -115,10 +146,30 @@ class TrackModel(QAbstractTableModel):
         self._italic.setItalic(True)
 
     def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.review.items)
+        return 0 if parent.isValid() else len(self.review.items) + len(self.headers)
 
     def columnCount(self, parent=QModelIndex()):
         return len(COLUMNS)
+
+    # -- album rows ---------------------------------------------------------------------
+    def is_album_row(self, row: int) -> bool:
+        return row >= len(self.review.items)
+
+    def album_of(self, row: int) -> int:
+        """The album id of a row (a track's, or an album row's own)."""
+        n = len(self.review.items)
+        return self.headers[row - n] if row >= n else self.albums.of_row[row]
+
+    def album_row(self, gid: int) -> int | None:
+        i = self._header_of.get(gid)
+        return None if i is None else len(self.review.items) + i
+
+    def _has_album_row(self, row: int) -> bool:
+        return self.album_row(self.albums.of_row[row]) is not None
+
+    def rows_of(self, row: int) -> list[int]:
+        """The review's items a row stands for: the track, or every track of an album row."""
+        return list(self.albums.members[self.album_of(row)]) if self.is_album_row(row) else [row]
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):
         if role == Qt.DisplayRole and orientation == Qt.Horizontal:
@@ -130,6 +181,8 @@ class TrackModel(QAbstractTableModel):
     def data(self, index, role=Qt.DisplayRole):
         if role not in _ROLES or not index.isValid():  # cheap exit: views ask for many roles
             return no_value()
+        if index.row() >= len(self.review.items):
+            return self._album_data(self.headers[index.row() - len(self.review.items)], index.column(), role)
         it = self.review.items[index.row()]
         col = index.column()
         if role == Qt.DisplayRole:
@@ -157,12 +210,48 @@ class TrackModel(QAbstractTableModel):
                 return self._bold
         if col == COL_ALBUM and not it.result.album and role in (Qt.ForegroundRole, Qt.FontRole):
             return _DIM_FG if role == Qt.ForegroundRole else self._italic
+        if col in (COL_ALBUM_ARTIST, COL_ALBUM) and role == Qt.ForegroundRole and self._has_album_row(index.row()):
+            return _DIM_FG  # shown once, in bold, on the album's row
         if role == Qt.ForegroundRole:
             if col == COL_STATUS and it.category in (FAILED, READ_ONLY):
                 return _ERROR_FG
             if col == COL_NEW and it.category not in (WILL_WRITE, WRITTEN):
                 return _DIM_FG
         return no_value()
+
+    def _album_data(self, gid: int, col: int, role):
+        items = [self.review.items[i] for i in self.albums.members[gid]]
+        if role == Qt.DisplayRole:
+            return self._album_display(gid, items, col)
+        if role == Qt.FontRole:
+            return self._bold if col in (COL_ALBUM_ARTIST, COL_ALBUM, COL_FILE) else no_value()
+        if role == Qt.BackgroundRole:
+            return _ALBUM_BG
+        if role == Qt.ToolTipRole:
+            text = f"{plural(len(items), 'track')}: selecting this row selects them all (Accept, Reject, Set Genre, Write)"
+            return f"{self._album_display(gid, items, col)}\n{text}" if col == COL_STATUS else text
+        return no_value()  # no confidence bar: the album's own guess comes with album decisions
+
+    def _album_display(self, gid: int, items: list[ReviewItem], col: int) -> str:
+        artist, album = self.albums.names[gid]
+        if col == COL_ALBUM_ARTIST:
+            return artist
+        if col == COL_ALBUM:
+            return album
+        if col == COL_FILE:
+            return plural(len(items), "track")
+        if col in (COL_NOW, COL_NEW):  # once, where every track has the same
+            values = {genres_text(it.current if col == COL_NOW else it.new) for it in items}
+            return values.pop() if len(values) == 1 else ""
+        if col == COL_GUESS:  # the guess most of its tracks get
+            guesses = Counter(it.predicted for it in items if it.predicted)
+            return guesses.most_common(1)[0][0] if guesses else ""
+        if col == COL_STATUS:
+            counts = Counter(it.category for it in items)
+            if len(counts) == 1:
+                return next(iter(counts))
+            return ", ".join(f"{n} {_short(c)}" for c, n in counts.most_common())
+        return ""
 
     def _display(self, it: ReviewItem, col: int) -> str:
         r = it.result
@@ -196,21 +285,39 @@ class TrackModel(QAbstractTableModel):
         if not results:
             return
         n = len(self.review.items)
-        self.beginInsertRows(QModelIndex(), n, n + len(results) - 1)
-        self.albums.add(self.review.add(results, relabel))
+        self.beginInsertRows(QModelIndex(), n, n + len(results) - 1)  # before the album rows
+        touched = self.albums.add(self.review.add(results, relabel))
         self.endInsertRows()
+        rows = [gid for gid in sorted(touched) if gid not in self._header_of and self.albums.has_row(gid)]
+        if rows:  # albums that now have two tracks get their row
+            start = self.rowCount()
+            self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
+            for gid in rows:
+                self._header_of[gid] = len(self.headers)
+                self.headers.append(gid)
+            self.endInsertRows()
+        self._albums_changed(touched)
 
     def clear(self) -> None:
         self.beginResetModel()
         self.review.clear()
         self.albums.clear()
+        self.headers, self._header_of = [], {}
         self.endResetModel()
 
     def rows_changed(self, rows: list[int]) -> None:
-        """Repaint (and let the proxy re-sort and re-filter) the given rows."""
+        """Repaint (and let the proxy re-sort and re-filter) the given rows (the review's
+        indices), and the album rows that sum them up."""
         if not rows:
             return
         self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), len(COLUMNS) - 1))
+        self._albums_changed({self.albums.of_row[i] for i in rows if i < len(self.albums.of_row)})
+
+    def _albums_changed(self, gids) -> None:
+        for gid in gids:
+            row = self.album_row(gid)
+            if row is not None:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
 
 class TrackFilter(QSortFilterProxyModel):
@@ -239,8 +346,13 @@ class TrackFilter(QSortFilterProxyModel):
         self.invalidateFilter()
 
     def filterAcceptsRow(self, source_row, source_parent):
-        items = self.sourceModel().review.items
-        it = items[source_row]
+        model = self.sourceModel()
+        if model.is_album_row(source_row):  # shown with its albums kept together, while one of its tracks is
+            return self.keep_albums and any(self._accepts(i) for i in model.rows_of(source_row))
+        return self._accepts(source_row)
+
+    def _accepts(self, source_row: int) -> bool:
+        it = self.sourceModel().review.items[source_row]
         if self.genre and it.predicted != self.genre:
             return False
         if self.category and it.category != self.category:
@@ -256,15 +368,19 @@ class TrackFilter(QSortFilterProxyModel):
     def lessThan(self, left, right):  # one Python call per comparison instead of two data() calls
         col = left.column()
         model = self.sourceModel()
-        items = model.review.items
-        a, b = items[left.row()], items[right.row()]
+        lr, rr = left.row(), right.row()
         descending = self.sortOrder() == Qt.DescendingOrder  # Qt asks lessThan(right, left) then
-        if col in ALBUM_COLUMNS or self.keep_albums:
-            ga, gb = model.albums.rank(left.row(), col), model.albums.rank(right.row(), col)
+        la, ra = model.is_album_row(lr), model.is_album_row(rr)
+        if col in ALBUM_COLUMNS or self.keep_albums or la or ra:
+            ga, gb = model.albums.rank_of(model.album_of(lr), col), model.albums.rank_of(model.album_of(rr), col)
             if ga != gb:
                 if col in ALBUM_COLUMNS:  # albums in the column's order, either way
                     return ga < gb
                 return (gb < ga) if descending else (ga < gb)  # albums stay in their order; tracks sort within
+            if la or ra:  # the album row first, whichever way its tracks sort
+                return la and not ra if not descending else ra and not la
+        items = model.review.items
+        a, b = items[lr], items[rr]
         if col in ALBUM_COLUMNS:  # an album's tracks in track order, whichever way its albums sort
             ta, tb = track_key(a), track_key(b)
             return (tb < ta) if descending else (ta < tb)

@@ -69,7 +69,10 @@ class TrackTable(QTableView):
     def source_rows(self) -> list[int]:
         """The selected rows, as indices of the review's items."""
         sm = self.selectionModel()
-        return sorted({self.proxy.mapToSource(i).row() for i in sm.selectedRows()}) if sm else []
+        if not sm:
+            return []
+        model = self.proxy.sourceModel()  # an album row stands for its tracks
+        return sorted({r for i in sm.selectedRows() for r in model.rows_of(self.proxy.mapToSource(i).row())})
 
     # -- columns ----------------------------------------------------------------------
     def _section_resized(self, *_):
