@@ -524,9 +524,11 @@ def run_normalize(args, out, err) -> int:
     from .genres import canonical_names
     from .library.files import display_path, iter_audio_files
     from .library.policy import parse_mapping
+    from .reasons import cannot_read
     from .tagstore.journal import Journal, JournalBusyError
+    from .tagstore.steps import identity
     from .tagstore.tags import read_tags
-    from .tagstore.write import ERROR, TAGGED, WriteRun
+    from .tagstore.write import ERROR, TAGGED, Expect, WriteRun
 
     roots = args.scan + args.paths
     if not roots:
@@ -548,16 +550,21 @@ def run_normalize(args, out, err) -> int:
     changes = []
     for p in files:
         try:
+            seen = identity(os.stat(p))  # before the tags: a change after it is seen by the write
             before = read_tags(p, tag_opts).genres
         except TagError as e:
             failed.append((p, e.reason))
             _say(err, f"error: {_shown(p)}: {e.reason}")
             continue
+        except OSError as e:
+            failed.append((p, cannot_read(e)))
+            _say(err, f"error: {_shown(p)}: {cannot_read(e)}")
+            continue
         after = canonical_names(before, mapping)
         if after != before:
-            changes.append((p, before, after))
+            changes.append((p, before, after, seen))
     if args.dry_run:
-        for p, before, after in changes if not args.quiet else []:
+        for p, before, after, _ in changes if not args.quiet else []:
             _say(out, f"would normalize: {_shown(p)}: {_fmt(before)} -> {_fmt(after)}")
         if not args.quiet:
             out.write(f"{plural(len(files), 'file')}: {len(changes)} would be normalized, {len(failed)} failed "
@@ -573,8 +580,9 @@ def run_normalize(args, out, err) -> int:
     run, done, interrupted, written = WriteRun(Journal(), command), 0, False, 0
     try:
         with run:
-            for done, (p, before, after) in enumerate(changes):  # noqa: B007 - done: how far a Ctrl-C got
-                r = run.apply(p, after, tag_opts)
+            for done, (p, before, after, seen) in enumerate(changes):  # noqa: B007 - done: how far a Ctrl-C got
+                # changed since it was read: what it holds then is normalized instead
+                r = run.apply(p, after, tag_opts, expect=Expect(seen, before, lambda now: canonical_names(now, mapping)))
                 if r.status == ERROR:
                     failed.append((p, r.error))
                     _say(err, f"error: {_shown(p)}: {r.error}")

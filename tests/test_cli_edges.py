@@ -548,3 +548,23 @@ def test_playlists_group_spellings_of_one_genre(tmp_path):
     lists = playlists_by_genre(results)
     assert sorted(lists) == ["Electronica", "Hip Hop", "Polka"]  # one playlist per genre, named by its most common spelling
     assert len(lists["Hip Hop"]) == 4
+
+
+def test_normalize_genres_normalizes_what_a_file_holds_when_it_changed_after_the_read(tagged_folder, capsys, monkeypatch):
+    import mutagen
+
+    from genre_tagger.tagstore.write import WriteRun
+
+    real = WriteRun.apply
+
+    def apply(self, path, *a, **k):  # another program writes into the file between our read and our write
+        if path.name == "1 song.flac":
+            f = mutagen.File(path)
+            f["genre"] = ["RnB"]
+            f.save()
+        return real(self, path, *a, **k)
+
+    monkeypatch.setattr(WriteRun, "apply", apply)
+    code, out, err = run(["--normalize-genres", "--yes", str(tagged_folder)], capsys)
+    assert code == 0, err
+    assert _genres(tagged_folder)["1 song.flac"] == ["R&B"]  # not the Hip-Hop decided on the Hip Hop it read

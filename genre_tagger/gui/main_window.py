@@ -42,6 +42,7 @@ from ..library.scanner import FileResult, ScanOptions, summarise
 from ..listen.model import load_info
 from ..listen.modelmeta import ModelMeta
 from ..tagstore.journal import Journal
+from ..tagstore.write import Expect
 from .about import show_about
 from .details import DetailsPane
 from .filter_bar import FilterBar
@@ -668,7 +669,13 @@ class MainWindow(QMainWindow):
             return
         name = "Normalized genre names: " + ", ".join(f"{a} → {b}" for a, b in list(changes.items())[:3])
         name += " …" if len(changes) > 3 else ""
-        items = [(path, after) for _, path, _, after in plan]
+        mapping = dict(self.settings.mapping)
+
+        def again(now: list[str]) -> list[str]:  # the file changed since the scan: what it holds now, normalized
+            return canonical_names(now, mapping)
+
+        items = [(path, after, Expect(getattr(self.review.items[i].result, "identity", None), list(before), again))
+                 for i, path, before, after in plan]  # fmt: skip
         self._start_write(WriteWorker(items, self.settings.tag_options(), None, name=name))
 
     def undo_last(self) -> None:
