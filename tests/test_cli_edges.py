@@ -568,3 +568,28 @@ def test_normalize_genres_normalizes_what_a_file_holds_when_it_changed_after_the
     code, out, err = run(["--normalize-genres", "--yes", str(tagged_folder)], capsys)
     assert code == 0, err
     assert _genres(tagged_folder)["1 song.flac"] == ["R&B"]  # not the Hip-Hop decided on the Hip Hop it read
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_set_on_a_folder_asks_on_a_real_terminal(tagged_folder):
+    """The question and its answer through a pseudo-terminal, as a person sees them."""
+    before = _snapshot(tagged_folder)
+    master, slave = os.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "genre_tagger", "--set", "Jazz", "--overwrite", str(tagged_folder)],
+                         cwd=ROOT, stdin=slave, stdout=slave, stderr=slave, env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 60
+    while b"[y/N]" not in seen and time.monotonic() < deadline:
+        seen += os.read(master, 4096)
+    os.write(master, b"n\n")
+    assert p.wait(timeout=60) == 2
+    try:
+        while True:
+            seen += os.read(master, 4096)
+    except OSError:
+        pass
+    os.close(master)
+    text = seen.decode(errors="replace")
+    assert "Set Jazz on 4 files (2 have a genre)? [y/N]" in text and "nothing written" in text
+    assert _snapshot(tagged_folder) == before
