@@ -633,17 +633,41 @@ def run_history(args, out) -> int:
     return EXIT_OK
 
 
+class _InterruptCount:
+    """Counts Ctrl-C before raising KeyboardInterrupt as Python does. An interrupt that
+    lands inside an extension module's import (numpy's C part importing ``datetime``)
+    comes out as an ImportError, not KeyboardInterrupt: the count tells them apart."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, signum, frame) -> None:
+        self.count += 1
+        raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    interrupts = _InterruptCount()
+    own = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    if own:
+        signal.signal(signal.SIGINT, interrupts)
     try:
         try:
             return _main(argv)
         finally:
             sys.stdout.flush()  # the last lines may still be buffered: a closed pipe shows here, not at exit
+            if own and signal.getsignal(signal.SIGINT) is interrupts:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
     except BrokenPipeError:  # `genre-tagger --history | head -1`: stop quietly, as other Unix tools
         _silence_closed_output()
         return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:  # Ctrl-C before the scan started (loading the model, ...)
         sys.stderr.write("\ngenre-tagger: interrupted\n")
+        return EXIT_INTERRUPTED
+    except ImportError:
+        if not interrupts.count:
+            raise
+        sys.stderr.write("\ngenre-tagger: interrupted\n")  # Ctrl-C inside a C extension's import
         return EXIT_INTERRUPTED
     except Exception as e:
         from .tagstore.journal import JournalError  # imported here: the journal is not needed to start
