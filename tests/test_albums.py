@@ -202,3 +202,21 @@ def test_read_tags_gives_album_artist_track_and_disc(fmt, tmp_path):
     t = read_tags(p)
     assert (t.artist, t.album, t.album_artist) == ("A", "X", "Band")
     assert t.track_number.split("/")[0] == "3" and t.disc_number.split("/")[0] == "2"
+
+
+def test_gate_releases_loose_tracks_at_once_and_an_album_when_its_folder_is_complete():
+    from genre_tagger.library.albums import AlbumGate
+
+    s = AlbumSettings(MEAN, 1.0, 0.5)
+    x = [t("A/X/01.mp3", "A", "X"), t("A/X/02.mp3", "A", "X"), t("A/X/Disc 2/01.mp3", "A", "X", disc="2")]
+    loose = [t("D/01 a.mp3", "A"), t("D/song.mp3", "A"), t("D/02 b.mp3", "A")]  # not numbered: not one album
+    gate = AlbumGate([r.path for r in x + loose], s)
+    assert gate.add(x[0].path, x[0], top(rock=0.9, pop=0.1), "x0") == []  # held: its album folder is not complete
+    assert gate.add(loose[0].path, loose[0], top(pop=0.9, rock=0.1), "l0") == []  # may still be one album
+    out = gate.add(loose[1].path, loose[1], top(pop=0.9, rock=0.1), "l1")  # no number: the folder is not one album
+    assert sorted(p for p, _ in out) == ["l0", "l1"] and all(d.basis == OWN_SINGLE for _, d in out)
+    assert [p for p, _ in gate.add(loose[2].path, loose[2], top(pop=0.9, rock=0.1), "l2")] == ["l2"]
+    assert gate.add(x[1].path, x[1], top(rock=0.7, pop=0.3), "x1") == []  # Disc 2 belongs to the same album folder
+    out = dict(gate.add(x[2].path, None, [], "failed"))  # a failed file completes the folder too
+    assert set(out) == {"x0", "x1"} and all(d.basis == FOLLOWS_ALBUM and d.tracks == 2 for d in out.values())
+    assert gate.flush() == []

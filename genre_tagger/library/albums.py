@@ -162,6 +162,12 @@ class TrackRef:
     disc_number: str = ""  # "1", "1/2"
 
 
+def track_ref(result) -> TrackRef:
+    """What grouping needs of a scan result (any object with these attributes; absent ones are empty)."""
+    g = lambda name: str(getattr(result, name, "") or "")  # noqa: E731
+    return TrackRef(Path(result.path), g("artist"), g("album"), g("album_artist"), g("track_number"), g("disc_number"))
+
+
 @dataclass(frozen=True)
 class Album:
     """An album found by :func:`group_tracks`: ``key`` is its identity (normalised),
