@@ -112,6 +112,7 @@ def test_album_decides_and_writes_the_albums_genre(library, album_model, capsys,
         assert r["album_genres"] == ["Rock"] and r["album_confidence"] == pytest.approx(0.5775, abs=1e-3)
         assert r["status"] == "tagged" and r["genres"] == ["Rock"] and read_tags(r["path"]).genres == ["Rock"]
     assert x[2]["top"][0][0] == "Pop"  # the track's own evidence is still reported
+    assert x[2]["album_top"][0] == ["Rock", x[2]["album_confidence"]]
     bonus = recs["A/Album X/04 bonus.flac"]
     assert bonus["decided_by"] == "own-contradicts" and bonus["genres"] == ["Jazz"] and bonus["album_genres"] == ["Rock"]
     for rel, genre in (("Compilations/Hits 99/01.flac", "Pop"), ("Downloads/01 x.flac", "Disco"), ("Downloads/02 y.flac", "Rock")):
