@@ -176,3 +176,16 @@ def test_a_cancelled_scan_still_reports_held_tracks(library, album_model):
         if len(seen) == 1:
             s.cancel()
     assert seen and all(r.decided_by for r in seen)
+
+
+def test_one_new_file_scanned_alone_is_decided_with_its_albums_cached_tracks(library, album_model, flac_template, capsys, tmp_path):
+    recs, _ = scan(capsys, album_model, library, tmp_path, "--dry-run")  # the album's tracks are known (cached)
+    new = make(library, flac_template, "A/Album X/05 new.flac", load_info(album_model), {"pop": 0.5, "rock": 0.45},
+               artist="A", album="Album X", albumartist="A", tracknumber="5")  # fmt: skip
+    report = tmp_path / "one.json"
+    code, out, err = run(_scan(album_model, str(new), "--json", str(report)), capsys)
+    assert code == 0, err
+    (r,) = json.loads(report.read_text())  # only the file asked for is reported, and only it is written
+    assert r["album_tracks"] == 5 and r["decided_by"] == "album" and r["genres"] == ["Rock"]
+    assert r["album_confidence"] == pytest.approx((0.95 + 0.9 + 0.45 + 0.01 + 0.45) / 5, abs=1e-3)
+    assert read_tags(new).genres == ["Rock"] and read_tags(library / "A/Album X/01 one.flac").genres == []

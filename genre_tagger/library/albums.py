@@ -358,6 +358,9 @@ def holds_for_album(t: TrackRef) -> bool:
     return bool(main_artist(t.artist)) and _number(t) is not None
 
 
+CONTEXT = object()  # AlbumGate: the payload of a track that only lends its evidence
+
+
 class AlbumGate:
     """A scan's tracks on their way to a decision: each is held until its album folder
     (:func:`album_folder`) has been scanned completely, then its album is decided and it
@@ -399,6 +402,13 @@ class AlbumGate:
             out += self._decide(self.held.pop(folder, []))
         return out
 
+    def add_context(self, path: str | Path, ref: TrackRef, top: Ranked) -> None:
+        """A track that is not part of the scan but whose evidence is known (cached): it
+        joins its album's pool and is never released (scanning one new file of an album
+        decides it with the album's other tracks)."""
+        if top and holds_for_album(ref) and norm(ref.album):
+            self.held.setdefault(album_folder(path), []).append((ref, top, CONTEXT))
+
     def flush(self) -> list[tuple[object, AlbumDecision]]:
         """Release every held track (the scan ended, or was cancelled): decided over what was seen."""
         out = []
@@ -429,4 +439,4 @@ class AlbumGate:
         for a, h in zip(albums, held):
             if a is not None:
                 self.members.setdefault(a.key, []).append(h[1])
-        return [(h[2], d) for h, d in zip(held, decisions[len(before_albums):])]
+        return [(h[2], d) for h, d in zip(held, decisions[len(before_albums):]) if h[2] is not CONTEXT]

@@ -26,7 +26,7 @@ from ..tagstore.tags import TagOptions, read_tags
 from ..tagstore.undo import undo_run
 from ..tagstore.write import WriteResult
 from ..tagstore.writethread import COMMIT_EVERY, WriterThread
-from .albums import ALBUM, GROUPINGS, AlbumDecision, AlbumGate, settings_for, track_ref
+from .albums import ALBUM, GROUPINGS, AlbumDecision, AlbumGate, TrackRef, album_folder, settings_for, track_ref
 from .files import iter_audio_files
 from .policy import ERROR, TAGGED, WritePolicy, decide, display_genres
 from .processes import exit_with_parent, start_fork_server, terminate_workers, worker_context, worker_count
@@ -270,6 +270,7 @@ class Scanner:
             self.run_id, self._writer = writer.run_id, None
 
     def _scan(self, roots: Iterable[str | Path], on_total: Callable[[int], None] | None = None) -> Iterator[FileResult]:
+        roots = list(roots)  # walked twice: the files, then the album folders seen in part
         if worker_count(self.options.workers) > 1 or not self.options.in_process:
             start_fork_server()  # it imports the heavy modules while the files are listed
         errors: list[FileResult] = []
@@ -285,6 +286,8 @@ class Scanner:
         model_id = self.info.model_id
         todo: list[tuple[Path, int, int]] = []
         cache = self.journal.cache_get_many(model_id) if self.options.use_cache else {}
+        if self._gate is not None:
+            self._album_context(roots, files, cache)
         for p in files:
             if self.cancelled.is_set():
                 break
@@ -305,6 +308,33 @@ class Scanner:
             gate, self._gate = self._gate, None
             for r, d in gate.flush():
                 yield from self._report(self._album_decided(r, d))
+
+    def _album_context(self, roots: Iterable[str | Path], files: list[Path], cache: dict) -> None:
+        """Album folders the scan sees only in part (``--scan "Album/05 new.flac"``, or
+        ``--scan "Album/Disc 2"``): their other tracks that the cache knows (unchanged since)
+        lend their evidence to the album's decision; they are neither reported nor written."""
+        dirs = [Path(os.path.abspath(r)) for r in roots if Path(r).is_dir()]
+        folders = {album_folder(p) for p in files}
+        partial = sorted(f for f in folders if not any(f == d or d in f.parents for d in dirs))
+        if not partial:
+            return
+        scanned = {pathkey(p) for p in files}
+        for p in iter_audio_files(partial):
+            k = pathkey(p)
+            hit = cache.get(k)
+            if k in scanned or hit is None:
+                continue
+            try:
+                st = p.stat()
+                c = from_cache_entry(hit[2], self.info) if (hit[0], hit[1]) == (st.st_size, st.st_mtime_ns) else None
+                if c is None:
+                    continue
+                tags = read_tags(p, self.options.tag_options)
+            except (OSError, TagError):
+                continue
+            top, _ = summarise(c, self.info, self.vocabulary, self.policy.mapping)
+            ref = TrackRef(p, tags.artist, tags.album, tags.album_artist, tags.track_number, tags.disc_number)
+            self._gate.add_context(p, ref, top)
 
     def _pool(self, n: int):
         model = str(self.info.path)
