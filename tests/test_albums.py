@@ -220,3 +220,25 @@ def test_gate_releases_loose_tracks_at_once_and_an_album_when_its_folder_is_comp
     out = dict(gate.add(x[2].path, None, [], "failed"))  # a failed file completes the folder too
     assert set(out) == {"x0", "x1"} and all(d.basis == FOLLOWS_ALBUM and d.tracks == 2 for d in out.values())
     assert gate.flush() == []
+
+
+def test_gate_releases_a_downloads_folder_as_soon_as_a_second_artist_shows():
+    from genre_tagger.library.albums import AlbumGate
+
+    d = [t("Downloads/01 a.mp3", "A"), t("Downloads/02 b.mp3", "B"), t("Downloads/03 c.mp3", "C")]
+    gate = AlbumGate([r.path for r in d], AlbumSettings())
+    assert gate.add(d[0].path, d[0], top(pop=0.9, rock=0.1), 0) == []
+    assert sorted(p for p, _ in gate.add(d[1].path, d[1], top(pop=0.9, rock=0.1), 1)) == [0, 1]
+    assert [p for p, _ in gate.add(d[2].path, d[2], top(pop=0.9, rock=0.1), 2)] == [2]
+
+
+def test_gate_decides_an_album_spread_over_two_folders_with_all_its_tracks():
+    from genre_tagger.library.albums import AlbumGate
+
+    a = [t("A/X/01.mp3", "A", "X"), t("A/X/02.mp3", "A", "X"), t("A/X (bonus)/03.mp3", "A", "X")]
+    gate = AlbumGate([r.path for r in a], AlbumSettings(MEAN, 1.0, 0.5, Contradiction(0.99, 0.0)))
+    gate.add(a[0].path, a[0], top(rock=0.9, pop=0.1), 0)
+    first = dict(gate.add(a[1].path, a[1], top(rock=0.6, pop=0.4), 1))
+    assert first[0].tracks == 2 and dict(first[0].top)["rock"] == pytest.approx(0.75)
+    (late,) = gate.add(a[2].path, a[2], top(pop=0.9, rock=0.1), 2)  # its own folder: pooled with the two before
+    assert late[1].tracks == 3 and late[1].follows_album and dict(late[1].top)["rock"] == pytest.approx(1.6 / 3)

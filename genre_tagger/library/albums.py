@@ -280,25 +280,51 @@ def _as_dict(top: Ranked) -> dict[str, float]:
     return d
 
 
+@dataclass
+class PoolStats:
+    """What pooling needs of an album's tracks: per genre the sum of probabilities
+    (``mean``) or of log probabilities (``mean-log``), and the number of tracks."""
+
+    sums: dict[str, float] = field(default_factory=dict)
+    n: int = 0
+
+    def add(self, top: Ranked, pooling: str) -> None:
+        for g, p in _as_dict(top).items():
+            self.sums[g] = self.sums.get(g, 0.0) + (p if pooling == MEAN else math.log(max(p, EPS)))
+        self.n += 1
+
+    def merged(self, other: PoolStats) -> PoolStats:
+        out = PoolStats(dict(self.sums), self.n + other.n)
+        for g, v in other.sums.items():
+            out.sums[g] = out.sums.get(g, 0.0) + v
+        return out
+
+    def probabilities(self, settings: AlbumSettings) -> Ranked:
+        """The album's calibrated probabilities, best first."""
+        if not self.n:
+            return []
+        if settings.pooling == MEAN:
+            logs = {g: math.log(max(v / self.n, EPS)) for g, v in self.sums.items()}
+        else:
+            logs = {g: v / self.n for g, v in self.sums.items()}
+        z = {g: v / settings.temperature for g, v in logs.items()}
+        m = max(z.values())
+        e = {g: math.exp(v - m) for g, v in z.items()}
+        s = sum(e.values())
+        return sorted(((g, v / s) for g, v in e.items()), key=lambda kv: -kv[1])
+
+
+def pool_stats(tops: Sequence[Ranked], pooling: str) -> PoolStats:
+    st = PoolStats()
+    for t in tops:
+        st.add(t, pooling)
+    return st
+
+
 def pool(tops: Sequence[Ranked], settings: AlbumSettings) -> Ranked:
     """The album's calibrated probabilities from its tracks' ``top`` lists (all genres
     of one vocabulary each), best first."""
-    if not tops:
-        return []
-    dicts = [_as_dict(t) for t in tops]
-    genres = list(dicts[0])
-    for d in dicts[1:]:
-        genres += [g for g in d if g not in dicts[0]]
-    n = len(dicts)
-    if settings.pooling == MEAN:
-        logs = {g: math.log(max(sum(d.get(g, 0.0) for d in dicts) / n, EPS)) for g in genres}
-    else:
-        logs = {g: sum(math.log(max(d.get(g, 0.0), EPS)) for d in dicts) / n for g in genres}
-    z = {g: v / settings.temperature for g, v in logs.items()}
-    m = max(z.values())
-    e = {g: math.exp(v - m) for g, v in z.items()}
-    s = sum(e.values())
-    return sorted(((g, v / s) for g, v in e.items()), key=lambda kv: -kv[1])
+    return pool_stats(tops, settings.pooling).probabilities(settings)
 
 
 def contradicts(own: Ranked, album_genre: str, rule: Contradiction) -> bool:
@@ -328,25 +354,30 @@ class AlbumDecision:
         return self.basis == FOLLOWS_ALBUM
 
 
-def album_decisions(albums: Sequence[Album | None], tops: Sequence[Ranked], settings: AlbumSettings) -> list[AlbumDecision]:
+def album_decisions(
+    albums: Sequence[Album | None], tops: Sequence[Ranked], settings: AlbumSettings, earlier: dict[str, PoolStats] | None = None
+) -> list[AlbumDecision]:
     """One :class:`AlbumDecision` per track, from its album (:func:`group_tracks`) and its
-    own ``top`` (every genre, best first; [] for a track without evidence, which joins no pool)."""
-    members: dict[str, list[int]] = {}
-    for i, (a, top) in enumerate(zip(albums, tops)):
+    own ``top`` (every genre, best first; [] for a track without evidence, which joins no
+    pool). ``earlier``: the pooled evidence of albums' tracks decided before (not among these)."""
+    earlier = earlier or {}
+    stats: dict[str, PoolStats] = {}
+    for a, top in zip(albums, tops):
         if a is not None and top:
-            members.setdefault(a.key, []).append(i)
-    pooled = {k: pool([tops[i] for i in idx], settings) for k, idx in members.items()}
+            stats.setdefault(a.key, PoolStats()).add(top, settings.pooling)
+    stats = {k: st.merged(earlier[k]) if k in earlier else st for k, st in stats.items()}
+    pooled = {k: st.probabilities(settings) for k, st in stats.items()}
     out = []
     for a, top in zip(albums, tops):
-        idx = members.get(a.key, []) if a is not None else []
+        n = stats[a.key].n if a is not None and a.key in stats else 0
         if a is None or not top:
             out.append(AlbumDecision(OWN_SINGLE, list(top)))
-        elif len(idx) < 2:  # an album of one track: decided as a track
+        elif n < 2:  # an album of one track: decided as a track
             out.append(AlbumDecision(OWN_SINGLE, list(top), a, list(top), 1))
         elif contradicts(top, pooled[a.key][0][0], settings.contradiction):
-            out.append(AlbumDecision(OWN_CONTRADICTS, list(top), a, pooled[a.key], len(idx)))
+            out.append(AlbumDecision(OWN_CONTRADICTS, list(top), a, pooled[a.key], n))
         else:
-            out.append(AlbumDecision(FOLLOWS_ALBUM, pooled[a.key], a, pooled[a.key], len(idx)))
+            out.append(AlbumDecision(FOLLOWS_ALBUM, pooled[a.key], a, pooled[a.key], n))
     return out
 
 
@@ -382,7 +413,7 @@ class AlbumGate:
             self.remaining[f] = self.remaining.get(f, 0) + 1
         self.held: dict[Path, list[tuple[TrackRef, Ranked, object]]] = {}
         self.not_one_album: set[Path] = set()  # folders whose files without album tags are decided per track
-        self.members: dict[str, list[Ranked]] = {}  # albums decided earlier: their tracks' evidence
+        self.members: dict[str, PoolStats] = {}  # albums decided earlier: their tracks' pooled evidence
 
     def add(self, path: str | Path, ref: TrackRef | None, top: Ranked, payload: object) -> list[tuple[object, AlbumDecision]]:
         """A track is finished (``ref`` None: it failed; it only counts as done). Returns
@@ -392,7 +423,10 @@ class AlbumGate:
         out: list[tuple[object, AlbumDecision]] = []
         if ref is not None:
             untagged = not norm(ref.album)
-            if not top or not holds_for_album(ref) or (untagged and folder in self.not_one_album):
+            others = [h[0] for h in self.held.get(folder, []) if not norm(h[0].album)] if untagged else []
+            # another artist, or a number twice: the folder is not one album, whatever comes next
+            mixed = bool(others) and not folder_is_one_album([*others, ref])
+            if not top or not holds_for_album(ref) or (untagged and folder in self.not_one_album) or mixed:
                 out.append((payload, AlbumDecision(OWN_SINGLE, list(top))))
                 if untagged and top:
                     out += self._release_untagged(folder)
@@ -429,14 +463,8 @@ class AlbumGate:
         if not held:
             return []
         albums = group_tracks([h[0] for h in held])
-        before_albums: list[Album | None] = []
-        before_tops: list[Ranked] = []
-        for key in {a.key: a for a in albums if a is not None}.values():
-            for top in self.members.get(key.key, []):
-                before_albums.append(key)
-                before_tops.append(top)
-        decisions = album_decisions(before_albums + albums, before_tops + [h[1] for h in held], self.settings)
+        decisions = album_decisions(albums, [h[1] for h in held], self.settings, self.members)
         for a, h in zip(albums, held):
-            if a is not None:
-                self.members.setdefault(a.key, []).append(h[1])
-        return [(h[2], d) for h, d in zip(held, decisions[len(before_albums):]) if h[2] is not CONTEXT]
+            if a is not None and h[1]:
+                self.members.setdefault(a.key, PoolStats()).add(h[1], self.settings.pooling)
+        return [(h[2], d) for h, d in zip(held, decisions) if h[2] is not CONTEXT]
