@@ -23,7 +23,8 @@ shipped settings are then fitted the same way on all album clips.
     python -m training.genre.albums_eval --realmusic ../shared/data/realmusic \\
         --gtzan ../shared/data/gtzan [--features ../main/runs/features/w16_m0.1] [--oof FILE]
 
-Writes results/albums.json, results/albums_reliability.png, results/albums_precision_coverage.png.
+Writes results/albums.json, results/albums_reliability.png, results/albums_precision_coverage.png
+(``--vocabulary gtzan``: results/albums_gtzan*, on the clips whose label holds a GTZAN genre).
 """
 
 from __future__ import annotations
@@ -50,15 +51,19 @@ GOAL = 0.92
 RULES = [(a, b) for a in (0.6, 0.7, 0.8, 0.9, 0.95) for b in (0.2, 0.1, 0.05, 0.02)] + [(1.01, 0.0)]
 
 
-def v4_oof(realmusic: Path, gtzan: Path, features: Path, out: Path) -> dict:
-    """The bundled model's recipe, cross-validated: out-of-fold probabilities (see module doc)."""
+def v4_oof(realmusic: Path, gtzan: Path, features: Path, out: Path, vocabulary: str = "library") -> dict:
+    """The bundled model's recipe, cross-validated: out-of-fold probabilities (see module doc).
+    The gtzan vocabulary's head as the bundled model's (its C, GTZAN weight and evidence mask)."""
     from genre_tagger.listen.model import load_info
 
-    from .library_experiments import CANDIDATES, cross_validate, load_all, real_folds
+    from .library_experiments import CANDIDATES, cross_validate, gtzan_head, load_all, real_folds
 
-    vocab = load_info().vocabulary("library")
+    meta = load_info()
+    vocab = meta.vocabulary(vocabulary)
     ex, cache = load_all(gtzan, realmusic, features)
     cand = next(c for c in CANDIDATES if c.name == SHIPPED_CANDIDATE)
+    if vocabulary == "gtzan":
+        cand = gtzan_head(cand, tuple(meta.provenance["gtzan_head"]))
     probs, thr, real_idx = cross_validate(cache, ex, list(vocab.genres), cand)
     real = [ex[i] for i in real_idx]
     fold = np.zeros(len(real), int)
@@ -82,14 +87,18 @@ def load_oof(path: Path) -> dict:
 class AlbumData:
     """The album clips: each clip's own probabilities, its album, its accepted set."""
 
-    def __init__(self, oof: dict, realmusic: Path):
+    def __init__(self, oof: dict, realmusic: Path, domain_only: bool = False):
+        """``domain_only``: only clips whose accepted set holds one of the vocabulary's
+        genres (the gtzan vocabulary: what it can name at all, as its track threshold)."""
         by_key = {e.key: e for e in realmusic_examples(realmusic)}
         keys = [str(k) for k in oof["keys"]]
         ex = [by_key[k] for k in keys]
+        genres = {str(g) for g in oof["genres"]}
+        inside = np.array([bool(e.accepted & genres) or not domain_only for e in ex])
         sizes: dict[str, int] = {}
-        for e in ex:
-            sizes[e.group] = sizes.get(e.group, 0) + 1
-        keep = np.array([sizes[e.group] >= 2 for e in ex])
+        for e, ok in zip(ex, inside):
+            sizes[e.group] = sizes.get(e.group, 0) + int(ok)
+        keep = np.array([ok and sizes[e.group] >= 2 for e, ok in zip(ex, inside)])
         self.genres = [str(g) for g in oof["genres"]]
         self.all_probs, self.all_ex = oof["probs"], ex
         self.all_track_thr = oof["track_threshold"]
@@ -230,7 +239,10 @@ def track_figures(data: AlbumData, idx: list[int]) -> dict:
     return figures(conf, ok, conf >= data.track_thr[idx])
 
 
-def plots(out_dir: Path, album: tuple, track: tuple, threshold_point: tuple, title: str) -> dict:
+def plots(out: Path, album: tuple, track: tuple, threshold_point: tuple, title: str) -> dict:
+    """``out``: the JSON's path; the plots go beside it as ``<stem>_reliability.png`` and
+    ``<stem>_precision_coverage.png``."""
+    out_dir, stem = out.parent, out.stem
     import matplotlib
 
     matplotlib.use("Agg")
@@ -258,7 +270,7 @@ def plots(out_dir: Path, album: tuple, track: tuple, threshold_point: tuple, tit
                 ax.annotate(str(c), (m, a), textcoords="offset points", xytext=(4, -10), fontsize=7)
     ax.set_xlabel("confidence of the written genre"), ax.set_ylabel("share correct (genre accepted)")
     ax.set_title(f"Reliability, {title}", fontsize=9), ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout(), fig.savefig(out_dir / "albums_reliability.png", dpi=110), plt.close(fig)
+    fig.tight_layout(), fig.savefig(out_dir / f"{stem}_reliability.png", dpi=110), plt.close(fig)
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for name, (conf, ok), style in (("album decisions", album, "-"), ("tracks alone", track, ":")):
         _, prec, cov = precision_coverage(conf, ok)
@@ -268,7 +280,7 @@ def plots(out_dir: Path, album: tuple, track: tuple, threshold_point: tuple, tit
     ax.axhline(GOAL, color="grey", ls=":", lw=1), ax.axvline(0.75, color="grey", ls=":", lw=1)
     ax.set_xlabel("coverage (share of album clips written)"), ax.set_ylabel("written precision")
     ax.set_ylim(0.5, 1.0), ax.set_title(f"Precision vs coverage, {title}", fontsize=9), ax.legend(fontsize=7)
-    fig.tight_layout(), fig.savefig(out_dir / "albums_precision_coverage.png", dpi=110), plt.close(fig)
+    fig.tight_layout(), fig.savefig(out_dir / f"{stem}_precision_coverage.png", dpi=110), plt.close(fig)
     return rel
 
 
@@ -278,19 +290,22 @@ def main() -> None:
     ap.add_argument("--gtzan", type=Path, required=True)
     ap.add_argument("--features", type=Path, default=Path("../main/runs/features/w16_m0.1"))
     ap.add_argument("--oof", type=Path, default=None, help="out-of-fold probabilities (.npz); default runs/oof_v5.npz if present")
-    ap.add_argument("--out", type=Path, default=Path("results/albums.json"))
+    ap.add_argument("--vocabulary", default="library", choices=("library", "gtzan"))
+    ap.add_argument("--out", type=Path, default=None, help="default results/albums.json (gtzan: results/albums_gtzan.json)")
     args = ap.parse_args()
     t0 = time.time()
-    v5 = Path("../main/runs/oof_v5.npz")
+    suffix = "" if args.vocabulary == "library" else f"_{args.vocabulary}"
+    args.out = args.out or Path(f"results/albums{suffix}.json")
+    v5 = Path(f"../main/runs/oof_v5{suffix}.npz")
     if args.oof is None and v5.exists():
         args.oof = v5
     if args.oof is not None:
         oof, source = load_oof(args.oof), str(args.oof)
     else:
-        cached = Path("runs/oof_v4.npz")
-        oof = load_oof(cached) if cached.exists() else v4_oof(args.realmusic, args.gtzan, args.features, cached)
+        cached = Path(f"runs/oof_v4{suffix}.npz")
+        oof = load_oof(cached) if cached.exists() else v4_oof(args.realmusic, args.gtzan, args.features, cached, args.vocabulary)
         source = f"v4 (bundled model's recipe: {SHIPPED_CANDIDATE}), cross-validated from the musicnn feature cache"
-    data = AlbumData(oof, args.realmusic)
+    data = AlbumData(oof, args.realmusic, domain_only=args.vocabulary == "gtzan")
     print(f"{len(data.ex)} album clips in {data.n_albums} artist groups (of {len(data.all_ex)} clips); source: {source}")
     all_idx = list(range(len(data.ex)))
     track = track_figures(data, all_idx)
@@ -328,12 +343,14 @@ def main() -> None:
                  "coverage": float(w[written].sum() / w.sum())}  # fmt: skip
     print(f"nested, per album: {per_album}")
     tconf = data.probs.max(1)
-    rel = plots(args.out.parent, (conf, ok), (tconf, own_correct(data, all_idx)),
+    rel = plots(args.out, (conf, ok), (tconf, own_correct(data, all_idx)),
                 (float(np.median([f["settings"]["min_confidence"] for f in chosen["per_fold"]])), chosen["written_precision"] or 0.0,
                  chosen["coverage"]),
                 f"{len(data.ex)} realmusic clips in artist groups >= 2\nout-of-fold, album settings nested")  # fmt: skip
     res = {
-        "command": "python -m training.genre.albums_eval --realmusic ../shared/data/realmusic --gtzan ../shared/data/gtzan",
+        "command": "python -m training.genre.albums_eval --realmusic ../shared/data/realmusic --gtzan ../shared/data/gtzan"
+        + ("" if args.vocabulary == "library" else f" --vocabulary {args.vocabulary}"),
+        "vocabulary": args.vocabulary,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU (shared with other work)",
         "source": source,
         "album_clips": len(data.ex),
