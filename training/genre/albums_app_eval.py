@@ -4,7 +4,7 @@ For each of the 5 folds (the same as every realmusic figure): fit the v4 recipe 
 GTZAN clips with audio + the other folds' realmusic clips and export it (as
 :mod:`training.genre.evaluate_realmusic` does), put into its library vocabulary's metadata
 the album settings that ``albums_eval``'s nested fit chose for this fold (fitted on the
-other folds' out-of-fold probabilities only; results/albums.json), copy the fold's album
+other folds' out-of-fold probabilities only; results/albums_v4.json), copy the fold's album
 clips (artist groups of >= 2) into ``<artist>/<album>/NN.opus`` with artist, album and
 track number tags, and run ``genre-tagger --scan DIR --dry-run --json FILE --no-cache``
 with default settings (``--group album``). Scored from the JSON report: a clip is written
@@ -13,7 +13,7 @@ set; extended top-1 reads the genre its decision is based on (the album's when i
 the album).
 
     python -m training.genre.albums_app_eval --data ../shared/data/realmusic --gtzan ../shared/data/gtzan \\
-        [--features ../main/runs/features/w16_m0.1] [--albums results/albums.json] [--out results/albums_app.json]
+        [--features ../main/runs/features/w16_m0.1] [--albums results/albums_v4.json] [--out results/albums_v4_app.json]
 """
 
 from __future__ import annotations
@@ -93,9 +93,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--gtzan", type=Path, required=True)
     ap.add_argument("--features", type=Path, default=Path("../main/runs/features/w16_m0.1"))
-    ap.add_argument("--albums", type=Path, default=Path("results/albums.json"))
+    ap.add_argument("--albums", type=Path, default=Path("results/albums_v4.json"))
     ap.add_argument("--selection", type=Path, default=Path("results/library_selection.json"))
-    ap.add_argument("--out", type=Path, default=Path("results/albums_app.json"))
+    ap.add_argument("--out", type=Path, default=Path("results/albums_v4_app.json"))
     args = ap.parse_args()
     albums = json.loads(args.albums.read_text())
     chosen = next(r for r in albums["nested"] if r["pooling"] == albums["chosen"]["pooling"]

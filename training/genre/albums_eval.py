@@ -3,8 +3,8 @@
 Input: out-of-fold per-clip probabilities of the library vocabulary on realmusic (5
 artist-grouped folds, GTZAN in every training fold, temperature and track threshold fitted
 inside each fold; :func:`training.genre.library_experiments.cross_validate`). By default
-``runs/oof_v5.npz`` when it exists (the v5 model's), else the v4 (bundled) model's, computed
-here from the musicnn feature cache and kept in ``runs/oof_v4.npz``. An ``.npz`` holds
+``../main/runs/oof_v5.npz`` when it exists (the v5 model's), else the v4 (bundled) model's,
+computed here from the musicnn feature cache and kept in ``runs/oof_v4.npz``. An ``.npz`` holds
 ``keys`` (feature-cache keys of realmusic clips), ``genres`` (vocabulary ids), ``probs``
 [n, G] (calibrated, out-of-fold), ``track_threshold`` [n] (the clip's fold's default
 threshold) and ``fold`` [n] (0-4).
@@ -23,8 +23,8 @@ shipped settings are then fitted the same way on all album clips.
     python -m training.genre.albums_eval --realmusic ../shared/data/realmusic \\
         --gtzan ../shared/data/gtzan [--features ../main/runs/features/w16_m0.1] [--oof FILE]
 
-Writes results/albums.json, results/albums_reliability.png, results/albums_precision_coverage.png
-(``--vocabulary gtzan``: results/albums_gtzan*, on the clips whose label holds a GTZAN genre).
+Writes results/albums_<v4|v5>.json and its two plots (``--vocabulary gtzan``:
+results/albums_<v4|v5>_gtzan*, on the clips whose label holds a GTZAN genre).
 """
 
 from __future__ import annotations
@@ -76,9 +76,18 @@ def v4_oof(realmusic: Path, gtzan: Path, features: Path, out: Path, vocabulary: 
     return d
 
 
-def load_oof(path: Path) -> dict:
+def load_oof(path: Path, vocabulary: str = "library") -> dict:
+    """An out-of-fold file in the format above; also the model-v5 work's (``threshold``
+    for ``track_threshold``; the gtzan vocabulary's as ``probs_gtzan``, ``genres_gtzan``,
+    ``threshold_gtzan`` in the same file)."""
     z = np.load(path, allow_pickle=False)
-    return {k: z[k] for k in z.files}
+    d = {k: z[k] for k in z.files}
+    if vocabulary != "library" and f"probs_{vocabulary}" in d:
+        for k in ("probs", "genres", "threshold"):
+            d[k] = d[f"{k}_{vocabulary}"]
+    if "track_threshold" not in d:
+        d["track_threshold"] = d["threshold"]
+    return d
 
 
 # ---------------------------------------------------------------------------
@@ -291,20 +300,23 @@ def main() -> None:
     ap.add_argument("--features", type=Path, default=Path("../main/runs/features/w16_m0.1"))
     ap.add_argument("--oof", type=Path, default=None, help="out-of-fold probabilities (.npz); default runs/oof_v5.npz if present")
     ap.add_argument("--vocabulary", default="library", choices=("library", "gtzan"))
-    ap.add_argument("--out", type=Path, default=None, help="default results/albums.json (gtzan: results/albums_gtzan.json)")
+    ap.add_argument("--v4", action="store_true", help="the v4 model's probabilities even where runs/oof_v5.npz exists")
+    ap.add_argument("--out", type=Path, default=None, help="default results/albums_<v4|v5>[_gtzan].json")
     args = ap.parse_args()
     t0 = time.time()
     suffix = "" if args.vocabulary == "library" else f"_{args.vocabulary}"
-    args.out = args.out or Path(f"results/albums{suffix}.json")
-    v5 = Path(f"../main/runs/oof_v5{suffix}.npz")
-    if args.oof is None and v5.exists():
+    v5 = Path("../main/runs/oof_v5.npz")
+    if args.oof is None and v5.exists() and not args.v4:
         args.oof = v5
+    args.out = args.out or Path(f"results/albums_{'v5' if args.oof == v5 else 'v4'}{suffix}.json")
     if args.oof is not None:
-        oof, source = load_oof(args.oof), str(args.oof)
+        oof, source = load_oof(args.oof, args.vocabulary), f"{args.oof} ({args.vocabulary} vocabulary)"
     else:
         cached = Path(f"runs/oof_v4{suffix}.npz")
         oof = load_oof(cached) if cached.exists() else v4_oof(args.realmusic, args.gtzan, args.features, cached, args.vocabulary)
-        source = f"v4 (bundled model's recipe: {SHIPPED_CANDIDATE}), cross-validated from the musicnn feature cache"
+        head = "" if args.vocabulary == "library" else f", {args.vocabulary} head as the bundled model's"
+        source = (f"v4 (bundled model's recipe: {SHIPPED_CANDIDATE}{head}), {args.vocabulary} vocabulary, "
+                  "cross-validated from the musicnn feature cache")  # fmt: skip
     data = AlbumData(oof, args.realmusic, domain_only=args.vocabulary == "gtzan")
     print(f"{len(data.ex)} album clips in {data.n_albums} artist groups (of {len(data.all_ex)} clips); source: {source}")
     all_idx = list(range(len(data.ex)))
