@@ -361,7 +361,7 @@ def main() -> None:
                 f"{len(data.ex)} realmusic clips in artist groups >= 2\nout-of-fold, album settings nested")  # fmt: skip
     res = {
         "command": "python -m training.genre.albums_eval --realmusic ../shared/data/realmusic --gtzan ../shared/data/gtzan"
-        + ("" if args.vocabulary == "library" else f" --vocabulary {args.vocabulary}"),
+        + ("" if args.vocabulary == "library" else f" --vocabulary {args.vocabulary}") + (" --v4" if args.v4 else ""),
         "vocabulary": args.vocabulary,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU (shared with other work)",
         "source": source,
