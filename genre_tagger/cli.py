@@ -213,7 +213,7 @@ def run_scan(args, out, err) -> int:
         start_fork_server()  # the workers' imports overlap this process's own
     from .errors import GenreTaggerError
     from .library.files import display_path
-    from .library.policy import ERROR, STATUSES, TAGGED, WOULD_TAG, WritePolicy, parse_mapping
+    from .library.policy import CHANGED, ERROR, STATUSES, TAGGED, WOULD_TAG, WritePolicy, parse_mapping
     from .library.scanner import Scanner, ScanOptions
     from .tagstore.journal import Journal, JournalBusyError
 
@@ -269,6 +269,8 @@ def run_scan(args, out, err) -> int:
                 elif r.status in (TAGGED, WOULD_TAG) and not args.quiet:
                     verb = "tagged" if r.status == TAGGED else "would tag"
                     line = f"{verb}: {_shown(r.path)}: {_fmt(r.previous)} -> {_fmt_probs(r.genres, _basis(r))}"
+                elif r.status == CHANGED and not args.quiet:  # another program wrote its genre after the scan
+                    line = f"changed since the scan, left as it is: {_shown(r.path)}: now {_fmt(r.previous)}"
                 if line:
                     progress.clear()
                     _say(err if r.status == ERROR else human, line)

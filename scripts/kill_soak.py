@@ -20,7 +20,9 @@ The library also holds three large noise files (MP3, FLAC, Ogg), and some rounds
 a genre 9 KB longer each time (up to 108 KB) into them (killed near their end, where the writes are),
 outgrowing earlier padding, so tags must grow at the start of large files (and shrink when undone): on ext4
 the audio is moved by whole blocks (``genre_tagger.tagstore.shift``), elsewhere a new file is
-written; the summary counts the writes of each kind.
+written; the summary counts the writes of each kind. Two of the large files (MP3, FLAC)
+have a second hard link outside the library: after every round both names must still be one file (a file
+with several links gets its new file copied back over it in place, never renamed over).
 
 At the end every run is undone (``--undo`` until there is nothing left) and every file
 must be byte-identical to the original. Prints a summary and exits 1 on any failure.
@@ -66,6 +68,11 @@ def cli(args: list[str], env: dict, kill_after: float | None = None) -> tuple[in
     return p.returncode, out.decode("utf-8", "replace")
 
 
+def _kind(plan: dict) -> str:
+    """A journaled write's kind: inplace, shift, replace, or replace copy-back (hard links)."""
+    return plan.get("mode", "?") + (" copy-back" if plan.get("copy_back") else "")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=40)
@@ -98,6 +105,12 @@ def main() -> int:
         y = (0.2 * rng_audio.standard_normal(seconds * 44100)).astype(np.float32)
         big.append(write_audio(lib / f"big.{fmt}", fmt, sr=44100, y=y))
     files += big
+    links = work / "links"  # a second hard link to two of the large files, outside the library: every
+    shutil.rmtree(links, ignore_errors=True)  # write keeps it (the third, unlinked, gets new files renamed over it)
+    links.mkdir()
+    linked = big[:2]
+    for p in linked:
+        os.link(p, links / p.name)
     if args.scans:  # tracks long enough to classify (the corpus's 1-s files are not): scans write them
         for i, fmt in enumerate(SCAN_FORMATS * 2):
             files.append(write_audio(lib / f"track{i:02d}.{fmt}", fmt, seconds=4.0, seed=i))
@@ -146,6 +159,9 @@ def main() -> int:
         for run in reversed(j.runs(limit=100000)):
             for w in sorted(j.writes(run.id, "done"), key=lambda w: w.id):
                 last[Path(w.path)] = w.after
+        for p in linked:
+            if os.stat(p).st_ino != os.stat(links / p.name).st_ino:
+                problems.append(f"round {rnd}: the hard link of {p.name} was split")
         for p in files:
             if payload_digest(p) != digest[p]:
                 problems.append(f"round {rnd}: audio payload of {p.name} changed")
@@ -154,9 +170,9 @@ def main() -> int:
         j.close()
     j = Journal(work / "data" / "journal.sqlite3")
     scans = [r for r in j.runs(limit=100000) if r.command.startswith("scan")]
-    modes = Counter(w.plan.get("mode", "?") for r in j.runs(limit=100000) for w in j.writes(r.id))
+    modes = Counter(_kind(w.plan) for r in j.runs(limit=100000) for w in j.writes(r.id))
     caught = Counter(  # writes a kill interrupted, by kind and by what recovery found
-        (json.loads(plan).get("mode", "?"), note.split(";")[0])
+        (_kind(json.loads(plan)), note.split(";")[0])
         for plan, note in j.db.execute("SELECT plan, note FROM writes WHERE note LIKE 'interrupted%'")
     )
     j.close()

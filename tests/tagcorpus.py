@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,9 +166,20 @@ def corpus(folder: Path) -> list[Case]:
     for fmt in ("ogg", "opus", "wma"):
         p = write_audio(folder / f"plain.{fmt}", fmt, seconds=1.0)
         cases.append(Case(p.name, p))
-    p = folder / "adts.aac"
+    p = folder / "adts.aac"  # no tag: an APEv2 tag at the end (an ID3v2 tag in front would make mutagen.File fail)
     _write_av(p, synth_music(1.0, 44100), 44100, "aac", "adts")
-    cases.append(Case(p.name, p, tail=len(p.read_bytes())))
+    audio = p.read_bytes()
+    cases.append(Case(p.name, p))
+    tagged = folder / "adts_id3.aac"  # an ID3v2 tag another tagger put in front: its genre is written there
+    tagged.write_bytes(id3(4, [frame("TIT2", b"\x03keep title\x00", 4)], padding=256) + audio)
+    cases.append(Case(tagged.name, tagged, keep=[b"keep title"], tail=len(audio)))
+    from genre_tagger.tagstore.rawtags import APE_HAS_HEADER, ape_item, build_ape
+
+    ape = folder / "adts_ape_v1.aac"  # Picard's layout, items around the genre, a binary item, and an ID3v1 tag
+    items = [ape_item(b"Artist", b"keep artist"), ape_item(b"GENRE", b"Polka"),
+             struct.pack("<II", 5, 2) + b"Cover Art (Front)\0" + b"\xff\xd8\xff\x00\x01"]  # fmt: skip
+    ape.write_bytes(audio + build_ape(items, APE_HAS_HEADER) + id3v1(b"v1 title", 17))
+    cases.append(Case(ape.name, ape, keep=[items[0], items[2], id3v1(b"v1 title", 17)]))
     for c in cases:
         assert os.path.getsize(c.path) > 0
     return cases

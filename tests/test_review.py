@@ -329,3 +329,20 @@ def test_review_albums_off_is_per_track_and_album_threshold_follows_settings(alb
     assert 1 in changed and r.items[1].category == UNSURE and r.items[1].album_decision is None  # Pop .55 < .6
     r.set_policy(r.policy, albums=AlbumSettings("mean", 1.0, 0.5))  # the album (rock .437) is now unsure too
     assert r.items[1].album_decision.follows_album and r.items[1].category == UNSURE
+
+
+def test_a_changed_file_is_decided_again_by_its_album(album_review):
+    """The write's recheck (a file changed since the scan) evaluates the track as the
+    review did: by its album's probabilities and threshold, not by its own."""
+    exp = album_review.expectation(1)  # follows the album (Rock .437 >= .4); alone it would be unsure Pop
+    assert exp.redecide([]) == ["Rock"]
+    assert exp.redecide(["Rock"]) == ["Rock"]  # already holds it: left unchanged
+
+
+def test_scanner_expectation_uses_the_albums_probabilities():
+    from genre_tagger.library.scanner import FileResult as ScanResult
+    from genre_tagger.library.scanner import expectation
+
+    res = ScanResult(Path("/x.mp3"), "tagged", top=[("Pop", 0.55), ("Rock", 0.45)], album_top=[("Rock", 0.8), ("Pop", 0.2)])
+    assert expectation(res, WritePolicy(min_confidence=0.6), res.album_top).redecide([]) == ["Rock"]
+    assert expectation(res, WritePolicy(min_confidence=0.6)).redecide([]) is None  # its own: unsure

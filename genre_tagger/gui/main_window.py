@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from ..errors import GenreTaggerError
 from ..library.playlists import write_playlists
-from ..library.policy import ERROR
+from ..library.policy import CHANGED, ERROR
 from ..library.progress import clock, rate_and_eta
 from ..library.review import CATEGORIES, FAILED, UNSURE, WILL_WRITE, DecisionStore, Review, plural, predicted_genres
 from ..library.run_names import run_title
@@ -561,7 +561,7 @@ class MainWindow(QMainWindow):
         if not self.confirm_write(plan, note):
             self.statusBar().showMessage("Write cancelled; nothing was changed.")
             return
-        items = [(path, after) for _, path, _, after in plan]
+        items = [(path, after, self.review.expectation(i)) for i, path, _, after in plan]
         name = self.review.write_name([i for i, *_ in plan])
         self._start_write(WriteWorker(items, self.settings.tag_options(), self.meta.model_id if self.meta else None, name=name))
 
@@ -582,11 +582,14 @@ class MainWindow(QMainWindow):
     def _on_written(self, run_id, results: list, undone: bool = False) -> None:
         self.writing = False
         self.progress.hide()
-        ok, failed, rows = 0, [], []
+        ok, failed, rows, changed = 0, [], [], 0
         for r in results:
             if r.status == ERROR:
                 failed.append(r)
                 i = self.review.mark_failed(r.path, r.error)
+            elif r.status == CHANGED:  # another program changed its genre after the scan: left as it is
+                changed += 1
+                i = self.review.mark_changed(r.path, r.previous)
             else:
                 ok += 1
                 i = (self.review.mark_restored if undone else self.review.mark_written)(r.path, r.genres)
@@ -598,6 +601,7 @@ class MainWindow(QMainWindow):
         else:
             msg = f"Wrote genres into {plural(ok, 'file')}"
         msg += f", {len(failed)} failed" if failed else ""
+        msg += f", {changed} left as another program changed {'it' if changed == 1 else 'them'} after the scan" if changed else ""
         msg += "." + (" Undo (Ctrl+Z) puts the previous genres back." if run_id and not undone else "")
         self.statusBar().showMessage(msg)
         self._refresh_undo()

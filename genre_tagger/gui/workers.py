@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
@@ -68,7 +67,7 @@ class WriteWorker(QRunnable):
 
     def __init__(
         self,
-        items: list[tuple[Path, list[str]]],
+        items: list[tuple],  # (path, genres) or (path, genres, tagstore.write.Expect)
         tag_options: TagOptions,
         model_id: str | None,
         undo_run: int | None = None,
@@ -92,7 +91,9 @@ class WriteWorker(QRunnable):
                 run_id, results = undo_run(journal, self.undo_run, self.tag_options)
             else:
                 with WriteRun(journal, self.name, self.model_id) as run:
-                    results = [run.apply(path, genres, self.tag_options) for path, genres in self.items]
+                    # (path, genres[, Expect]): a file changed since its review is decided anew
+                    results = [run.apply(path, genres, self.tag_options, expect=rest[0] if rest else None)
+                               for path, genres, *rest in self.items]  # fmt: skip
                 run_id = run.run_id
             self.signals.done.emit(run_id, results)
         except Exception as e:  # shown in the window (e.g. nothing to undo, journal busy)

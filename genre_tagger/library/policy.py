@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 # statuses of a scanned file (also the JSON/CSV report's vocabulary)
@@ -11,7 +12,8 @@ KEPT = "kept"  # has a genre and --overwrite is off
 LOW_CONFIDENCE = "skipped-low-confidence"
 UNCHANGED = "unchanged"  # already holds exactly what would be written
 ERROR = "error"
-STATUSES = (TAGGED, WOULD_TAG, KEPT, LOW_CONFIDENCE, UNCHANGED, ERROR)
+CHANGED = "changed-since-scan"  # another program changed the file's genre after the scan: decided anew, left as it is now
+STATUSES = (TAGGED, WOULD_TAG, KEPT, LOW_CONFIDENCE, UNCHANGED, CHANGED, ERROR)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,19 @@ def display_genres(top: list[tuple[str, float]], display: dict[str, str], mappin
         name = mapping.get(name.lower(), mapping.get(gid.lower(), name))
         out.append((name, p))
     return out
+
+
+def redecide(top: list[tuple[str, float]], policy: WritePolicy) -> Callable[[list[str]], list[str] | None]:
+    """The policy applied again to the genres a file holds at write time (the tag store
+    calls it when the file changed after :func:`decide`, see
+    :class:`genre_tagger.tagstore.write.Expect`): the genres to write, the file's own when
+    it already holds them, or None to leave it (kept, or below the threshold)."""
+
+    def again(now: list[str]) -> list[str] | None:
+        status, genres = decide(top, now, replace(policy, dry_run=False))
+        return genres if status in (TAGGED, UNCHANGED) else None
+
+    return again
 
 
 def decide(top: list[tuple[str, float]], existing: list[str], policy: WritePolicy) -> tuple[str, list[str]]:

@@ -21,6 +21,7 @@ track. Without settings (``albums=None``) every track is decided on its own, as 
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sqlite3
@@ -447,6 +448,45 @@ class Review:
     def count(self, category: str) -> int:
         return sum(1 for it in self.items if it.category == category)
 
+    def expectation(self, i: int):
+        """What the review of item ``i`` saw, for its write to check (see
+        :class:`genre_tagger.tagstore.write.Expect`): if the file changed since the scan,
+        the item is evaluated again on the genres it holds then (a decision of the user's,
+        made on other genres, no longer counts) and written only if it would still be
+        "Will write"; a file that already holds them is left unchanged."""
+        from ..tagstore.write import Expect
+
+        it = self.items[i]
+        seen, result, decision, policy, albums, basis = it.current, it.result, it.decision, self.policy, self.albums, it.album_decision
+
+        def again(now: list[str]) -> list[str] | None:
+            shown = copy.copy(result)
+            shown.previous = list(now)
+            probe = ReviewItem(shown, decision=decision if now == seen else None, album_decision=basis)
+            Review(policy, albums=albums)._evaluate(probe)  # decided as before: by its album when it follows it
+            if probe.category == WILL_WRITE:
+                return list(probe.new)
+            return list(now) if probe.category == ALREADY else None
+
+        return Expect(getattr(result, "identity", None), list(seen), again)
+
+    def mark_changed(self, path: str | Path, genres: Sequence[str]) -> int | None:
+        """The file changed after the scan and holds ``genres`` now (nothing was written):
+        it is reviewed afresh on them; a decision made on other genres is dropped."""
+        i = self.index_of(path)
+        if i is None:
+            return None
+        it = self.items[i]
+        if list(genres) != it.current:
+            if it.key is not None and self.store is not None:
+                self.store.put_many([(it.key, None)])
+            it.decision = None
+        it.result.previous = list(genres)
+        it.written, it.write_error = None, ""
+        _refresh_identity(it)
+        self._evaluate(it)
+        return i
+
     def mark_written(self, path: str | Path, genres: Sequence[str]) -> int | None:
         """The file now holds ``genres`` (written by this session). Its decision is spent."""
         i = self.index_of(path)
@@ -457,7 +497,7 @@ class Review:
             self.store.put_many([(it.key, None)])
         it.result.previous = list(genres)
         it.written, it.write_error, it.decision = list(genres), "", None
-        it.key = file_key(it.path)
+        _refresh_identity(it)
         self._evaluate(it)
         return i
 
@@ -477,9 +517,20 @@ class Review:
         it = self.items[i]
         it.result.previous = list(genres)
         it.written, it.write_error, it.decision = None, "", None
-        it.key = file_key(it.path)
+        _refresh_identity(it)
         self._evaluate(it)
         return i
+
+
+def _refresh_identity(it: ReviewItem) -> None:
+    """The item's file as it is now (after a write of ours, or found changed)."""
+    from ..tagstore.steps import identity
+
+    it.key = file_key(it.path)
+    try:
+        it.result.identity = tuple(identity(os.stat(it.path)))
+    except (OSError, AttributeError):
+        pass
 
 
 def _folder_prefix(folder: bytes) -> bytes:

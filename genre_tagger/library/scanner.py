@@ -22,13 +22,15 @@ from ..listen.modelmeta import ModelMeta
 from ..reasons import cannot_read
 from ..tagstore.journal import Journal, pathkey
 from ..tagstore.recover import recover
+from ..tagstore.steps import identity
 from ..tagstore.tags import TagOptions, read_tags
 from ..tagstore.undo import undo_run
-from ..tagstore.write import WriteResult
+from ..tagstore.write import CHANGED as WRITE_CHANGED
+from ..tagstore.write import Expect, WriteResult
 from ..tagstore.writethread import COMMIT_EVERY, WriterThread
-from .albums import ALBUM, GROUPINGS, AlbumDecision, AlbumGate, TrackRef, album_folder, settings_for, track_ref
+from .albums import ALBUM, FOLLOWS_ALBUM, GROUPINGS, AlbumDecision, AlbumGate, TrackRef, album_folder, settings_for, track_ref
 from .files import iter_audio_files
-from .policy import ERROR, TAGGED, WritePolicy, decide, display_genres
+from .policy import CHANGED, ERROR, TAGGED, UNCHANGED, WritePolicy, decide, display_genres, redecide
 from .processes import exit_with_parent, start_fork_server, terminate_workers, worker_context, worker_count
 
 
@@ -68,11 +70,33 @@ class FileResult:
     album_top: list[tuple[str, float]] = field(default_factory=list)  # the album's pooled probabilities
     album_genres: list[str] = field(default_factory=list)  # what the album's decision writes ([]: unsure)
     decided_by: str = ""  # albums.FOLLOWS_ALBUM / OWN_CONTRADICTS / OWN_SINGLE; "" with --group track
+    identity: tuple[int, ...] | None = None  # (device, inode, size, mtime_ns) before ``previous`` was read
 
     @property
     def album_confidence(self) -> float | None:
         return self.album_top[0][1] if self.album_top else None
 
+
+def expectation(res: FileResult, policy: WritePolicy, top: list[tuple[str, float]] | None = None) -> Expect:
+    """What the decision about ``res`` saw, for the write to check (see
+    :class:`~genre_tagger.tagstore.write.Expect`): a file changed since is decided anew,
+    on the same probabilities (``top``: the album's when it follows its album; default its own)."""
+    return Expect(res.identity, list(res.previous), redecide(list(res.top if top is None else top), policy))
+
+
+def apply_write(res: FileResult, w: WriteResult) -> FileResult:
+    """``res`` as its write ended: written, found changed since the scan (and decided
+    anew), or failed."""
+    if w.status == ERROR:
+        res.status, res.error, res.genres = ERROR, w.error, []
+        return res
+    res.previous = list(w.previous)
+    res.genres = list(w.genres)
+    if w.status == WRITE_CHANGED:
+        res.status = CHANGED
+    elif w.status == UNCHANGED:
+        res.status = UNCHANGED
+    return res
 
 
 # ---------------------------------------------------------------------------
@@ -174,10 +198,15 @@ class Scanner:
         res = FileResult(path=path, status=ERROR, cached=cached, duration=c.duration, classification=c)
         res.top, res.tags = summarise(c, info, self.vocabulary, self.policy.mapping)
         try:
+            st = os.stat(path)  # before the tags: a change after it shows at the write
             tags = read_tags(path, opts.tag_options)
         except TagError as e:
             res.error = e.reason
             return res
+        except OSError as e:
+            res.error = cannot_read(e)
+            return res
+        res.identity = tuple(identity(st))
         res.artist, res.title, res.album = tags.artist, tags.title, tags.album
         res.album_artist, res.track_number, res.disc_number = tags.album_artist, tags.track_number, tags.disc_number
         res.previous = tags.genres
@@ -214,7 +243,9 @@ class Scanner:
             yield res
             return
         if res.status == TAGGED:  # the write path journals it and moves the cache row
-            self._writer.write(res, res.path, res.genres, self.options.tag_options)
+            follows = res.decided_by == FOLLOWS_ALBUM
+            expect = expectation(res, self.album_policy, res.album_top) if follows else expectation(res, self.policy)
+            self._writer.write(res, res.path, res.genres, self.options.tag_options, expect)
         else:
             yield res
         yield from self._written()
@@ -224,9 +255,7 @@ class Scanner:
         assert self._writer is not None
         for res, w in self._writer.finished(wait):
             self.run_id = self._writer.run_id
-            if w.status == ERROR:
-                res.status, res.error, res.genres = ERROR, w.error, []
-            yield res
+            yield apply_write(res, w)
 
     def _cache_put(self, path: Path, size: int, mtime: int, c: Classification) -> None:
         """Remember a classification (committed about once a second; in a writing scan by

@@ -10,10 +10,22 @@ becomes ``done`` (or ``failed``) afterwards. :mod:`genre_tagger.tagstore.write` 
 protocol; this module only stores rows. A lock file beside the database serialises
 writers (:meth:`Journal.lock`). The cache maps (path, size, mtime, model id) to the
 model's probabilities.
+
+A full disk: every method that writes turns SQLite's and the OS's errors into
+:class:`JournalError` (:class:`JournalFullError` when the disk is full) and rolls back,
+and a write run checks the free space first (:meth:`Journal.check_space`, a margin of
+:data:`SPACE_MARGIN`), so a run on a nearly full disk stops with one line, before SQLite
+has to grow its WAL index (a memory-mapped ``-shm`` file: on a full disk a page of it
+that cannot be allocated kills the process with SIGBUS). ``locking_mode=EXCLUSIVE``
+(a WAL index in the heap, no ``-shm``) would remove that risk but lock out every other
+connection — the scan's own second connection (its writer thread), the app reading the
+history during a write — so it is not used.
 """
 
 from __future__ import annotations
 
+import errno
+import functools
 import json
 import os
 import sqlite3
@@ -124,6 +136,56 @@ class JournalError(GenreTaggerError):
                                "(GENRE_TAGGER_DATA_DIR can name another folder for it)")
 
 
+SPACE_MARGIN = 1 << 20  # free bytes the journal's disk keeps beyond what a write journals (WAL growth, its index)
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MB" if n >= 1 << 20 else f"{max(1, round(n / 1024))} KB"
+
+
+class JournalFullError(JournalError):
+    """The journal's disk has too little free space: nothing more is written (a write is
+    never begun without its intent on disk, so every file is as it was or as written)."""
+
+    def __init__(self, folder: Path, need: int, free: int):
+        GenreTaggerError.__init__(
+            self, folder,
+            f"not enough free space for the journal ({_size(free)} free, {_size(need)} needed); nothing more was "
+            "written (free some space, or GENRE_TAGGER_DATA_DIR can name another folder for the journal)",
+        )  # fmt: skip
+        self.need, self.free = need, free
+
+
+def _full(e: BaseException) -> bool:
+    if isinstance(e, OSError):
+        return e.errno in (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(e, sqlite3.Error) and (
+        getattr(e, "sqlite_errorcode", None) == 13 or "disk is full" in str(e)  # SQLITE_FULL
+    )
+
+
+def _guarded(method):
+    """A journal method that writes: SQLite's and the OS's errors become :class:`JournalError`
+    (:class:`JournalFullError` for a full disk), one line for the user, never a traceback."""
+
+    @functools.wraps(method)
+    def run(self, *a, **k):
+        try:
+            return method(self, *a, **k)
+        except JournalError:
+            raise
+        except (OSError, sqlite3.Error) as e:
+            try:  # what was not committed is dropped (recovery checks the files of writes left pending),
+                self.db.rollback()  # and the database is not held locked by a half-done transaction
+            except sqlite3.Error:
+                pass
+            if _full(e):
+                raise JournalFullError(self.path.parent, SPACE_MARGIN, self.free_space()) from e
+            raise JournalError(self.path, e) from e
+
+    return run
+
+
 def pathkey(p: str | Path) -> bytes:
     """The absolute path as bytes: exact for every file name, UTF-8 or not."""
     return os.path.abspath(os.fsencode(p))
@@ -145,6 +207,8 @@ class Journal:
             self._migrate()
             self.db.commit()
         except (OSError, sqlite3.Error) as e:
+            if _full(e) or (isinstance(e, sqlite3.Error) and self.free_space() < SPACE_MARGIN):
+                raise JournalFullError(path.parent, SPACE_MARGIN, self.free_space()) from e
             raise JournalError(path, e) from e
         self._lock_fd: int | None = None
         self._lock_depth = 0
@@ -164,6 +228,23 @@ class Journal:
     def close(self) -> None:
         self.unlock(all_levels=True)
         self.db.close()
+
+    # free space -----------------------------------------------------------------
+    def free_space(self) -> int:
+        """Bytes free for this user on the journal's disk (a large number if unknown)."""
+        try:
+            v = os.statvfs(self.path.parent)
+        except (OSError, AttributeError):  # Windows has no statvfs
+            return 1 << 62
+        return v.f_bavail * v.f_frsize
+
+    def check_space(self, need: int = 0) -> None:
+        """Raise :class:`JournalFullError` unless the journal's disk has ``need`` bytes free
+        and :data:`SPACE_MARGIN` more (checked before each write's intent and before an
+        undo: SQLite on a full disk fails half-way, or dies of SIGBUS growing its WAL index)."""
+        want, free = need + SPACE_MARGIN, self.free_space()
+        if free < want:
+            raise JournalFullError(self.path.parent, want, free)
 
     # the write lock --------------------------------------------------------------
     def lock(self, command: str = "") -> None:
@@ -189,8 +270,14 @@ class Journal:
             raise JournalBusyError(
                 f"another genre-tagger run is writing tags{who}; wait until it has finished and try again"
             ) from e
-        os.ftruncate(fd, 0)
-        pwrite(fd, f"pid {os.getpid()}: {command}"[:300].encode("utf-8", "replace"), 0)
+        try:
+            os.ftruncate(fd, 0)
+            pwrite(fd, f"pid {os.getpid()}: {command}"[:300].encode("utf-8", "replace"), 0)
+        except OSError as e:  # a full disk: the holder's name is not written, the lock is not taken
+            os.close(fd)
+            if _full(e):
+                raise JournalFullError(self.path.parent, SPACE_MARGIN, self.free_space()) from e
+            raise JournalError(lock_path, e) from e
         self._lock_fd, self._lock_depth = fd, 1
 
     def unlock(self, all_levels: bool = False) -> None:
@@ -206,6 +293,7 @@ class Journal:
         return self._lock_depth > 0
 
     # runs -----------------------------------------------------------------------
+    @_guarded
     def start_run(self, command: str, model: str | None = None, undo_of: int | None = None) -> int:
         cur = self.db.execute(
             "INSERT INTO runs (started, command, model, undo_of) VALUES (?, ?, ?, ?)",
@@ -214,10 +302,12 @@ class Journal:
         self.db.commit()
         return int(cur.lastrowid)
 
+    @_guarded
     def finish_run(self, run_id: int) -> None:
         self.db.execute("UPDATE runs SET finished = ? WHERE id = ? AND finished IS NULL", (time.time(), run_id))
         self.db.commit()
 
+    @_guarded
     def mark_interrupted(self, run_id: int) -> None:
         self.db.execute("UPDATE runs SET interrupted = 1 WHERE id = ?", (run_id,))
         self.db.commit()
@@ -250,6 +340,7 @@ class Journal:
         ).fetchone()
         return None if row is None else int(row[0])
 
+    @_guarded
     def mark_undone(self, run_id: int, by: int) -> None:
         self.db.execute("UPDATE runs SET undone_by = ? WHERE id = ?", (by, run_id))
         self.db.commit()
@@ -261,6 +352,7 @@ class Journal:
     def _row(r) -> WriteRow:
         return WriteRow(r[0], r[1], os.fsdecode(r[2]), r[3], json.loads(r[4]), json.loads(r[5]), json.loads(r[6]), r[7], r[8], r[9], r[10])
 
+    @_guarded
     def begin_write(
         self, run_id: int, path: str | Path, before: list[str], after: list[str], plan: dict,
         old: bytes | None, new: bytes | None, undo_of: int | None = None,
@@ -273,6 +365,7 @@ class Journal:
         self.db.commit()
         return int(cur.lastrowid)
 
+    @_guarded
     def end_write(self, write_id: int, state: str, plan_update: dict | None = None, note: str | None = None, commit: bool = True) -> None:
         """Record how a write ended (``done``, ``failed`` or ``unknown``); an undo marks what
         it undid. ``commit=False``: the row is committed with the next commit (the next
@@ -288,6 +381,12 @@ class Journal:
             self.db.execute("UPDATE writes SET undone_by = ? WHERE id = (SELECT undo_of FROM writes WHERE id = ?)", (write_id, write_id))
         if commit:
             self.db.commit()
+
+    @_guarded
+    def update_plan(self, write_id: int, plan_update: dict) -> None:
+        """Add to a pending write's plan (committed: a copy-back's digest of its new file)."""
+        self.db.execute("UPDATE writes SET plan = json_patch(plan, ?) WHERE id = ?", (json.dumps(plan_update), write_id))
+        self.db.commit()
 
     def writes(self, run_id: int, state: str | None = None) -> list[WriteRow]:
         sql = self._WRITE_SQL + "WHERE run_id = ?" + (" AND state = ?" if state else "") + " ORDER BY path, id"
@@ -311,6 +410,7 @@ class Journal:
         rows = self.db.execute("SELECT path, size, mtime_ns, result FROM cache WHERE model = ?", (model,))
         return {p: (s, m, json.loads(r)) for p, s, m, r in rows}
 
+    @_guarded
     def cache_put(self, path: str | Path, size: int, mtime_ns: int, model: str, result: dict, commit: bool = True) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO cache (path, size, mtime_ns, model, result) VALUES (?, ?, ?, ?, ?)",
@@ -319,6 +419,7 @@ class Journal:
         if commit:
             self.db.commit()
 
+    @_guarded
     def cache_move(self, path: str | Path, old: tuple[int, int], new: tuple[int, int], commit: bool = True) -> None:
         """After a tag write (audio verified unchanged): the cache rows of ``path`` for
         (size, mtime) ``old`` now describe ``new``."""
@@ -330,6 +431,7 @@ class Journal:
             if commit:
                 self.db.commit()
 
+    @_guarded
     def commit(self) -> None:
         self.db.commit()
 

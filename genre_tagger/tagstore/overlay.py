@@ -569,7 +569,8 @@ def ogg_renumber(ov: Overlay, serial: int, start: int) -> None:
     the pages of logical stream ``serial`` from ``start`` on. Only each page's sequence
     number and checksum (8 bytes) change; the overlay records just those, not every page
     rewritten as new bytes (mutagen rereads and rewrites all pages: ~100 ms and the whole
-    file held as new bytes in the journal for a 1.4 MB Ogg Vorbis file whose comment grows)."""
+    file held as new bytes in the journal for a 1.4 MB Ogg Vorbis file whose comment grows).
+    Unlike mutagen, a page whose checksum was wrong is not given a valid one."""
     from mutagen.ogg import error
 
     pos, size, number = ov.tell(), ov.size, start
@@ -600,12 +601,17 @@ def ogg_renumber(ov: Overlay, serial: int, start: int) -> None:
         if pos + length > size:
             raise error("unable to read full data")
         if int.from_bytes(header[14:18], "little") == serial:
-            page = bytearray(get(pos, length))
-            page[18:22] = (number & 0xFFFFFFFF).to_bytes(4, "little")
-            page[22:26] = b"\0\0\0\0"
-            field = bytes(page[18:22]) + _ogg_crc(bytes(page))
-            if field != header[18:26]:
-                edits.append((pos + 18, field))
+            seq = (number & 0xFFFFFFFF).to_bytes(4, "little")
+            if seq != header[18:22]:  # (a page whose number stays is kept byte for byte, checksum and all)
+                page = bytearray(get(pos, length))
+                page[22:26] = b"\0\0\0\0"
+                was = _ogg_crc(bytes(page))
+                page[18:22] = seq
+                crc = _ogg_crc(bytes(page))
+                if was != header[22:26]:  # a damaged page (its checksum wrong): it stays as damaged, with the
+                    # same error in its new checksum, so that decoders drop it as they did (CRC-32 is linear)
+                    crc = bytes(a ^ b ^ c for a, b, c in zip(crc, was, header[22:26]))
+                edits.append((pos + 18, seq + crc))
             number += 1
         pos += length
     ov.put_many(edits)  # one rebuild of the segments, not one per page

@@ -397,3 +397,78 @@ def asf_view(fh, size: int) -> RawView:
         elif guid != _ASF_PADDING and not (guid == _ASF_CD and not any(body)):  # an empty description counts as none
             view.others.append(guid + body)
     return view
+
+
+# --- APEv2 (raw AAC files) ----------------------------------------------------------------
+
+APE_HAS_HEADER = 0x80000000
+APE_IS_HEADER = 0x20000000
+
+
+@dataclass
+class ApeTag:
+    start: int  # where the tag (its header, if any) begins; == end when there is none
+    end: int  # where its footer ends (an ID3v1 tag may follow)
+    flags: int  # the footer's flags
+    items: list[bytes]  # each item as stored: value size, flags, key, NUL, value
+
+
+def ape_tag(fh, size: int) -> ApeTag:
+    """The APEv2 tag at the end of a file (before an ID3v1 tag), or an empty one placed
+    there. Raises :class:`Unreadable` if it cannot be accounted for completely."""
+    end = size - 128 if size >= 128 and read_at(fh, size - 128, 3) == b"TAG" else size
+    footer = read_at(fh, end - 32, 32) if end >= 32 else b""
+    if footer[:8] != b"APETAGEX":
+        return ApeTag(end, end, APE_HAS_HEADER, [])
+    version, tsize, count, flags = struct.unpack_from("<4I", footer, 8)
+    if version != 2000:
+        raise Unreadable(f"APE tag version {version} not supported")
+    body = end - tsize
+    start = body - (32 if flags & APE_HAS_HEADER else 0)
+    if tsize < 32 or start < 0 or (flags & APE_HAS_HEADER and read_at(fh, start, 8) != b"APETAGEX"):
+        raise Unreadable("APE tag partly unreadable (bad size or header)")
+    data = read_at(fh, body, tsize - 32)
+    items, pos = [], 0
+    for _ in range(count):
+        if pos + 8 > len(data):
+            raise Unreadable("APE tag partly unreadable (an item runs past its end)")
+        (vlen,) = struct.unpack_from("<I", data, pos)
+        key_end = data.find(b"\0", pos + 8)
+        if key_end < 0 or key_end + 1 + vlen > len(data):
+            raise Unreadable("APE tag partly unreadable (an item runs past its end)")
+        items.append(data[pos : key_end + 1 + vlen])
+        pos = key_end + 1 + vlen
+    if pos != len(data):
+        raise Unreadable("APE tag partly unreadable (bytes after its items)")
+    return ApeTag(start, end, flags, items)
+
+
+def ape_key(item: bytes) -> bytes:
+    return item[8 : item.index(b"\0", 8)]
+
+
+def ape_value(item: bytes) -> bytes:
+    return item[item.index(b"\0", 8) + 1 :]
+
+
+def ape_item(key: bytes, value: bytes) -> bytes:
+    """A UTF-8 text item."""
+    return struct.pack("<II", len(value), 0) + key + b"\0" + value
+
+
+def build_ape(items: list[bytes], flags: int) -> bytes:
+    """A whole APEv2 tag (header if ``flags`` says so, items in the order given, footer)."""
+    body = b"".join(items)
+    fields = struct.pack("<4I", 2000, len(body) + 32, len(items), flags & ~APE_IS_HEADER)
+    header = b"APETAGEX" + struct.pack("<4I", 2000, len(body) + 32, len(items), flags | APE_IS_HEADER) + bytes(8)
+    return (header if flags & APE_HAS_HEADER else b"") + body + b"APETAGEX" + fields + bytes(8)
+
+
+def ape_view(fh, size: int) -> RawView:
+    tag = ape_tag(fh, size)
+    view = RawView()
+    for item in tag.items:
+        (view.genre if ape_key(item).lower() == b"genre" else view.others).append(item)
+    if tag.end < size:  # the ID3v1 tag behind it
+        view.others.append(b"id3:" + read_at(fh, tag.end, size - tag.end))
+    return view

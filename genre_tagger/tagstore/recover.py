@@ -12,7 +12,7 @@ from pathlib import Path
 from . import shift
 from .journal import Journal, JournalBusyError, WriteRow
 from .overlay import pread, pwrite_all
-from .steps import fsync_dir, holds_new_file, identity, put_back, recorded_patches, tail_at
+from .steps import copy_back, fsync_dir, holds_new_file, identity, path_sha, put_back, recorded_patches, tail_at
 from .tags import short_reason
 
 _OLD_TEMP = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.genre-tagger\.tmp$")
@@ -86,6 +86,8 @@ def _recover_one(w: WriteRow) -> tuple[str, str]:
     real = Path(w.path).resolve()
     if plan.get("mode") == "shift":
         return _recover_shifted(real, plan, w.old or b"", w.new or b"")
+    if plan.get("mode") == "replace" and plan.get("copy_back"):
+        return _recover_copy_back(real, Path(plan["temp"]), plan)
     if plan.get("mode") == "replace":
         tmp = Path(plan["temp"])
         if tmp.exists():
@@ -137,6 +139,31 @@ def _recover_one(w: WriteRow) -> tuple[str, str]:
     finally:
         os.close(fd)
     return "failed", "interrupted during the write; original bytes restored"
+
+
+def _recover_copy_back(real: Path, tmp: Path, plan: dict) -> tuple[str, str]:
+    """A write of a hard-linked file found pending (its new file copied back over the
+    original in place): the original whole (not begun: the temporary file removed), the
+    new file whole (done), or the copy cut short, finished from the temporary file, which
+    was complete and on disk (its digest committed) before the original was touched."""
+    now = path_sha(real)
+    if now is None:
+        raise FileNotFoundError(errno.ENOENT, "cannot read the file", str(real))
+    if now == plan.get("temp_sha"):
+        tmp.unlink(missing_ok=True)
+        fsync_dir(real.parent)
+        return "done", "interrupted after the write; the write is complete"
+    if now == plan.get("old_sha"):
+        tmp.unlink(missing_ok=True)
+        return "failed", "interrupted before the write; file unchanged"
+    st = real.stat()
+    if plan.get("temp_sha") and [st.st_dev, st.st_ino] == plan["identity"][:2] and path_sha(tmp) == plan["temp_sha"]:
+        copy_back(tmp, real)
+        tmp.unlink()
+        fsync_dir(real.parent)
+        return "done", "interrupted during the write; the write was completed"
+    tmp.unlink(missing_ok=True)  # not a copy this write began: of no use
+    return "unknown", "interrupted; the file has changed since (left as is)"
 
 
 def _recover_shifted(real: Path, plan: dict, olds: bytes, news: bytes) -> tuple[str, str]:

@@ -10,16 +10,39 @@ the new head.
 
 Only whole blocks can be inserted, at block-aligned offsets, so the new file must hold the
 old file's tail shifted by a multiple of the block size (the tag's padding is chosen to
-make that so, see :func:`plan_shift`). It is used only on ext4 (found from
-``/proc/self/mountinfo``) and for a file of at most :data:`MAX_EXTENTS` extents, whose
-block map lives in the inode itself: the move is one step of ext4's journal (one inode
-update on an ext4 without a journal, where no metadata change, a rename included, is
-atomic under a power cut), so a kill or a power cut leaves the file moved or not, never
-half-moved. The write-ahead journal of :mod:`genre_tagger.tagstore.write` covers the rest, and
-checks both ends of the moved part against digests taken before (a move that failed
-half-way inside the file system is left alone, never made worse). Anywhere else (another file system,
-another system, a fragmented file) :func:`block_size` says None and the caller writes a new
-file instead.
+make that so, see :func:`plan_shift`).
+
+It is used only where the move is provably one atomic step of the file system:
+
+* on ext4 (found from ``/proc/self/mountinfo``) **with a journal** (jbd2 lists one for the
+  device in ``/proc/fs/jbd2/<device>-<inode>``): the move is one transaction of ext4's
+  journal, so a kill or a power cut leaves the file moved or not, never half-moved. An
+  insert or collapse is several steps inside ext4 (the size changed, the extents split,
+  shifted, freed), made one by the journal's handle; without a journal any of the
+  in-between states can reach the disk before a power cut (the inode table block is
+  written back whenever the kernel likes), and a collapse frees blocks with nothing
+  ordering the bitmaps against the inode. So on an ext4 without a journal a new file is
+  written instead, as on every other file system (the copy path's rename is no more
+  atomic there, but it never leaves the original's block map half changed);
+* for a file of at most :data:`MAX_EXTENTS` = 3 extents. ext4 keeps up to 4 extents in the
+  inode itself (its 60-byte ``i_block``: a 12-byte header and four 12-byte extents); more
+  need an extent-tree block, and a move that makes the file need one is several metadata
+  updates, not one. An insert at a point inside an extent splits it in two, and so does a
+  collapse of a range inside one, and nothing else adds an extent: a file of 3 extents has
+  at most 4 after the move, still in the inode. (A file of 4 extents could need 5.) The
+  count is FIEMAP's, taken after flushing the file's dirty pages (delayed allocation).
+
+The write-ahead journal of :mod:`genre_tagger.tagstore.write` covers the rest, and checks
+both ends of the moved part against digests taken before (a move that failed half-way
+inside the file system is left alone, never made worse). Anywhere else (another file
+system, another system, a fragmented file, an ext4 without a journal) :func:`block_size`
+says None and the caller writes a new file instead.
+
+A program that has the file open while it is moved (a player streaming it) reads the
+audio at its new offsets from then on, as after any tagger that rewrites a file in place
+(mutagen's own in-place saves move the audio the same way, by copying it); where the
+kernel shows cheaply that another process has the file open for writing (a write lease
+cannot be taken, see :func:`busy`), the file gets a new file instead.
 """
 
 from __future__ import annotations
@@ -37,12 +60,14 @@ FALLOC_FL_COLLAPSE_RANGE = 0x08
 FALLOC_FL_INSERT_RANGE = 0x20
 FS_IOC_FIEMAP = 0xC020660B
 FIEMAP_FLAG_SYNC = 0x1
-MAX_EXTENTS = 4  # ext4 keeps up to 4 extents in the inode: shifting them changes the inode alone
+MAX_EXTENTS = 3  # ext4's inode holds 4 extents; a move splits at most one: 3 before, at most 4 after (see the module)
 FILESYSTEMS = ("ext4",)
+JBD2 = "/proc/fs/jbd2"  # one entry per journaled ext4 device: <device name>-<journal inode>
 
 _fallocate = None
 _fs_of_dev: dict[int, str | None] = {}
 _refused: set[int] = set()
+_journal_of_dev: dict[int, bool] = {}
 
 
 @dataclass(frozen=True)
@@ -88,12 +113,45 @@ def block_size(fd: int) -> int | None:
     if not sys.platform.startswith("linux") or os.environ.get("GENRE_TAGGER_SHIFT") == "off" or _falloc() is None:
         return None
     st = os.fstat(fd)
-    if st.st_dev in _refused or _fs_type(st.st_dev) not in FILESYSTEMS:
+    if st.st_dev in _refused or _fs_type(st.st_dev) not in FILESYSTEMS or not has_journal(st.st_dev):
         return None
     count = extent_count(fd)
     if count is None or count > MAX_EXTENTS:
         return None
     return st.st_blksize
+
+
+def has_journal(dev: int) -> bool:
+    """Whether the ext4 file system on device ``dev`` keeps a journal: jbd2 names its
+    journal ``<device>-<inode>`` in :data:`JBD2`, the device's kernel name being what
+    ``/sys/dev/block/<major>:<minor>`` links to. Unknown counts as no journal."""
+    if dev not in _journal_of_dev:
+        try:
+            name = os.path.basename(os.readlink(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}"))
+            found = any(e.rpartition("-")[0] == name for e in os.listdir(JBD2))
+        except OSError:
+            found = False
+        _journal_of_dev[dev] = found
+    return _journal_of_dev[dev]
+
+
+def busy(fd: int) -> bool:
+    """Whether another open file description has the file behind ``fd`` open (a player
+    streaming it, a program writing it): a write lease on ``fd`` (``F_SETLEASE``) cannot be
+    taken then (EAGAIN). Taken and given back at once; False where leases cannot tell
+    (another owner's file without CAP_LEASE, a file system without leases)."""
+    setlease = getattr(fcntl, "F_SETLEASE", None)
+    if setlease is None:
+        return False
+    try:
+        fcntl.fcntl(fd, setlease, fcntl.F_WRLCK)
+    except OSError as e:
+        return e.errno in (errno.EAGAIN, errno.EBUSY)
+    try:
+        fcntl.fcntl(fd, setlease, fcntl.F_UNLCK)
+    except OSError:
+        pass
+    return False
 
 
 def refuse(dev: int) -> None:

@@ -25,6 +25,60 @@ def identity(st: os.stat_result) -> list[int]:
     return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
 
 
+def file_sha(fd: int) -> str:
+    """sha256 of the whole file open as ``fd``."""
+    h, pos = hashlib.sha256(), 0
+    while True:
+        b = os.pread(fd, 1 << 20, pos)
+        if not b:
+            return h.hexdigest()
+        h.update(b)
+        pos += len(b)
+
+
+def path_sha(path: Path) -> str | None:
+    """sha256 of the whole file at ``path``; None if it cannot be read."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return file_sha(fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def copy_back(tmp: Path, real: Path, keep: os.stat_result | None = None) -> os.stat_result:
+    """Copy the new file ``tmp`` over the original ``real`` in place (its inode, and so its
+    hard links, kept), from the start, then cut it to length and fsync (crash steps
+    ``copy-half``); ``keep``: the modification time to put back. Returns its new status."""
+    src = os.open(tmp, os.O_RDONLY)
+    try:
+        dst = os.open(real, os.O_RDWR)
+        try:
+            size = os.fstat(src).st_size
+            pos, half = 0, size // 2  # a kill after the first half leaves a torn file (tests)
+            while pos < size:
+                b = os.pread(src, min(1 << 20, (half if pos < half else size) - pos), pos)
+                if not b:
+                    raise OSError("the new file shrank while it was copied back")
+                pwrite_all(dst, b, pos)
+                pos += len(b)
+                if pos == half:
+                    step("copy-half")
+            os.ftruncate(dst, size)
+            if keep is not None:
+                os.utime(dst, ns=(keep.st_atime_ns, keep.st_mtime_ns))
+            os.fsync(dst)
+            return os.fstat(dst)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
+
+
 def new_sha(fd: int, layout: list) -> str:
     """sha256 of the bytes a planned file holds where ``layout`` says they are new."""
     h = hashlib.sha256()

@@ -3,14 +3,16 @@
 ========  ===========================  ==========================================
 family    files                        genre field
 ========  ===========================  ==========================================
-id3       MP3, ADTS AAC, WAV, AIFF     ``TCON`` (``TCO`` in v2.2); v2.4 stores several
-                                       values natively, v2.2/2.3 join them with a
+id3       MP3, WAV, AIFF, raw AAC      ``TCON`` (``TCO`` in v2.2); v2.4 stores several
+          that has an ID3v2 tag        values natively, v2.2/2.3 join them with a
                                        configurable separator (default ``"; "``)
 vorbis    FLAC, Ogg Vorbis, Opus       one ``GENRE`` comment per value (the file's own
                                        key spelling is kept)
 mp4       M4A/MP4 (AAC, ALAC)          ``©gen`` (a numeric ``gnre`` atom is the same
                                        field and is replaced by ``©gen``)
 asf       WMA/ASF                      ``WM/Genre``
+ape       raw AAC (.aac) without an    an APEv2 ``Genre`` item (several values
+          ID3v2 tag                    separated by NUL) in a tag at the end
 ========  ===========================  ==========================================
 
 Each family reads the tags (:meth:`Family.load`, :meth:`Family.info`), gives a raw view for
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,6 +176,20 @@ def _id3_place(fh, size: int, container: str) -> _Id3Place:
     return _Id3Place(0, 0, None, 0, pos)
 
 
+def _appended_id3(fh, size: int) -> int | None:
+    """Where the footer (``3DI``) of an ID3v2.4 tag appended at the end of an MPEG file is,
+    at the very end or before an ID3v1 tag; None if there is none."""
+    for end in (size, size - 128):
+        if end < 10:
+            continue
+        footer = read_at(fh, end - 10, 10)
+        if footer[:3] == b"3DI" and footer[3] == 4 and not any(b & 0x80 for b in footer[6:10]):
+            if end == size - 128 and read_at(fh, end, 3) != b"TAG":
+                continue
+            return end - 10
+    return None
+
+
 class Id3Family(Family):
     name = "id3"
     raw_restore = True
@@ -252,6 +269,9 @@ class Id3Family(Family):
         return view, out
 
     def edit(self, path, container, ov, genres, options, raw, padding=PADDING):
+        if container in ("MP3", "AAC") and (end := _appended_id3(ov, ov.size)) is not None:
+            raise TagError(path, f"an ID3v2 tag is appended at the end of the file (its footer at byte {end}); readers that "
+                                 "prefer it would go on showing its genre, so nothing was written")  # fmt: skip
         place, tag = self._tag(ov, ov.size, container)
         if tag is None and not genres and not (raw and raw["items"]):
             return {"family": self.name, "container": container, "items": [], "version": None}
@@ -307,6 +327,81 @@ class Id3Family(Family):
             delta = ov.size - ov.base_size
         declared = int.from_bytes(read_at(ov, 4, 4), order)
         ov.splice(4, 4, (declared + delta).to_bytes(4, order))
+
+
+# --- APEv2 (raw AAC) ------------------------------------------------------------------
+
+
+class ApeFamily(Family):
+    """An APEv2 tag at the end of a raw AAC (ADTS/ADIF) file without an ID3v2 tag: the
+    layout Picard writes for .aac, read by mutagen (``mutagen.File`` gives an
+    ``APEv2File``) and FFmpeg alike. An ID3v2 tag in front of ADTS would make
+    ``mutagen.File`` take the file for MP3 and fail. Edited at the byte level: every other
+    item (and an ID3v1 tag behind it) stays byte for byte."""
+
+    name = "ape"
+    raw_restore = True
+
+    def load(self, path: Path, container: str):
+        from mutagen.aac import AAC
+
+        with open(path, "rb") as fh:
+            try:
+                items = rawtags.ape_tag(fh, os.fstat(fh.fileno()).st_size).items
+            except Unreadable:
+                items = []
+        try:
+            length = float(AAC(str(path)).info.length or 0.0)
+        except Exception as e:  # mutagen raises many types
+            if not items:
+                raise TagError(path, "not an AAC audio file (no audio frames found in it)") from e
+            length = 0.0
+        return items, length
+
+    def load_from(self, fh, size, container):
+        return rawtags.ape_tag(fh, size).items, 0.0
+
+    def info(self, loaded, options):
+        items, length = loaded
+        by_key: dict[bytes, list[str]] = {}
+        for item in items:
+            if not (struct.unpack_from("<I", item, 4)[0] >> 1) & 3:  # text (not binary or a link)
+                values = ape_text(rawtags.ape_value(item))
+                by_key.setdefault(rawtags.ape_key(item).lower(), []).extend(values)
+        names = [" / ".join(by_key.get(k, [])) for k in (b"artist", b"title", b"album", b"album artist", b"track", b"disc")]
+        return by_key.get(b"genre", []), names, length, None
+
+    def view(self, fh, size, container):
+        return rawtags.ape_view(fh, size)
+
+    def view_raw(self, fh, size, container):
+        tag = rawtags.ape_tag(fh, size)
+        view = rawtags.ape_view(fh, size)
+        out = self._raw(view, container)
+        out["index"] = next((i for i, it in enumerate(tag.items) if rawtags.ape_key(it).lower() == b"genre"), None)
+        return view, out
+
+    def edit(self, path, container, ov, genres, options, raw, padding=PADDING):
+        tag = rawtags.ape_tag(ov, ov.size)
+        keys = [rawtags.ape_key(it) for it in tag.items]
+        key = next((k for k in keys if k.lower() == b"genre"), b"Genre")  # the file's own spelling
+        kept = [it for it, k in zip(tag.items, keys) if k.lower() != b"genre"]
+        if raw is not None:
+            new_genre = [bytes.fromhex(h) for h in raw["items"]]
+            at = raw.get("index")
+        else:
+            new_genre = [rawtags.ape_item(key, "\0".join(genres).encode("utf-8"))] if genres else []
+            at = next((i for i, k in enumerate(keys) if k.lower() == b"genre"), None)
+        at = len(kept) if at is None else min(at, len(kept))
+        items = kept[:at] + new_genre + kept[at:]
+        ov.splice(tag.start, tag.end - tag.start, rawtags.build_ape(items, tag.flags) if items else b"")
+        return {"family": self.name, "container": container, "items": [b.hex() for b in new_genre],
+                "index": at if new_genre else None}  # fmt: skip
+
+
+def ape_text(value: bytes) -> list[str]:
+    """The values of an APEv2 text item (UTF-8, several separated by NUL)."""
+    return [v for v in value.decode("utf-8", "replace").split("\0") if v]
 
 
 # --- mutagen-saved families ------------------------------------------------------------
@@ -431,7 +526,7 @@ class AsfFamily(_KeyedFamily):
         return rawtags.asf_view(fh, size)
 
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (Id3Family(), VorbisFamily(), Mp4Family(), AsfFamily())}
+FAMILIES: dict[str, Family] = {f.name: f for f in (Id3Family(), VorbisFamily(), Mp4Family(), AsfFamily(), ApeFamily())}
 _CONTAINER_FAMILY = {"MP3": "id3", "AAC": "id3", "WAVE": "id3", "AIFF": "id3", "FLAC": "vorbis", "OggVorbis": "vorbis",
                      "OggOpus": "vorbis", "MP4": "mp4", "ASF": "asf"}  # fmt: skip
 _MPEG_EXTS = {".mp3": "MP3", ".mp2": "MP3", ".aac": "AAC"}
@@ -469,6 +564,8 @@ def detect(path: Path) -> tuple[Family, str]:
         container = "MP3"
     if container is None:
         raise TagError(path, "not a supported audio file")
+    if container == "AAC" and head[:3] != b"ID3":  # raw AAC without an ID3v2 tag: APEv2 at the end
+        return FAMILIES["ape"], container
     return FAMILIES[_CONTAINER_FAMILY[container]], container
 
 

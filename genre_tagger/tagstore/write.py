@@ -7,14 +7,21 @@ Usage (the GUI's API too)::
             res = run.apply(path, genres, options)          # process writes), reconciles
     run.run_id                                              # interrupted runs; apply never
                                                             # raises for one file
-    # res: WriteResult(path, status "tagged" | "unchanged" | "error", genres, previous,
-    #                  error = one-line reason, bytes_written, write_id)
+    # res: WriteResult(path, status "tagged" | "unchanged" | "changed-since-scan" | "error",
+    #                  genres, previous, error = one-line reason, bytes_written, write_id)
 
     undo_run(journal, run_id or None, options) -> (undo run id or None, [WriteResult])
     recover(journal)   # at start-up: reconcile what a crash left (WriteRun does it too)
 
 Protocol for one file (:meth:`WriteRun.apply`):
 
+0. *Recheck* (with ``expect=``, an :class:`Expect`: what the decision to write saw): on the
+   descriptor the plan is made from, the file's identity (device, inode, size, mtime) and
+   its genres now are compared with what the decision saw. If either differs, the caller's
+   ``redecide`` (the policy, applied to the genres there now) says what to write, or to
+   leave the file (status ``changed-since-scan``): a value the decision did not see is
+   never written over unasked. The write itself then checks, on its own descriptor, that
+   the file is still the one planned (identity and the bytes it replaces).
 1. *Plan*: the tag family edits an :class:`~genre_tagger.tagstore.overlay.Overlay` (the new file,
    in memory, the real file untouched).
 2. *Check* the plan, on bytes: every tag item other than the genre identical (raw, see
@@ -34,9 +41,12 @@ Protocol for one file (:meth:`WriteRun.apply`):
    whole blocks, the blocks are inserted (removed), the new head is written, fsync; the
    journal holds the original head. Otherwise a temporary file ``.gt-<run>-<n><ext>``
    beside the original (the new file copied from the overlay, fsync), renamed over it,
-   the folder fsynced. A grown tag gets :data:`~genre_tagger.tagstore.tags.PADDING` bytes of
-   padding (a little more when that moves the audio by whole blocks) so later writes
-   fit in place.
+   the folder fsynced. A file with several hard links keeps them on every path: its new
+   file is not renamed but copied back over the original in place (the digests of the
+   whole original and, committed before the copy begins, of the whole new file are
+   journaled; a crash half-way is finished from the temporary file at the next start).
+   A grown tag gets :data:`~genre_tagger.tagstore.tags.PADDING` bytes of padding (a
+   little more when that moves the audio by whole blocks) so later writes fit in place.
 5. *Record* completion (``done``); move the file's classification cache row to its new
    size and mtime (the audio is unchanged).
 
@@ -48,7 +58,8 @@ only when both ends of the moved audio are where the move puts them), temporary 
 the run shown as interrupted.
 
 ``GENRE_TAGGER_CRASH_AT=<step>`` (tests only) ends the process with ``os._exit`` at a
-step: journaled, appended, patch-half, shifted, head-half, patched, temp-written, renamed, done.
+step: journaled, appended, patch-half, shifted, head-half, patched, temp-written, renamed,
+copy-half, copied, done.
 """
 
 from __future__ import annotations
@@ -56,30 +67,52 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import TagError
 from . import shift
-from .journal import Journal, JournalBusyError
+from .journal import Journal, JournalBusyError, JournalError
 from .overlay import Overlay, pread, pread_ranges, pwrite_all
 from .payload import payload_digest, payload_regions
 from .rawtags import Unreadable
 from .recover import recover, sweep_old_temp_files
-from .steps import fsync_dir, holds_new_file, identity, new_sha, put_back, sha, step, tail_at, tail_probe
+from .steps import copy_back, file_sha, fsync_dir, holds_new_file, identity, new_sha, path_sha, put_back, sha, step, tail_at, tail_probe
 from .tags import PADDING, Family, TagOptions, detect, read_tags, short_reason
 
 TAGGED, UNCHANGED, ERROR = "tagged", "unchanged", "error"
+CHANGED = "changed-since-scan"  # the file changed after the decision; what it holds now was left as it is
 IMAGE_LIMIT = 4 << 20  # the original tag region is journaled (for byte-exact undo) up to this size
 INPLACE_LIMIT = 256 << 10  # at most this many bytes changed, appended or cut off: in place; more: a new file
 
-__all__ = ["WriteRun", "WriteResult", "write_one", "write_genres", "JournalBusyError"]
+__all__ = ["WriteRun", "WriteResult", "Expect", "write_one", "write_genres", "JournalBusyError"]
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a decision to write a file saw (see step 0 of the protocol). ``identity``:
+    :func:`~genre_tagger.tagstore.steps.identity` of the file, taken before its genres were
+    read (None: not known, the genres alone are compared); ``genres``: the genres it held;
+    ``redecide(genres now)``: the genres to write into the file as it is now, or None to
+    leave it (None as ``redecide``: a changed file is always left)."""
+
+    identity: tuple[int, ...] | list[int] | None
+    genres: list[str]
+    redecide: Callable[[list[str]], list[str] | None] | None = None
+
+
+class _Leave(Exception):
+    """The recheck found nothing to write (status ``status``)."""
+
+    def __init__(self, status: str):
+        self.status = status
 
 
 @dataclass
 class WriteResult:
     path: Path
-    status: str  # tagged | unchanged | error
+    status: str  # tagged | unchanged | changed-since-scan | error
     genres: list[str] = field(default_factory=list)  # the genres now in the file (asked for)
     previous: list[str] = field(default_factory=list)
     error: str = ""
@@ -129,6 +162,7 @@ class WriteRun:
         self._swept: set[Path] = set()  # folders already cleared of earlier versions' temporary files
 
     def __enter__(self) -> WriteRun:
+        self.journal.check_space()  # JournalFullError: a full disk stops the run before it begins
         self.journal.lock(self.command)  # JournalBusyError if another process writes
         try:
             recover(self.journal)
@@ -137,14 +171,31 @@ class WriteRun:
             raise
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            if self.run_id is not None:
-                self.journal.finish_run(self.run_id)
-                self.journal.active_runs.discard(self.run_id)
-            self.journal.commit()
+            if not isinstance(exc, JournalError):
+                try:
+                    if self.run_id is not None:
+                        self.journal.finish_run(self.run_id)
+                        self.journal.active_runs.discard(self.run_id)
+                    self.journal.commit()
+                    return
+                except JournalError:
+                    self._interrupted()
+                    raise
+            self._interrupted()
         finally:
             self.journal.unlock()
+
+    def _interrupted(self) -> None:
+        """The journal cannot take more (a full disk): the run is recorded as interrupted,
+        now or by the next start's recovery (its writes left pending are checked then)."""
+        if self.run_id is not None:
+            self.journal.active_runs.discard(self.run_id)
+            try:
+                self.journal.mark_interrupted(self.run_id)
+            except JournalError:
+                pass
 
     def _run(self) -> int:
         if self.run_id is None:
@@ -162,24 +213,32 @@ class WriteRun:
         raw: dict | None = None,
         undo_of: int | None = None,
         image: list[tuple] | None = None,
+        expect: Expect | None = None,
     ) -> WriteResult:
         """Set the genre of one file. Never raises for a problem of the file: returns a
         result with ``status == "error"`` and a one-line reason. ``raw`` (undo) restores
         recorded raw genre data instead of writing ``genres``; ``image`` (undo) is the
-        whole previous file as overlay segments (see :func:`_exact_image`)."""
+        whole previous file as overlay segments (see :func:`_exact_image`). ``expect``:
+        what the decision to write saw (see :class:`Expect`); a file changed since is
+        decided anew (``res.genres``: what was written, or the genres left in it)."""
         path = Path(path)
         res = WriteResult(path, ERROR, genres=list(genres))
         try:
-            res.previous = read_tags(path, options).genres
-            if raw is None and image is None and res.previous == list(genres):
-                res.status = UNCHANGED
-                return res
-            plan = self._plan(path, list(genres), options, raw, image)
+            if expect is None:
+                res.previous = read_tags(path, options).genres
+                if raw is None and image is None and res.previous == list(genres):
+                    res.status = UNCHANGED
+                    return res
+            plan = self._plan(path, list(genres), options, raw, image, expect, res)
             if plan is None:
                 res.status = UNCHANGED
                 return res
-            res.write_id, res.bytes_written = self._commit(plan, res.previous, list(genres), options, undo_of)
+            res.write_id, res.bytes_written = self._commit(plan, res.previous, list(res.genres), options, undo_of)
             res.status = TAGGED
+        except _Leave as e:
+            res.status = e.status
+        except JournalError:  # the journal's problem (a full disk), not the file's: the run stops
+            raise
         except TagError as e:
             res.error = e.reason
         except Unreadable as e:
@@ -188,7 +247,10 @@ class WriteRun:
             res.error = f"not written ({short_reason(e)})"
         return res
 
-    def _plan(self, path: Path, genres: list[str], options: TagOptions, raw: dict | None, image: list[tuple] | None) -> _Plan | None:
+    def _plan(
+        self, path: Path, genres: list[str], options: TagOptions, raw: dict | None, image: list[tuple] | None,
+        expect: Expect | None = None, res: WriteResult | None = None,
+    ) -> _Plan | None:
         real = path.resolve()  # write through symlinks, never replace the link itself
         if not real.is_file():
             raise TagError(path, "no such file")
@@ -202,6 +264,8 @@ class WriteRun:
         fd = os.open(real, os.O_RDONLY)
         try:
             st = os.fstat(fd)
+            if expect is not None and res is not None:
+                genres = res.genres = _recheck(path, fd, st, family, container, options, expect, genres, res)
             ov = Overlay(fd, st.st_size)
             before, raw_before = family.view_raw(ov, st.st_size, container)
             after = None  # the planned file's view, parsed once
@@ -222,7 +286,8 @@ class WriteRun:
                 os.close(fd)
                 return None  # nothing to change
             move = None
-            if patches is None and (block := shift.block_size(fd)):  # the tag grows or shrinks at the start
+            if patches is None and (block := shift.block_size(fd)) and not shift.busy(fd):  # the tag grows or shrinks at the start
+                # (a file another program has open gets a new file: it goes on reading the old one)
                 padding = PADDING
                 for _ in range(4):  # the padding that makes the audio move by whole blocks
                     move, grow = shift.plan_shift(ov.tail(), block)
@@ -266,6 +331,7 @@ class WriteRun:
                 old_size = plan.st.st_size
                 olds = _old_bytes(ov.fd, patches, old_size, ov.size)
                 news = b"".join(d for _, d in patches)
+                self.journal.check_space(2 * (len(olds) + len(news)))
                 p = dict(common, mode="inplace", ranges=[[off, len(d)] for off, d in patches], new_size=ov.size)
                 wid = self.journal.begin_write(self._run(), plan.path, before, after, p, olds, news, undo_of)
                 step("journaled")
@@ -273,6 +339,7 @@ class WriteRun:
             if plan.move is not None:
                 m = plan.move
                 olds, news = pread(ov.fd, m.old_head, 0), ov.pread(0, m.head)
+                self.journal.check_space(2 * (len(olds) + len(news)))
                 p = dict(common, mode="shift", at=m.at, delta=m.delta, head=m.head, new_size=ov.size,
                          probe=tail_probe(ov.fd, m.old_head, plan.st.st_size))  # fmt: skip
                 wid = self.journal.begin_write(self._run(), plan.path, before, after, p, olds, news, undo_of)
@@ -286,10 +353,13 @@ class WriteRun:
             dropped = ov.dropped()
             keep_old = sum(n for _, n in dropped) <= IMAGE_LIMIT
             old = b"".join(pread_ranges(ov.fd, dropped)) if keep_old else None
+            self.journal.check_space(2 * len(old or b""))
             new = ov.new_bytes()
             tmp = real.parent / f".gt-{self._run()}-{os.urandom(4).hex()}{real.suffix.lower()}"
             p = dict(common, mode="replace", temp=os.fsdecode(tmp), new_size=ov.size, layout=ov.layout(),
                      dropped=[list(d) for d in dropped] if keep_old else None, new_sha=sha(new))  # fmt: skip
+            if plan.st.st_nlink > 1:  # hard links: the new file is copied back over the original (see the module)
+                p.update(copy_back=True, old_sha=file_sha(ov.fd))
             wid = self.journal.begin_write(self._run(), plan.path, before, after, p, old, None, undo_of)
             step("journaled")
             return wid, self._write_replace(plan, wid, tmp, p, old, options)
@@ -393,6 +463,7 @@ class WriteRun:
     def _write_replace(self, plan: _Plan, wid: int, tmp: Path, p: dict, old: bytes | None, options: TagOptions) -> int:
         real, st, ov = plan.real, plan.st, plan.overlay
         layout, want_sha = p["layout"], p["new_sha"]
+        copying = False
         try:
             fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, stat.S_IMODE(st.st_mode))
             try:
@@ -409,14 +480,32 @@ class WriteRun:
                     raise TagError(plan.path, "verification failed: the new file reads back differently; not written")
             finally:
                 os.close(fd)
+            if p.get("copy_back"):  # the whole new file's digest, committed before the original is touched
+                self.journal.update_plan(wid, {"temp_sha": path_sha(tmp)})
             step("temp-written")
             # the replaced bytes too: a tagger that keeps the mtime leaves the same identity
             if identity(real.stat()) != identity(st) or (old is not None and b"".join(pread_ranges(ov.fd, p["dropped"])) != old):
                 raise TagError(plan.path, "file changed while it was being written; not written")
+            if p.get("copy_back"):
+                copying = True
+                new_st = copy_back(tmp, real, st if options.keep_mtime else None)
+                step("copied")
+                tmp.unlink()
+                fsync_dir(real.parent)
+                self._done(plan, wid, new_st)
+                return ov.size
             base_fd, ov.fd = ov.fd, -1
             os.close(base_fd)  # Windows cannot replace a file that is open
             os.replace(tmp, real)
         except BaseException as e:
+            if copying:  # the original partly overwritten: finished from the new file (a Ctrl-C), else
+                try:  # left pending with it, for the next start's recovery to finish
+                    new_st = copy_back(tmp, real, st if options.keep_mtime else None)
+                    tmp.unlink()
+                except BaseException:
+                    raise e from None
+                self._done(plan, wid, new_st)
+                raise
             try:
                 renamed = not tmp.exists() and holds_new_file(real, ov.size, layout, want_sha)
             except OSError:  # cannot tell: the write stays pending, recovery decides at the next start
@@ -437,6 +526,35 @@ class WriteRun:
         self.journal.end_write(wid, "done", {"new_identity": identity(new_st)}, commit=False)
         self.journal.cache_move(plan.path, (plan.st.st_size, plan.st.st_mtime_ns), (new_st.st_size, new_st.st_mtime_ns), commit=False)
         step("done")
+
+
+def _recheck(
+    path: Path, fd: int, st: os.stat_result, family: Family, container: str, options: TagOptions,
+    expect: Expect, genres: list[str], res: WriteResult,
+) -> list[str]:
+    """Step 0: the genres to write into the file open as ``fd`` (status ``st``), given what
+    the decision saw; :class:`_Leave` if there is nothing to write. ``res.previous``
+    becomes the genres the file holds now (read through ``fd``, as :func:`read_tags` reads)."""
+    proc = Path(f"/proc/self/fd/{fd}")  # the open file itself, whatever its path names now
+    try:
+        loaded = family.load(proc if proc.exists() else path, container)
+        now = family.info(loaded, options)[0]
+    except TagError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any parser failure is this file's problem
+        raise TagError(path, f"cannot read tags ({short_reason(e)})") from e
+    res.previous = now
+    same = now == list(expect.genres) and (expect.identity is None or list(expect.identity) == identity(st))
+    if not same:
+        new = expect.redecide(list(now)) if expect.redecide is not None else None
+        if new is None:
+            res.genres = list(now)
+            raise _Leave(CHANGED)
+        genres = list(new)
+    if now == genres:
+        res.genres = list(now)
+        raise _Leave(UNCHANGED)
+    return genres
 
 
 def _old_bytes(fd: int, patches, old_size: int, new_size: int) -> bytes:

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .journal import Journal
+from .journal import Journal, JournalError
 from .tags import TagOptions
-from .write import WriteResult, WriteRun
+from .write import Expect, WriteResult, WriteRun
 
 DEPTH = 16  # jobs waiting for the thread at most: the scan's loop waits when it is this far ahead
 COMMIT_EVERY = 1.0  # seconds: cache rows are committed about this often (and with every write's intent)
@@ -47,6 +47,7 @@ class _Write:
     path: Path
     genres: list[str]
     options: TagOptions
+    expect: Expect | None = None
 
 
 @dataclass
@@ -94,13 +95,19 @@ class WriterThread:
             self._drop.set()
         self._put(_STOP, check=False)
         self._thread.join()
+        if exc_type is None and isinstance(self._error, JournalError):
+            raise self._error  # a full disk under the journal: one line for the user
         if exc_type is None and self._error is not None:
             raise WriterThreadError(f"tag writer stopped: {self._error}") from self._error
 
-    def write(self, item: Any, path: str | Path, genres: list[str], options: TagOptions = TagOptions()) -> None:
+    def write(
+        self, item: Any, path: str | Path, genres: list[str], options: TagOptions = TagOptions(), expect: Expect | None = None
+    ) -> None:
         """Queue one file's write (waits while the queue is full); its result comes back,
-        with ``item``, from :meth:`finished`."""
-        self._put(_Write(item, Path(path), list(genres), options))
+        with ``item``, from :meth:`finished`. ``expect``: what the decision saw (see
+        :class:`~genre_tagger.tagstore.write.Expect`), checked just before the write;
+        ``redecide`` then runs on the writer thread."""
+        self._put(_Write(item, Path(path), list(genres), options, expect))
         self._unreported += 1
 
     def cache_put(self, path: str | Path, size: int, mtime_ns: int, model: str, entry: dict) -> None:
@@ -134,6 +141,8 @@ class WriterThread:
 
     def _check(self) -> None:
         if not self._thread.is_alive():
+            if isinstance(self._error, JournalError):
+                raise self._error
             raise WriterThreadError(f"tag writer stopped: {self._error or 'unknown reason'}") from self._error
 
     # -- the thread ------------------------------------------------------------------------------
@@ -168,7 +177,7 @@ class WriterThread:
             if isinstance(job, _CacheRow):
                 journal.cache_put(job.path, job.size, job.mtime_ns, job.model, job.entry, commit=False)
             elif not self._drop.is_set():
-                res = run.apply(job.path, job.genres, job.options)  # never raises for one file's problem
+                res = run.apply(job.path, job.genres, job.options, expect=job.expect)  # never raises for one file's problem
                 self.run_id = run.run_id
                 self._results.put((job.item, res))
             if time.monotonic() - last_commit > COMMIT_EVERY:
