@@ -242,3 +242,17 @@ def test_gate_decides_an_album_spread_over_two_folders_with_all_its_tracks():
     assert first[0].tracks == 2 and dict(first[0].top)["rock"] == pytest.approx(0.75)
     (late,) = gate.add(a[2].path, a[2], top(pop=0.9, rock=0.1), 2)  # its own folder: pooled with the two before
     assert late[1].tracks == 3 and late[1].follows_album and dict(late[1].top)["rock"] == pytest.approx(1.6 / 3)
+
+
+@pytest.mark.parametrize("vocabulary", ["library", "gtzan"])
+def test_default_settings_are_the_committed_fit(vocabulary):
+    """albums.DEFAULTS are what training/genre/albums_eval.py fitted for the bundled (v4) model."""
+    import json
+
+    from genre_tagger.library.albums import DEFAULTS
+
+    name = "albums_v4.json" if vocabulary == "library" else "albums_v4_gtzan.json"
+    fit = json.loads((Path(__file__).resolve().parents[1] / "results" / name).read_text())["shipped_settings"]
+    d = DEFAULTS[vocabulary]
+    assert (d.pooling, d.min_confidence, d.contradiction.to_dict()) == (fit["pooling"], fit["min_confidence"], fit["contradiction"])
+    assert d.temperature == pytest.approx(fit["temperature"], abs=5e-4)
