@@ -114,6 +114,7 @@ class TrackModel(QAbstractTableModel):
         self.beginInsertRows(QModelIndex(), n, n + len(results) - 1)
         self.review.add(results, relabel)
         self.endInsertRows()
+        self.rows_changed(self.review.last_changed)  # earlier tracks whose album these results joined
 
     def clear(self) -> None:
         self.beginResetModel()

@@ -59,6 +59,20 @@ class TrackTags:
     genres: list[str] = field(default_factory=list)
     duration: float = 0.0
     id3_version: int | None = None
+    album_artist: str = ""
+    track_number: str = ""  # as stored: "3", "03", "3/12"
+    disc_number: str = ""  # "1", "1/2"
+
+
+# what Family.info reads besides the genres, in its order
+INFO_FIELDS = ("artist", "title", "album", "album_artist", "track_number", "disc_number")
+
+
+def _first_of_pairs(values):
+    """MP4's (number, total) pairs (trkn, disk) as their number; other values as they are."""
+    if isinstance(values, list | tuple):
+        return [v[0] if isinstance(v, tuple) and v else v for v in values]
+    return values
 
 
 def _text(values) -> list[str]:
@@ -94,7 +108,8 @@ class Family:
         raise NotImplementedError
 
     def info(self, loaded, options: TagOptions) -> tuple[list[str], list[str], float, int | None]:
-        """(genres, [artist, title, album], duration, id3 version) of a loaded file."""
+        """(genres, [artist, title, album, album artist, track number, disc number], duration,
+        id3 version) of a loaded file (see :data:`INFO_FIELDS`)."""
         raise NotImplementedError
 
     def view(self, fh, size: int, container: str) -> RawView:
@@ -214,14 +229,14 @@ class Id3Family(Family):
     def info(self, loaded, options):
         tags, length = loaded
         if tags is None:
-            return [], ["", "", ""], length, None
+            return [], [""] * len(INFO_FIELDS), length, None
         frame = tags.get("TCON")
         genres = list(frame.genres) if frame is not None else []
         sep = options.id3v23_separator.strip()
         if tags.version[1] < 4 and sep:
             genres = [p.strip() for v in genres for p in v.split(sep) if p.strip()]
         names = []
-        for key in ("TPE1", "TIT2", "TALB"):
+        for key in ("TPE1", "TIT2", "TALB", "TPE2", "TRCK", "TPOS"):
             v = tags.get(key)
             names.append("" if v is None else " / ".join(_text(v.text)))
         return genres, names, length, tags.version[1]
@@ -353,7 +368,7 @@ class ApeFamily(Family):
             if not (struct.unpack_from("<I", item, 4)[0] >> 1) & 3:  # text (not binary or a link)
                 values = ape_text(rawtags.ape_value(item))
                 by_key.setdefault(rawtags.ape_key(item).lower(), []).extend(values)
-        names = [" / ".join(by_key.get(k, [])) for k in (b"artist", b"title", b"album")]
+        names = [" / ".join(by_key.get(k, [])) for k in (b"artist", b"title", b"album", b"album artist", b"track", b"disc")]
         return by_key.get(b"genre", []), names, length, None
 
     def view(self, fh, size, container):
@@ -440,8 +455,8 @@ class VorbisFamily(_MutagenFamily):
         tags = f.tags or []
         genres = [v for k, v in tags if k.lower() == "genre" and v]
         names = []
-        for key in ("artist", "title", "album"):
-            names.append(" / ".join(v for k, v in tags if k.lower() == key and v))
+        for keys in (("artist",), ("title",), ("album",), ("albumartist", "album artist"), ("tracknumber",), ("discnumber",)):
+            names.append(" / ".join(v for k, v in tags if k.lower() in keys and v))
         return genres, names, float(getattr(f.info, "length", 0.0) or 0.0), None
 
     def set_genres(self, f, genres):
@@ -475,12 +490,12 @@ class _KeyedFamily(_MutagenFamily):
     keys hold the same field in another form and are replaced by it."""
 
     genre_keys: tuple[str, ...] = ()
-    info_keys: tuple[str, str, str] = ("", "", "")  # artist, title, album
+    info_keys: tuple[str, ...] = ("",) * 6  # INFO_FIELDS
 
     def info(self, f, options):
         tags = f.tags or {}
         genres = _text(tags.get(self.genre_keys[0], []))
-        names = [" / ".join(_text(tags.get(k, []))) for k in self.info_keys]
+        names = [" / ".join(_text(_first_of_pairs(tags.get(k, [])))) for k in self.info_keys]
         return genres, names, float(getattr(f.info, "length", 0.0) or 0.0), None
 
     def set_genres(self, f, genres):
@@ -495,7 +510,7 @@ class Mp4Family(_KeyedFamily):
     name = "mp4"
     classes = {"MP4": "mutagen.mp4:MP4"}
     genre_keys = ("\xa9gen", "gnre")  # mutagen reads a numeric gnre atom as \xa9gen
-    info_keys = ("\xa9ART", "\xa9nam", "\xa9alb")
+    info_keys = ("\xa9ART", "\xa9nam", "\xa9alb", "aART", "trkn", "disk")
 
     def view(self, fh, size, container):
         return rawtags.mp4_view(fh, size)
@@ -505,7 +520,7 @@ class AsfFamily(_KeyedFamily):
     name = "asf"
     classes = {"ASF": "mutagen.asf:ASF"}
     genre_keys = ("WM/Genre",)
-    info_keys = ("Author", "Title", "WM/AlbumTitle")
+    info_keys = ("Author", "Title", "WM/AlbumTitle", "WM/AlbumArtist", "WM/TrackNumber", "WM/PartOfSet")
 
     def view(self, fh, size, container):
         return rawtags.asf_view(fh, size)
@@ -566,5 +581,5 @@ def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> TrackTags
     except Exception as e:  # any parser failure is this file's problem
         raise TagError(path, f"cannot read tags ({short_reason(e)})") from e
     t = TrackTags(path=path, format=container, kind=family.name, genres=genres, duration=length, id3_version=id3v)
-    t.artist, t.title, t.album = names
+    t.artist, t.title, t.album, t.album_artist, t.track_number, t.disc_number = names
     return t
