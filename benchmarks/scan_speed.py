@@ -15,7 +15,11 @@ new files). The second full scan writes into files that already
 carry a genre and padding (every file first set to a placeholder genre through the
 write path, untimed): the tag fits, so every write is in place.
 
-    python benchmarks/scan_speed.py [--tracks 300] [--minutes 3-5] [--workers 0] [--dir DIR]
+    python benchmarks/scan_speed.py [--tracks 300] [--minutes 3-5] [--workers 0] [--dir DIR] [--albums]
+
+``--albums`` gives every file artist, album and track number tags (one album per artist
+folder; library .cache/bench_library_<tracks>_albums), so that the default scan decides per
+album: a track then waits until its album folder is classified before it is written.
 
 The bound is what the stages alone allow: ``cores / (decode+front-end + model + tags)``
 tracks/s, from the per-track means measured here one file at a time (so it leaves out
@@ -74,6 +78,24 @@ def make_library(d: Path, n: int, lo: float, hi: float, distinct: int) -> list[P
             shutil.copyfile(files[i % distinct], p)  # same format: i and i % distinct share i % len(FORMATS)
     marker.touch()
     return files
+
+
+def tag_albums(files: list[Path]) -> None:
+    """Artist, album and track number tags: the files of each artist folder are one album."""
+    import mutagen
+    from mutagen.id3 import TALB, TPE1, TRCK
+
+    for i, p in enumerate(files):
+        artist, album, track = p.parent.name, f"Album of {p.parent.name}", str(i // 20 + 1)
+        f = mutagen.File(p, easy=p.suffix.lower() != ".wav")
+        if f.tags is None:
+            f.add_tags()
+        if p.suffix.lower() == ".wav":
+            for frame in (TPE1(text=artist), TALB(text=album), TRCK(text=track)):
+                f.tags.add(frame)
+        else:
+            f["artist"], f["album"], f["tracknumber"] = artist, album, track
+        f.save()
 
 
 def scan_command(lib: Path, workers: int, *extra: str) -> list[str]:
@@ -236,11 +258,15 @@ def main() -> None:
     ap.add_argument("--generate-only", action="store_true", help="only write the library")
     ap.add_argument("--repeat", type=int, default=3, help="rounds of a dry run and two full scans (the fastest of each counts)")
     ap.add_argument("--distinct", type=int, default=30, help="distinct recordings (a multiple of 6 keeps formats aligned)")
+    ap.add_argument("--albums", action="store_true", help="artist/album/track tags: the scans decide per album")
     args = ap.parse_args()
     lo, hi = (float(v) for v in args.minutes.split("-"))
-    args.dir = args.dir or ROOT / ".cache" / f"bench_library_{args.tracks}"
+    args.dir = args.dir or ROOT / ".cache" / f"bench_library_{args.tracks}{'_albums' if args.albums else ''}"
     t0 = time.perf_counter()
     files = make_library(args.dir, args.tracks, lo, hi, args.distinct)
+    if args.albums and not (args.dir / ".albums").exists():
+        tag_albums(files)
+        (args.dir / ".albums").touch()
     gen_s = time.perf_counter() - t0
     n = len(files)
     load_before = os.getloadavg()[0]  # other work on the machine skews every figure: say so

@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the genres to choose from, one of the model's vocabularies: library (the default: the genres real "
         "libraries hold) or gtzan (ten classic genres only); both are listed below",
     )
+    w.add_argument(
+        "--group", choices=("album", "track"), default="album",
+        help="album (the default): decide per album, from all its tracks, and write the album's genre to them "
+        "(a track that clearly sounds otherwise keeps its own; compilations and loose files per track); "
+        "track: every track on its own",
+    )
     w.add_argument("--map", action="append", default=[], metavar="NAME=NEW", help="rename a genre, e.g. --map Hip-Hop=Rap")
     w.add_argument("--id3v23", action="store_true", help="write ID3v2.3 (default ID3v2.4)")
     w.add_argument("--id3-separator", default="; ", metavar="SEP", help="joins several genres in ID3v2.3 (default '; ')")
@@ -141,6 +147,11 @@ def _fmt_probs(genres: list[str], top: list[tuple[str, float]]) -> str:
     """Each genre with its own probability: ``Rock (62%), Pop (21%)``."""
     prob = dict(top)
     return ", ".join(f"{g} ({prob[g]:.0%})" if g in prob else g for g in genres) if genres else "(none)"
+
+
+def _basis(r) -> list[tuple[str, float]]:
+    """The probabilities a result's decision read: its album's when it follows the album."""
+    return r.album_top if r.decided_by == "album" else r.top
 
 
 def _shown(path) -> str:
@@ -254,7 +265,7 @@ def run_scan(args, out, err) -> int:
         return EXIT_USAGE
     tag_opts = _tag_options(args, keep_mtime=args.keep_mtime)
     opts = ScanOptions(policy=policy, tag_options=tag_opts, model=args.model, vocabulary=args.vocabulary,
-                       workers=args.workers, use_cache=not args.no_cache)  # fmt: skip
+                       workers=args.workers, use_cache=not args.no_cache, group=args.group)  # fmt: skip
     try:
         scanner = Scanner(opts, Journal())
     except (GenreTaggerError, ValueError) as e:  # ValueError: not one of the model's vocabularies
@@ -294,7 +305,7 @@ def run_scan(args, out, err) -> int:
                     line = f"error: {_shown(r.path)}: {r.error}"
                 elif r.status in (TAGGED, WOULD_TAG) and not args.quiet:
                     verb = "tagged" if r.status == TAGGED else "would tag"
-                    line = f"{verb}: {_shown(r.path)}: {_fmt(r.previous)} -> {_fmt_probs(r.genres, r.top)}"
+                    line = f"{verb}: {_shown(r.path)}: {_fmt(r.previous)} -> {_fmt_probs(r.genres, _basis(r))}"
                     if r.status == WOULD_TAG and r.read_only:
                         line += " (read-only: the write would fail)"
                 elif r.status == CHANGED and not args.quiet:  # another program wrote its genre after the scan
@@ -323,6 +334,8 @@ def run_scan(args, out, err) -> int:
     if not args.quiet or interrupted:
         parts = [status_words(s, counts[s]) for s in STATUSES if counts[s]]
         human.write(f"{plural(len(results), 'file')} in {seconds:.1f} s: " + (", ".join(parts) or "nothing to do") + "\n")
+        if args.group == "album" and results:
+            human.write(album_summary(results) + "\n")
         if genre_counts:
             _say(human, "genres: " + ", ".join(f"{g} {n}" for g, n in sorted(genre_counts.items(), key=lambda kv: -kv[1])))
         if scanner.run_id is not None:
@@ -330,6 +343,18 @@ def run_scan(args, out, err) -> int:
         elif args.dry_run:
             human.write("dry run: no tag and no playlist was written\n")
     return code
+
+
+def album_summary(results) -> str:
+    """``albums: 12 (140 tracks, 131 take the album's genre, 9 keep their own); 25 tracks decided alone``."""
+    from .library.albums import FOLLOWS_ALBUM, OWN_CONTRADICTS
+
+    pooled = [r for r in results if r.album_tracks > 1 and r.decided_by in (FOLLOWS_ALBUM, OWN_CONTRADICTS)]
+    follow = sum(r.decided_by == FOLLOWS_ALBUM for r in pooled)
+    alone = sum(1 for r in results if r.decided_by) - len(pooled)
+    n, own = len({r.album_key for r in pooled}), len(pooled) - follow
+    keeps = "1 keeps its own" if own == 1 else f"{own} keep their own"
+    return f"albums: {n} ({len(pooled)} tracks, {follow} take the album's genre, {keeps}); {alone} decided alone"
 
 
 def _write_outputs(args, results, human, err) -> int:

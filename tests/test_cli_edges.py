@@ -245,7 +245,9 @@ def test_csv_has_the_documented_columns(song, tiny_model_path, capsys):
     code, out, _ = run(_scan(tiny_model_path, str(song), "--dry-run", "--csv", "-", "-q"), capsys)
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and len(rows) == 1
-    assert list(rows[0]) == ["path", "status", "genres", "top", "previous", "error", "artist", "title", "album", "duration", "cached"]
+    assert list(rows[0]) == ["path", "status", "genres", "top", "previous", "error", "artist", "title", "album", "duration", "cached",
+                             "album_artist", "album_key", "album_tracks", "album_genres", "album_confidence", "album_top",
+                             "decided_by"]  # fmt: skip
     assert FIELDS == list(rows[0])
     row = rows[0]
     assert row["status"] == "would-tag" and row["cached"] == "no" and abs(float(row["duration"]) - 4.0) < 0.1

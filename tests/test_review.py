@@ -258,3 +258,91 @@ def test_decision_store_reads_many_files_in_batches(tmp_path):
     assert len(got) == 1203
     assert got[keys[1202]] == Decision(REJECT) and got[keys[1201]] == Decision(SET, ("Jazz",))
     store.close()
+
+
+# -- albums ---------------------------------------------------------------------------
+
+
+@dataclass
+class AlbumResult(FileResult):  # + what album grouping reads
+    artist: str = ""
+    album: str = ""
+    album_artist: str = ""
+    track_number: str = ""
+
+
+def _track(folder: Path, name: str, top, album="X", artist="A", previous=()) -> AlbumResult:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(b"not audio")
+    return AlbumResult(folder / name, "would-tag", top=top, previous=list(previous), artist=artist, album=album)
+
+
+@pytest.fixture()
+def album_review(tmp_path):
+    from genre_tagger.library.albums import AlbumSettings, Contradiction
+
+    x = tmp_path / "A" / "X"
+    results = [
+        _track(x, "01.mp3", [("Rock", 0.9), ("Pop", 0.05), ("Jazz", 0.05)]),
+        _track(x, "02.mp3", [("Pop", 0.55), ("Rock", 0.4), ("Jazz", 0.05)]),  # alone: Pop, unsure at .6
+        _track(x, "03.mp3", [("Jazz", 0.97), ("Rock", 0.01), ("Pop", 0.02)]),  # contradicts the album
+        _track(tmp_path / "Singles", "s.mp3", [("Pop", 0.55), ("Rock", 0.45), ("Jazz", 0.0)], album=""),
+    ]
+    settings = AlbumSettings("mean", 1.0, 0.4, Contradiction(0.9, 0.05))
+    r = Review(WritePolicy(min_confidence=0.6), DecisionStore(tmp_path / "review.sqlite3"), albums=settings)
+    r.add(results[:2])
+    r.add(results[2:])  # the album grows in a second batch (a scan adds results as they come)
+    return r
+
+
+def test_review_decides_per_album_with_its_own_threshold(album_review):
+    r = album_review
+    first, second, bonus, single = r.items
+    assert second.album_decision.follows_album and second.predicted == "Rock"  # mean rock .437 >= the album's .4
+    assert second.category == WILL_WRITE and second.new == ["Rock"] and second.result.top[0][0] == "Pop"
+    assert bonus.album_decision.basis == "own-contradicts" and bonus.new == ["Jazz"]
+    assert single.album is None and single.category == UNSURE  # .55 < the track threshold .6
+    (key,) = r.album_keys()
+    assert r.album_indices(key) == [0, 1, 2] and first.album.name == "A — X"
+    assert 0 in r.last_changed or 1 in r.last_changed  # the second batch changed the album's first tracks
+
+
+def test_review_album_accept_reject_and_a_track_override(album_review):
+    r = album_review
+    (key,) = r.album_keys()
+    assert sorted(r.reject_album(key)) == [0, 1, 2]
+    assert all(r.items[i].category == REJECTED for i in (0, 1, 2))
+    r.set_genre([1], ["Indie"])  # one track overridden after the album's decision
+    assert r.items[1].new == ["Indie"] and r.items[0].category == REJECTED
+    done, ask = r.accept_album(key)
+    assert sorted(done) == [0, 1, 2] and ask == []
+    assert [r.items[i].new for i in (0, 1, 2)] == [["Rock"], ["Rock"], ["Jazz"]]
+    r.reject([2])
+    assert r.items[2].category == REJECTED and r.items[0].category == WILL_WRITE
+
+
+def test_review_albums_off_is_per_track_and_album_threshold_follows_settings(album_review):
+    from genre_tagger.library.albums import AlbumSettings
+
+    r = album_review
+    changed = r.set_policy(r.policy, albums=None)
+    assert 1 in changed and r.items[1].category == UNSURE and r.items[1].album_decision is None  # Pop .55 < .6
+    r.set_policy(r.policy, albums=AlbumSettings("mean", 1.0, 0.5))  # the album (rock .437) is now unsure too
+    assert r.items[1].album_decision.follows_album and r.items[1].category == UNSURE
+
+
+def test_a_changed_file_is_decided_again_by_its_album(album_review):
+    """The write's recheck (a file changed since the scan) evaluates the track as the
+    review did: by its album's probabilities and threshold, not by its own."""
+    exp = album_review.expectation(1)  # follows the album (Rock .437 >= .4); alone it would be unsure Pop
+    assert exp.redecide([]) == ["Rock"]
+    assert exp.redecide(["Rock"]) == ["Rock"]  # already holds it: left unchanged
+
+
+def test_scanner_expectation_uses_the_albums_probabilities():
+    from genre_tagger.library.scanner import FileResult as ScanResult
+    from genre_tagger.library.scanner import expectation
+
+    res = ScanResult(Path("/x.mp3"), "tagged", top=[("Pop", 0.55), ("Rock", 0.45)], album_top=[("Rock", 0.8), ("Pop", 0.2)])
+    assert expectation(res, WritePolicy(min_confidence=0.6), res.album_top).redecide([]) == ["Rock"]
+    assert expectation(res, WritePolicy(min_confidence=0.6)).redecide([]) is None  # its own: unsure

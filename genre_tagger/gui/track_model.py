@@ -297,6 +297,7 @@ class TrackModel(QAbstractTableModel):
                 self.headers.append(gid)
             self.endInsertRows()
         self._albums_changed(touched)
+        self.rows_changed(self.review.last_changed)  # earlier tracks whose album these results joined
 
     def clear(self) -> None:
         self.beginResetModel()

@@ -13,7 +13,8 @@ from typing import IO
 from ..tagstore.atomic import folder_problem, write_text_atomic
 from .files import exact_path
 
-FIELDS = ["path", "status", "genres", "top", "previous", "error", "artist", "title", "album", "duration", "cached"]
+FIELDS = ["path", "status", "genres", "top", "previous", "error", "artist", "title", "album", "duration", "cached",
+          "album_artist", "album_key", "album_tracks", "album_genres", "album_confidence", "album_top", "decided_by"]  # fmt: skip
 
 
 def record(r) -> dict:
@@ -29,6 +30,15 @@ def record(r) -> dict:
         "album": r.album,
         "duration": round(float(r.duration), 2),
         "cached": r.cached,
+        # the album decision (library.albums): the album's name, how many tracks it pooled, what it
+        # writes and its probability; decided_by: "album", "own-contradicts" or "track" ("" with --group track)
+        "album_artist": r.album_artist,
+        "album_key": r.album_key or None,
+        "album_tracks": r.album_tracks,
+        "album_genres": list(r.album_genres),
+        "album_confidence": None if r.album_confidence is None else round(float(r.album_confidence), 4),
+        "album_top": [[g, round(float(p), 4)] for g, p in r.album_top],  # the album's pooled probabilities, best first
+        "decided_by": r.decided_by or None,
     }
 
 
@@ -38,7 +48,7 @@ def write_json(records: list[dict], out: IO[str]) -> None:
 
 
 def _csv_cell(key: str, value) -> str:
-    if key == "top":
+    if key in ("top", "album_top"):
         return "; ".join(f"{g}:{p:.3f}" for g, p in value)
     if isinstance(value, list):
         return "; ".join(value)

@@ -8,6 +8,15 @@ at once, without a rescan. Decisions are kept per file in a small SQLite table i
 app's data folder, keyed like the classification cache (path, size, mtime): a rescan or
 a restart keeps them, a changed file drops them, and a finished scan of a folder forgets
 those of its files that were deleted (:meth:`Review.forget_missing`).
+
+Albums: a Review made with :class:`~genre_tagger.library.albums.AlbumSettings` decides
+per album, as the scanner does (:mod:`genre_tagger.library.albums`): each item carries
+its :class:`~genre_tagger.library.albums.AlbumDecision` (``item.album_decision``), and what
+Write would do follows from the album's pooled probabilities and threshold unless the
+track is decided on its own (no album, a compilation, a strong contradiction). Accept /
+Reject on an album (:meth:`Review.accept_album`, :meth:`Review.reject_album`) is a
+decision on each of its tracks; a decision on one track afterwards overrides it for that
+track. Without settings (``albums=None``) every track is decided on its own, as before.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
+from .albums import OWN_SINGLE, Album, AlbumDecision, AlbumSettings, album_decisions, album_folder, group_tracks, track_ref
 from .policy import ERROR, KEPT, LOW_CONFIDENCE, UNCHANGED, WritePolicy, decide
 
 # decisions
@@ -58,6 +68,7 @@ class Decision:
 
 
 Relabel = Callable[[object], "tuple[list, list] | None"]
+_KEEP = object()  # set_policy: the album settings stay as they are
 FileKey = tuple[bytes, int, int]  # (absolute path as bytes, size, mtime_ns), like the cache
 
 
@@ -83,6 +94,7 @@ class ReviewItem:
     new: list[str] = field(default_factory=list)  # what Write would leave in the file
     category: str = FAILED
     label: str = ""
+    album_decision: AlbumDecision | None = None  # with album settings: how this track is decided (see Review)
 
     @property
     def path(self) -> Path:
@@ -99,14 +111,27 @@ class ReviewItem:
         return list(self.result.previous)
 
     @property
+    def basis(self) -> list[tuple[str, float]]:
+        """The probabilities this track is decided by: its album's pooled ones when it
+        follows its album, else its own (``result.top``)."""
+        d = self.album_decision
+        return d.top if d is not None and d.follows_album else self.result.top
+
+    @property
+    def album(self) -> Album | None:
+        """The album this track belongs to (None: none, or albums are off)."""
+        return self.album_decision.album if self.album_decision is not None else None
+
+    @property
     def predicted(self) -> str:
-        """The model's best genre (never the user's choice)."""
-        top = self.result.top
+        """The model's best genre for this track (its album's when it follows the album;
+        never the user's choice)."""
+        top = self.basis
         return top[0][0] if top else ""
 
     @property
     def confidence(self) -> float:
-        top = self.result.top
+        top = self.basis
         return float(top[0][1]) if top else 0.0
 
     @property
@@ -138,11 +163,16 @@ def _relabel(result, relabel: Relabel | None) -> None:
 class Review:
     """The items of one scan and the user's decisions about them."""
 
-    def __init__(self, policy: WritePolicy | None = None, store: DecisionStore | None = None):
+    def __init__(self, policy: WritePolicy | None = None, store: DecisionStore | None = None, albums: AlbumSettings | None = None):
         self.policy = replace(policy or WritePolicy(), dry_run=True)
         self.store = store
+        self.albums = albums  # None: every track on its own
         self.items: list[ReviewItem] = []
         self._index: dict[str, int] = {}
+        self._folders: dict[Path, list[int]] = {}  # album folder -> items (grouping is per folder)
+        self._members: dict[str, list[int]] = {}  # album key -> items
+        self._albums: dict[str, Album] = {}  # album key -> the album (its name from its first track)
+        self.last_changed: list[int] = []  # items added earlier whose decision the last add() changed (their album grew)
 
     # -- contents ---------------------------------------------------------------------
     def __len__(self) -> int:
@@ -151,6 +181,7 @@ class Review:
     def clear(self) -> None:
         self.items = []
         self._index = {}
+        self._folders, self._members, self._albums, self.last_changed = {}, {}, {}, []
 
     def add(self, results: Iterable, relabel: Relabel | None = None) -> list[ReviewItem]:
         """Add scan results; decisions stored for the same unchanged file come back.
@@ -165,37 +196,151 @@ class Review:
             for it in new:
                 if it.key is not None:
                     it.decision = stored.get(it.key)
+        first = len(self.items)
         for it in new:
-            self._evaluate(it)
             self._index[os.path.abspath(it.path)] = len(self.items)
             self.items.append(it)
+        before = {i: self._state(self.items[i]) for i in self._album_items(range(first, len(self.items)))}
+        self._group(range(first, len(self.items)))
+        for it in new:
+            self._evaluate(it)
+        self.last_changed = [i for i, st in before.items() if self._state(self.items[i]) != st]
         return new
+
+    # -- albums -------------------------------------------------------------------------
+    @staticmethod
+    def _state(it: ReviewItem) -> tuple:
+        return (it.category, it.label, list(it.new), it.predicted, it.confidence)
+
+    def _album_items(self, indices: Iterable[int]) -> set[int]:
+        """Items added earlier that share an album folder with ``indices`` (their albums may change)."""
+        if self.albums is None:
+            return set()
+        out: set[int] = set()
+        for i in indices:
+            if self.items[i].result.status != ERROR:
+                out.update(self._folders.get(album_folder(self.items[i].path), []))
+        return out
+
+    def _group(self, indices: Iterable[int]) -> None:
+        """Put new items into their albums (regrouping their album folders) and decide the
+        albums that changed; earlier items whose decision changed are re-evaluated."""
+        if self.albums is None:
+            return
+        folders = set()
+        for i in indices:
+            if self.items[i].result.status != ERROR:
+                f = album_folder(self.items[i].path)
+                self._folders.setdefault(f, []).append(i)
+                folders.add(f)
+        keys: set[str] = set()
+        for f in folders:
+            idx = self._folders[f]
+            for i, album in zip(idx, group_tracks([track_ref(self.items[i].result) for i in idx])):
+                old = self.items[i].album
+                if old is not None:
+                    keys.add(old.key)
+                    if i in self._members.get(old.key, []):
+                        self._members[old.key].remove(i)
+                if album is not None:
+                    keys.add(album.key)
+                    self._members.setdefault(album.key, []).append(i)
+                    self._albums.setdefault(album.key, album)
+                else:
+                    self.items[i].album_decision = AlbumDecision(OWN_SINGLE, list(self.items[i].result.top))
+                    self._evaluate_if_known(i)
+        self._decide_albums(keys)
+
+    def _decide_albums(self, keys: Iterable[str]) -> None:
+        assert self.albums is not None
+        for key in keys:
+            idx = self._members.get(key, [])
+            if not idx:
+                self._members.pop(key, None)
+                self._albums.pop(key, None)
+                continue
+            decisions = album_decisions([self._albums[key]] * len(idx), [self.items[i].result.top for i in idx], self.albums)
+            for i, d in zip(idx, decisions):
+                self.items[i].album_decision = d
+                self._evaluate_if_known(i)
+
+    def _evaluate_if_known(self, i: int) -> None:
+        """Re-evaluate an item that has been evaluated before (new items are evaluated by add())."""
+        if self.items[i].policy_status:
+            self._evaluate(self.items[i])
+
+    def _redecide_all(self) -> None:
+        """Pool every album again (the tracks' probabilities changed: another vocabulary or names)."""
+        if self.albums is None:
+            for it in self.items:
+                it.album_decision = None
+            return
+        self._folders, self._members, self._albums = {}, {}, {}
+        for it in self.items:
+            it.album_decision = None
+        self._group(range(len(self.items)))
+
+    def album_indices(self, key: str) -> list[int]:
+        """The items of an album (``album.key``), in scan order."""
+        return sorted(self._members.get(key, []))
+
+    def album_keys(self) -> list[str]:
+        """Every album of two or more tracks, in the order of their first track."""
+        keys = [k for k, idx in self._members.items() if len(idx) > 1]
+        return sorted(keys, key=lambda k: min(self._members[k]))
+
+    def accept_album(self, key: str) -> tuple[list[int], list[int]]:
+        """Accept the album's decision for each of its tracks (a track that contradicts the
+        album accepts its own guess); as :meth:`accept`, tracks that would lose a genre they
+        have are returned second, unchanged."""
+        return self.accept(self.album_indices(key))
+
+    def reject_album(self, key: str) -> list[int]:
+        return self.reject(self.album_indices(key))
 
     def index_of(self, path: str | Path) -> int | None:
         """The item of a file (the journal names files by absolute path, the scan as found)."""
         return self._index.get(os.path.abspath(path))
 
     # -- policy -----------------------------------------------------------------------
-    def set_policy(self, policy: WritePolicy, relabel: Relabel | None = None) -> list[int]:
+    def set_policy(self, policy: WritePolicy, relabel: Relabel | None = None, albums: AlbumSettings | None | object = _KEEP) -> list[int]:
         """Apply new settings to every item; returns the indices whose status or new genre
         changed. ``relabel(result)`` (optional) gives a result's ``(top, tags)`` anew, e.g.
-        in another vocabulary or with other genre names (None: leave that result as is)."""
+        in another vocabulary or with other genre names (None: leave that result as is).
+        ``albums``: new album settings (None: decide per track); left out: as they were."""
         self.policy = replace(policy, dry_run=True)
+        before = [(it.category, it.label, list(it.new), it.predicted) for it in self.items]
+        for it in self.items:
+            _relabel(it.result, relabel)
+        if albums is not _KEEP:
+            self.albums = albums
+        if relabel is not None or albums is not _KEEP:
+            self._redecide_all()
         changed = []
         for i, it in enumerate(self.items):
-            before = (it.category, it.label, list(it.new), it.predicted)
-            _relabel(it.result, relabel)
             self._evaluate(it)
-            if (it.category, it.label, it.new, it.predicted) != before:
+            if (it.category, it.label, it.new, it.predicted) != before[i]:
                 changed.append(i)
         return changed
+
+    def _policy_for(self, it: ReviewItem) -> WritePolicy:
+        """The item's policy: the album threshold when it follows its album."""
+        d = it.album_decision
+        if d is not None and d.follows_album and self.albums is not None:
+            return replace(self.policy, min_confidence=self.albums.min_confidence)
+        return self.policy
+
+    def guess(self, it: ReviewItem) -> list[str]:
+        """What accepting this track writes (its album's genre when it follows the album)."""
+        return predicted_genres(it.basis, self._policy_for(it))
 
     def _evaluate(self, it: ReviewItem) -> None:
         r, d = it.result, it.decision
         if r.status == ERROR:
             it.policy_status, it.new, it.category, it.label = ERROR, it.current, FAILED, "Error"
             return
-        status, genres = decide(list(r.top), it.current, self.policy)
+        policy = self._policy_for(it)
+        status, genres = decide(list(it.basis), it.current, policy)
         it.policy_status = status
         if it.write_error:
             it.new, it.category, it.label = it.current, FAILED, "Write failed"
@@ -207,12 +352,12 @@ class Review:
             self._proposal(it, list(d.genres), "Will write (your genre)")
         elif status == LOW_CONFIDENCE:
             if d is not None and d.kind == ACCEPT and not it.current:
-                self._proposal(it, predicted_genres(r.top, self.policy), "Will write (accepted)")
+                self._proposal(it, predicted_genres(it.basis, policy), "Will write (accepted)")
             elif it.current and (not self.policy.overwrite or (d is not None and d.kind == ACCEPT)):
                 it.new, it.category, it.label = it.current, KEEPS, KEEPS  # nothing would replace it anyway
             else:
                 it.new, it.category, it.label = it.current, UNSURE, UNSURE
-        elif status == KEPT and predicted_genres(r.top, self.policy) != it.current:
+        elif status == KEPT and predicted_genres(it.basis, policy) != it.current:
             it.new, it.category, it.label = it.current, KEEPS, KEEPS
         elif status in (KEPT, UNCHANGED):
             it.new, it.category, it.label = it.current, ALREADY, ALREADY
@@ -251,7 +396,7 @@ class Review:
             it = self.items[i]
             if it.result.status == ERROR or not it.result.top:
                 continue
-            (ask if it.current and predicted_genres(it.result.top, self.policy) != it.current else accept).append(i)
+            (ask if it.current and self.guess(it) != it.current else accept).append(i)
         return self._decide(accept, Decision(ACCEPT)), ask
 
     def reject(self, indices: Iterable[int]) -> list[int]:
@@ -265,9 +410,8 @@ class Review:
         """Explicitly replace existing genres with the model's guess."""
         done = []
         for i in indices:
-            top = self.items[i].result.top
-            if top:
-                done += self.set_genre([i], predicted_genres(top, self.policy))
+            if self.items[i].result.top:
+                done += self.set_genre([i], self.guess(self.items[i]))
         return done
 
     def clear_decision(self, indices: Iterable[int]) -> list[int]:
@@ -304,7 +448,7 @@ class Review:
 
         items = [self.items[i] for i in indices]
         by_hand = [list(it.decision.genres) for it in items if it.decision is not None and it.decision.kind == SET
-                   and list(it.decision.genres) != predicted_genres(it.result.top, self.policy)]  # fmt: skip
+                   and list(it.decision.genres) != self.guess(it)]  # fmt: skip
         return app_write_name(len(items) - len(by_hand), by_hand)
 
     def count(self, category: str) -> int:
@@ -319,13 +463,13 @@ class Review:
         from ..tagstore.write import Expect
 
         it = self.items[i]
-        seen, result, decision, policy = it.current, it.result, it.decision, self.policy
+        seen, result, decision, policy, albums, basis = it.current, it.result, it.decision, self.policy, self.albums, it.album_decision
 
         def again(now: list[str]) -> list[str] | None:
             shown = copy.copy(result)
             shown.previous = list(now)
-            probe = ReviewItem(shown, decision=decision if now == seen else None)
-            Review(policy)._evaluate(probe)
+            probe = ReviewItem(shown, decision=decision if now == seen else None, album_decision=basis)
+            Review(policy, albums=albums)._evaluate(probe)  # decided as before: by its album when it follows it
             if probe.category == WILL_WRITE:
                 return list(probe.new)
             return list(now) if probe.category == ALREADY else None

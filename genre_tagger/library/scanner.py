@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import GenreTaggerError, TagError
@@ -28,6 +28,7 @@ from ..tagstore.undo import undo_run
 from ..tagstore.write import CHANGED as WRITE_CHANGED
 from ..tagstore.write import Expect, WriteResult, read_only
 from ..tagstore.writethread import COMMIT_EVERY, WriterThread
+from .albums import ALBUM, FOLLOWS_ALBUM, GROUPINGS, AlbumDecision, AlbumGate, TrackRef, album_folder, settings_for, track_ref
 from .files import iter_audio_files
 from .policy import CHANGED, ERROR, TAGGED, UNCHANGED, WritePolicy, decide, display_genres, redecide
 from .processes import exit_with_parent, start_fork_server, terminate_workers, worker_context, worker_count
@@ -42,6 +43,7 @@ class ScanOptions:
     workers: int = 0  # processes for decoding + inference; 0 = one per CPU core
     use_cache: bool = True
     in_process: bool = True  # workers == 1 classifies in this process; False: always a worker process (GUI)
+    group: str = ALBUM  # ALBUM: decide per album (library.albums); TRACK: every track on its own
 
 
 @dataclass
@@ -63,13 +65,24 @@ class FileResult:
     track_number: str = ""
     disc_number: str = ""
     read_only: bool = False  # a write would be refused (found by the scan, before any write)
+    # the album decision (library.albums; empty with --group track or without an album)
+    album_key: str = ""  # the album's name ("Artist — Album", or its folder's)
+    album_tracks: int = 0  # tracks pooled into the album's decision
+    album_top: list[tuple[str, float]] = field(default_factory=list)  # the album's pooled probabilities
+    album_genres: list[str] = field(default_factory=list)  # what the album's decision writes ([]: unsure)
+    decided_by: str = ""  # albums.FOLLOWS_ALBUM / OWN_CONTRADICTS / OWN_SINGLE; "" with --group track
     identity: tuple[int, ...] | None = None  # (device, inode, size, mtime_ns) before ``previous`` was read
 
+    @property
+    def album_confidence(self) -> float | None:
+        return self.album_top[0][1] if self.album_top else None
 
-def expectation(res: FileResult, policy: WritePolicy) -> Expect:
+
+def expectation(res: FileResult, policy: WritePolicy, top: list[tuple[str, float]] | None = None) -> Expect:
     """What the decision about ``res`` saw, for the write to check (see
-    :class:`~genre_tagger.tagstore.write.Expect`): a file changed since is decided anew."""
-    return Expect(res.identity, list(res.previous), redecide(list(res.top), policy))
+    :class:`~genre_tagger.tagstore.write.Expect`): a file changed since is decided anew,
+    on the same probabilities (``top``: the album's when it follows its album; default its own)."""
+    return Expect(res.identity, list(res.previous), redecide(list(res.top if top is None else top), policy))
 
 
 def apply_write(res: FileResult, w: WriteResult) -> FileResult:
@@ -167,6 +180,12 @@ class Scanner:
         vocab = self.info.vocabulary(options.vocabulary)  # ValueError naming the choices
         self.vocabulary = vocab.name
         self.policy = options.policy.with_default_threshold(vocab.min_confidence)
+        if options.group not in GROUPINGS:
+            raise ValueError(f"unknown grouping {options.group!r} (choose from: {', '.join(GROUPINGS)})")
+        # album decisions: the model's album settings; a threshold the user chose applies to albums too
+        self.album_settings = settings_for(vocab, options.policy.min_confidence) if options.group == ALBUM else None
+        album_threshold = self.album_settings.min_confidence if self.album_settings is not None else self.policy.threshold
+        self.album_policy = replace(self.policy, min_confidence=album_threshold)
         self.journal = journal or Journal()
         self.cancelled = threading.Event()
         self.run_id: int | None = None
@@ -201,6 +220,27 @@ class Scanner:
             pass  # gone or unreachable since: the write says why
         return res
 
+    def _settle(self, res: FileResult) -> Iterator[FileResult]:
+        """Through the album gate (``--group album``): ``res`` and the other tracks of its
+        album once the album can be decided; then :meth:`_report`."""
+        if self._gate is None:
+            yield from self._report(res)
+            return
+        ok = res.status != ERROR
+        for r, d in self._gate.add(res.path, track_ref(res) if ok else None, res.top if ok else [], res):
+            yield from self._report(self._album_decided(r, d))
+        if not ok:
+            yield from self._report(res)
+
+    def _album_decided(self, res: FileResult, d: AlbumDecision) -> FileResult:
+        """``res`` decided as its album says (see :func:`genre_tagger.library.albums.album_decisions`)."""
+        res.decided_by = d.basis
+        if d.album is not None:
+            res.album_key, res.album_tracks, res.album_top = d.album.name, d.tracks, list(d.album_top)
+            res.album_genres = decide(list(d.album_top), [], replace(self.album_policy, overwrite=True))[1] if d.tracks > 1 else []
+        res.status, res.genres = decide(list(d.top), res.previous, self.album_policy if d.follows_album else self.policy)
+        return res
+
     def _report(self, res: FileResult) -> Iterator[FileResult]:
         """Yield ``res``, or hand it to the writer thread if it is to be written; then the
         results of the writes finished meanwhile."""
@@ -208,7 +248,9 @@ class Scanner:
             yield res
             return
         if res.status == TAGGED:  # the write path journals it and moves the cache row
-            self._writer.write(res, res.path, res.genres, self.options.tag_options, expectation(res, self.policy))
+            follows = res.decided_by == FOLLOWS_ALBUM
+            expect = expectation(res, self.album_policy, res.album_top) if follows else expectation(res, self.policy)
+            self._writer.write(res, res.path, res.genres, self.options.tag_options, expect)
         else:
             yield res
         yield from self._written()
@@ -238,6 +280,7 @@ class Scanner:
     command: str = "scan"
 
     _writer: WriterThread | None = None
+    _gate: AlbumGate | None = None
     _last_commit: float = 0.0
 
     def scan(self, roots: Iterable[str | Path], on_total: Callable[[int], None] | None = None) -> Iterator[FileResult]:
@@ -261,6 +304,7 @@ class Scanner:
             self.run_id, self._writer = writer.run_id, None
 
     def _scan(self, roots: Iterable[str | Path], on_total: Callable[[int], None] | None = None) -> Iterator[FileResult]:
+        roots = list(roots)  # walked twice: the files, then the album folders seen in part
         if worker_count(self.options.workers) > 1 or not self.options.in_process:
             start_fork_server()  # it imports the heavy modules while the files are listed
         errors: list[FileResult] = []
@@ -272,25 +316,59 @@ class Scanner:
         if on_total:
             on_total(len(files) + len(errors))
         yield from errors
+        self._gate = AlbumGate(files, self.album_settings) if self.album_settings is not None else None
         model_id = self.info.model_id
         todo: list[tuple[Path, int, int]] = []
         cache = self.journal.cache_get_many(model_id) if self.options.use_cache else {}
+        if self._gate is not None:
+            self._album_context(roots, files, cache)
         for p in files:
             if self.cancelled.is_set():
-                return
+                break
             try:
                 st = p.stat()
             except OSError as e:
-                yield self._error(p, cannot_read(e))
+                yield from self._settle(self._error(p, cannot_read(e)))
                 continue
             hit = cache.get(pathkey(p))
             c = from_cache_entry(hit[2], self.info) if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns else None
             if c is not None:
-                yield from self._report(self._finish(p, c, cached=True))
+                yield from self._settle(self._finish(p, c, cached=True))
             else:
                 todo.append((p, st.st_size, st.st_mtime_ns))
-        if todo:
+        if todo and not self.cancelled.is_set():
             yield from self._classify_all(todo)  # a writing run is finished by WriteRun's exit (scan())
+        if self._gate is not None:  # the end (or Ctrl-C): tracks still held are decided over what was seen
+            gate, self._gate = self._gate, None
+            for r, d in gate.flush():
+                yield from self._report(self._album_decided(r, d))
+
+    def _album_context(self, roots: Iterable[str | Path], files: list[Path], cache: dict) -> None:
+        """Album folders the scan sees only in part (``--scan "Album/05 new.flac"``, or
+        ``--scan "Album/Disc 2"``): their other tracks that the cache knows (unchanged since)
+        lend their evidence to the album's decision; they are neither reported nor written."""
+        dirs = [Path(os.path.abspath(r)) for r in roots if Path(r).is_dir()]
+        folders = {album_folder(p) for p in files}
+        partial = sorted(f for f in folders if not any(f == d or d in f.parents for d in dirs))
+        if not partial:
+            return
+        scanned = {pathkey(p) for p in files}
+        for p in iter_audio_files(partial):
+            k = pathkey(p)
+            hit = cache.get(k)
+            if k in scanned or hit is None:
+                continue
+            try:
+                st = p.stat()
+                c = from_cache_entry(hit[2], self.info) if (hit[0], hit[1]) == (st.st_size, st.st_mtime_ns) else None
+                if c is None:
+                    continue
+                tags = read_tags(p, self.options.tag_options)
+            except (OSError, TagError):
+                continue
+            top, _ = summarise(c, self.info, self.vocabulary, self.policy.mapping)
+            ref = TrackRef(p, tags.artist, tags.album, tags.album_artist, tags.track_number, tags.disc_number)
+            self._gate.add_context(p, ref, top)
 
     def _pool(self, n: int):
         model = str(self.info.path)
@@ -319,14 +397,14 @@ class Scanner:
                         c = fut.result()
                     except Exception as e:  # a crashed worker
                         if not self.cancelled.is_set():  # cancelled: files not finished are simply not reported
-                            yield self._error(path, f"classification failed ({type(e).__name__})")
+                            yield from self._settle(self._error(path, f"classification failed ({type(e).__name__})"))
                         continue
                     if isinstance(c, str):
-                        yield self._error(path, c)
+                        yield from self._settle(self._error(path, c))
                         continue
                     if self.options.use_cache:
                         self._cache_put(path, size, mtime, c)
-                    yield from self._report(self._finish(path, c, cached=False))
+                    yield from self._settle(self._finish(path, c, cached=False))
                 if self.cancelled.is_set():
                     queue.clear()
                     for fut in list(pending):  # not started yet: dropped; running: finished and reported

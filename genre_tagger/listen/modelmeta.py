@@ -52,6 +52,21 @@ class Vocabulary:
     written into tags (``"Electronic"``, ``"R&B"``), in the output's order.
     ``min_confidence`` is the default threshold (the app's default ``--min-confidence``);
     ``accuracy`` maps a figure's name to its value (each names its protocol).
+
+    ``album`` (optional, ``{}`` = the app's defaults) holds how album decisions are made
+    with this vocabulary: every key is optional, and the app reads it with
+    :meth:`genre_tagger.library.albums.AlbumSettings.from_dict`::
+
+        "album": {
+          "pooling": "mean" | "mean-log",   # how an album's track probabilities are pooled
+          "temperature": 1.0,               # album calibration: q ∝ pooled ** (1 / T)
+          "min_confidence": 0.9,            # the album's default write threshold
+          "contradiction": {"own_min": 0.8, "album_max": 0.05},  # a track keeps its own decision
+                                            # when its top genre p >= own_min and the album's genre p <= album_max
+          "fitted": "free text: data, protocol, figures"
+        }
+
+    ``training/genre/albums_eval.py`` fits them from out-of-fold probabilities.
     """
 
     name: str
@@ -60,6 +75,7 @@ class Vocabulary:
     display: list[str]
     min_confidence: float = 0.0
     accuracy: dict = field(default_factory=dict)
+    album: dict = field(default_factory=dict)  # album decisions' settings (see above); {} = the app's defaults
 
     def __post_init__(self) -> None:
         if len(self.genres) != len(self.display) or not self.genres:
@@ -84,6 +100,7 @@ class Vocabulary:
             "display": list(self.display),
             "min_confidence": self.min_confidence,
             "accuracy": dict(self.accuracy),
+            **({"album": dict(self.album)} if self.album else {}),
         }
 
     @classmethod
@@ -95,6 +112,7 @@ class Vocabulary:
             display=list(d["display"]),
             min_confidence=float(d.get("min_confidence", 0.0)),
             accuracy=dict(d.get("accuracy", {})),
+            album=dict(d.get("album") or {}),
         )
 
 
