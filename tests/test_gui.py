@@ -627,6 +627,8 @@ def test_settings_dialog_round_trip(qtbot, tiny_model_path):
     labels = [dlg.vocabulary.itemText(i) for i in range(dlg.vocabulary.count())]
     assert not any("GTZAN" in t or "CNN" in t for t in labels), labels
     dlg.overwrite.setChecked(True)
+    assert dlg.by_album.isChecked()  # albums decided as albums by default
+    dlg.by_album.setChecked(False)
     dlg.max_genres.setValue(2)
     dlg.id3.setCurrentIndex(1)
     dlg.mapping.setPlainText("Hip-Hop=Rap\n\nnot a mapping\n")  # a stray line is skipped
@@ -635,7 +637,7 @@ def test_settings_dialog_round_trip(qtbot, tiny_model_path):
     save_settings(s)
     loaded = load_settings()
     assert loaded.overwrite and loaded.max_genres == 2 and loaded.id3_version == 3 and loaded.mapping == {"hip-hop": "Rap"}
-    assert loaded.vocabulary == "gtzan" and loaded.min_confidence is None
+    assert loaded.vocabulary == "gtzan" and loaded.min_confidence is None and loaded.by_album is False
     assert loaded.policy(model_threshold=0.2).min_confidence == 0.2 and loaded.policy().mapping == {"hip-hop": "Rap"}
     dlg.use_model.setChecked(False)
     dlg.min_conf.setValue(55)
@@ -1054,3 +1056,50 @@ def test_album_rows_head_their_tracks_and_act_on_them(qtbot, album_library, tiny
     w.search.setText("song 4")
     shown = [proxy.index(r, COL_ALBUM).data() for r in range(proxy.rowCount())]
     assert shown == ["First Light", "First Light"]  # the album row, then its one matching track
+
+
+def test_album_rows_show_the_albums_decision_once(qtbot, album_library, tiny_model_path):
+    """With album decisions (the default, as the CLI's --group album) the album's guess and
+    its pooled confidence are on its album row; a compilation is decided track by track;
+    Settings can decide every track on its own."""
+    from genre_tagger.gui.track_model import COL_ALBUM, COL_GUESS
+
+    w = _window(qtbot, tiny_model_path, scanner_factory=AlbumScanner)
+    _scan(qtbot, w, album_library)
+    model, proxy = w.model, w.proxy
+    assert w.review.albums is not None  # album decisions are on
+
+    def album_row(name: str) -> int:
+        return next(r for r in range(proxy.rowCount()) if model.is_album_row(proxy.mapToSource(proxy.index(r, 0)).row())
+                    and proxy.index(r, COL_ALBUM).data() == name)  # fmt: skip
+
+    r = album_row("First Light")
+    tracks = model.rows_of(proxy.mapToSource(proxy.index(r, 0)).row())
+    decisions = [w.review.items[i].album_decision for i in tracks]
+    assert all(d is not None and d.follows_album for d in decisions)
+    genre, p = decisions[0].album_top[0]
+    assert proxy.index(r, COL_GUESS).data() == genre and proxy.index(r, COL_CONFIDENCE).data() == f"{p:.0%}"
+    assert {w.review.items[i].predicted for i in tracks} == {genre}  # its tracks follow it
+    track_row = proxy.mapFromSource(model.index(tracks[0], 0)).row()
+    assert proxy.index(track_row, COL_GUESS).data() == "" == proxy.index(track_row, COL_CONFIDENCE).data()  # shown once
+    assert "The album's guess" in proxy.index(proxy.mapFromSource(model.index(tracks[0], 0)).row(), COL_GUESS).data(Qt.ToolTipRole)
+    w.table.clearSelection()
+    w.table.selectRow(track_row)
+    assert f"Album's guess:</b> {genre} {p:.0%}" in w.details.info.text()
+    various = album_row("Summer Hits")  # a compilation: each track on its own, no album guess
+    assert proxy.index(various, COL_CONFIDENCE).data() == ""
+    # Accept on the album row accepts the album's genre for each track; one track can differ
+    w.table.clearSelection()
+    w.table.selectRow(r)
+    w.confirm_replace = lambda rows: False
+    w.accept_selected()
+    assert all(w.review.items[i].new == [genre] for i in tracks)
+    w.table.clearSelection()
+    w.table.selectRow(proxy.mapFromSource(model.index(tracks[1], 0)).row())
+    assert w.selected_rows() == [tracks[1]]
+    other = "Jazz" if genre != "Jazz" else "Blues"
+    w.apply_genre(other)
+    assert w.review.items[tracks[1]].new == [other] and all(w.review.items[i].new == [genre] for i in tracks if i != tracks[1])
+    # Settings: every track on its own
+    w.apply_settings(AppSettings(workers=1, by_album=False))
+    assert w.review.albums is None and proxy.index(album_row("First Light"), COL_CONFIDENCE).data() == ""

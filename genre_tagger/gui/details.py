@@ -97,6 +97,11 @@ class DetailsPane(QWidget):
         ]
         if it.changes:
             lines.append(f"<b>After Write:</b> <span style='color:#1d5e12'><b>{_esc(genres_text(it.new))}</b></span>")
+        d = getattr(it, "album_decision", None)
+        if d is not None and d.follows_album and (d.album_top or d.top):
+            g, p = (d.album_top or d.top)[0]
+            note = f"({d.tracks} tracks together; the chart is this track alone)"
+            lines.append(f"<b>Album's guess:</b> {_esc(g)} {p:.0%} <small>{note}</small>")
         if it.error:
             lines.append(f"<span style='color:#b3261e'><b>Problem:</b> {_esc(it.error)}</span>")
         lines.append(f"<small>{_esc(display_path(it.path)).replace('/', '/&#8203;')}</small>")  # long paths wrap at '/'

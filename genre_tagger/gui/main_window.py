@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from ..errors import GenreTaggerError
 from ..genres import canonical_names, spelling_changes
+from ..library.albums import settings_for
 from ..library.files import display_path
 from ..library.playlists import write_playlists
 from ..library.policy import CHANGED, ERROR
@@ -106,7 +107,7 @@ class MainWindow(QMainWindow):
         self._scan_view: tuple = ("", {})
         self.pool = QThreadPool.globalInstance()
         self.total, self.seen, self.t0 = 0, 0, 0.0
-        self.review = Review(self._policy(), store if store is not None else DecisionStore())
+        self.review = Review(self._policy(), store if store is not None else DecisionStore(), albums=self._album_settings())
         self._build()
         self._restore_state()
         self._refresh_undo(recover_first=True)
@@ -132,6 +133,12 @@ class MainWindow(QMainWindow):
 
     def _policy(self):
         return self.settings.policy(model_threshold=self._threshold())
+
+    def _album_settings(self):
+        """How albums are decided (None: every track on its own): the vocabulary's album
+        settings, with the user's minimum confidence where they chose one (as the CLI)."""
+        v = self._vocabulary()
+        return settings_for(v, self.settings.min_confidence) if v is not None and self.settings.by_album else None
 
     # -- construction -------------------------------------------------------------------
     def _action(self, text: str, keys, slot, tip: str) -> QAction:
@@ -436,7 +443,7 @@ class MainWindow(QMainWindow):
             return
         self._clear_results()
         self.model.root = self.folder
-        self.review.set_policy(self._policy())
+        self.review.set_policy(self._policy(), albums=self._album_settings())
         opts = ScanOptions(policy=self._policy(), tag_options=self.settings.tag_options(), model=self.model_path,
                            workers=self.settings.workers, in_process=False)  # fmt: skip
         opts.vocabulary = self._vocabulary().name
@@ -801,7 +808,7 @@ class MainWindow(QMainWindow):
         relabel = (new.vocabulary, new.mapping) != (self.settings.vocabulary, self.settings.mapping)
         self.settings = new
         save_settings(new)
-        changed = self.review.set_policy(self._policy(), self._relabel if relabel else None)
+        changed = self.review.set_policy(self._policy(), self._relabel if relabel else None, albums=self._album_settings())
         self.model.rows_changed(list(range(len(self.review))) if changed or relabel else [])
         if relabel:
             self._reset_genre_filter()

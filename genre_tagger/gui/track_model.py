@@ -164,6 +164,10 @@ class TrackModel(QAbstractTableModel):
         i = self._header_of.get(gid)
         return None if i is None else len(self.review.items) + i
 
+    def _follows_album_row(self, it: ReviewItem, row: int) -> bool:
+        d = it.album_decision
+        return d is not None and d.follows_album and self._has_album_row(row)
+
     def _has_album_row(self, row: int) -> bool:
         return self.album_row(self.albums.of_row[row]) is not None
 
@@ -185,10 +189,11 @@ class TrackModel(QAbstractTableModel):
             return self._album_data(self.headers[index.row() - len(self.review.items)], index.column(), role)
         it = self.review.items[index.row()]
         col = index.column()
+        on_album_row = col in (COL_GUESS, COL_CONFIDENCE) and self._follows_album_row(it, index.row())
         if role == Qt.DisplayRole:
-            return self._display(it, col)
+            return "" if on_album_row else self._display(it, col)  # the album's guess is shown once, on its row
         if role == CONFIDENCE_ROLE:
-            return it.confidence
+            return no_value() if on_album_row else it.confidence
         if role == SURE_ROLE:
             return it.policy_status != LOW_CONFIDENCE
         if role == Qt.ToolTipRole:
@@ -200,6 +205,10 @@ class TrackModel(QAbstractTableModel):
                 return it.error
             if col == COL_NEW and it.changes:
                 return f"{genres_text(it.current) or '(no genre)'} → {genres_text(it.new)}"
+            d = it.album_decision
+            if col in (COL_GUESS, COL_CONFIDENCE) and d is not None and d.follows_album and it.result.top:
+                own = it.result.top[0]
+                return f"The album's guess ({d.tracks} tracks together); this track alone: {own[0]} {own[1]:.0%}"
             return no_value()
         if col == COL_NEW and it.changes:
             if role == Qt.BackgroundRole:
@@ -219,8 +228,25 @@ class TrackModel(QAbstractTableModel):
                 return _DIM_FG
         return no_value()
 
+    def album_guess(self, items: list[ReviewItem]) -> tuple[str, float, bool] | None:
+        """The album decision its tracks follow: (genre, the album's pooled probability, sure
+        enough to be written); None where they are decided one by one."""
+        followers = [it.album_decision for it in items if it.album_decision is not None and it.album_decision.follows_album]
+        if not followers:
+            return None
+        key = Counter(d.album.key for d in followers if d.album is not None).most_common(1)
+        d = next((d for d in followers if d.album is not None and key and d.album.key == key[0][0]), followers[0])
+        top = d.album_top or d.top
+        if not top:
+            return None
+        threshold = self.review.albums.min_confidence if self.review.albums is not None else 0.0
+        return top[0][0], float(top[0][1]), float(top[0][1]) >= threshold
+
     def _album_data(self, gid: int, col: int, role):
         items = [self.review.items[i] for i in self.albums.members[gid]]
+        if role in (CONFIDENCE_ROLE, SURE_ROLE):
+            guess = self.album_guess(items)
+            return no_value() if guess is None else guess[1] if role == CONFIDENCE_ROLE else guess[2]
         if role == Qt.DisplayRole:
             return self._album_display(gid, items, col)
         if role == Qt.FontRole:
@@ -229,6 +255,10 @@ class TrackModel(QAbstractTableModel):
             return _ALBUM_BG
         if role == Qt.ToolTipRole:
             text = f"{plural(len(items), 'track')}: selecting this row selects them all (Accept, Reject, Set Genre, Write)"
+            if col in (COL_GUESS, COL_CONFIDENCE):
+                guess = self.album_guess(items)
+                return (f"The album's guess: the model's evidence of its tracks together ({guess[1]:.0%}); "
+                        "a track can still be decided on its own") if guess else "Its tracks are decided one by one"  # fmt: skip
             return f"{self._album_display(gid, items, col)}\n{text}" if col == COL_STATUS else text
         return no_value()  # no confidence bar: the album's own guess comes with album decisions
 
@@ -243,9 +273,14 @@ class TrackModel(QAbstractTableModel):
         if col in (COL_NOW, COL_NEW):  # once, where every track has the same
             values = {genres_text(it.current if col == COL_NOW else it.new) for it in items}
             return values.pop() if len(values) == 1 else ""
-        if col == COL_GUESS:  # the guess most of its tracks get
+        guess = self.album_guess(items) if col in (COL_GUESS, COL_CONFIDENCE) else None
+        if col == COL_GUESS:  # the album's decision once, here; else the guess most of its tracks get
+            if guess is not None:
+                return guess[0]
             guesses = Counter(it.predicted for it in items if it.predicted)
             return guesses.most_common(1)[0][0] if guesses else ""
+        if col == COL_CONFIDENCE:
+            return f"{guess[1]:.0%}" if guess is not None else ""
         if col == COL_STATUS:
             counts = Counter(it.category for it in items)
             if len(counts) == 1:
@@ -288,7 +323,7 @@ class TrackModel(QAbstractTableModel):
         self.beginInsertRows(QModelIndex(), n, n + len(results) - 1)  # before the album rows
         touched = self.albums.add(self.review.add(results, relabel))
         self.endInsertRows()
-        rows = [gid for gid in sorted(touched) if gid not in self._header_of and self.albums.has_row(gid)]
+        rows = [gid for gid in sorted(touched) if gid not in self._header_of and self._has_album(gid)]
         if rows:  # albums that now have two tracks get their row
             start = self.rowCount()
             self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
@@ -313,6 +348,12 @@ class TrackModel(QAbstractTableModel):
             return
         self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), len(COLUMNS) - 1))
         self._albums_changed({self.albums.of_row[i] for i in rows if i < len(self.albums.of_row)})
+
+    def _has_album(self, gid: int) -> bool:
+        """An album row for an album of two or more tracks: by its tags, or one the review's
+        album decisions found (a folder of numbered tracks of one artist)."""
+        members = self.albums.members[gid]
+        return self.albums.has_row(gid) or (len(members) > 1 and any(self.review.items[i].album is not None for i in members))
 
     def _albums_changed(self, gids) -> None:
         for gid in gids:
