@@ -129,7 +129,7 @@ def test_the_apps_write_of_an_older_review_leaves_a_genre_set_since(qtbot, tmp_p
     assert by_name[a.name].current == ["Jazz"] and by_name[a.name].category == KEEPS
     assert by_name[b.name].category == WRITTEN
     msg = w.statusBar().currentMessage()
-    assert "Wrote genres into 1 file" in msg and "1 left as another program changed it after the scan" in msg, msg
+    assert "Wrote genres into 1 file" in msg and "1 changed since the scan, left as it is (another program" in msg, msg
 
 
 # -- 3. a full disk under the journal ------------------------------------------------------

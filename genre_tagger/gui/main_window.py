@@ -36,7 +36,7 @@ from ..genres import canonical_names, spelling_changes
 from ..library.albums import settings_for
 from ..library.files import display_path
 from ..library.playlists import write_playlists
-from ..library.policy import CHANGED, ERROR
+from ..library.policy import CHANGED, ERROR, status_words
 from ..library.progress import clock, rate_and_eta
 from ..library.review import CATEGORIES, FAILED, READ_ONLY, UNSURE, WILL_WRITE, DecisionStore, Review, plural, predicted_genres
 from ..library.scanner import FileResult, ScanOptions, summarise
@@ -730,7 +730,7 @@ class MainWindow(QMainWindow):
         else:
             msg = f"Wrote genres into {plural(ok, 'file')}"
         msg += f", {len(failed)} failed" if failed else ""
-        msg += f", {changed} left as another program changed {'it' if changed == 1 else 'them'} after the scan" if changed else ""
+        msg += f", {status_words(CHANGED, changed)} (another program wrote into {'it' if changed == 1 else 'them'})" if changed else ""
         msg += "." + (" Undo (Ctrl+Z) puts the previous genres back." if run_id and not undone else "")
         self.statusBar().showMessage(msg)
         self._refresh_undo()
