@@ -11,6 +11,8 @@ import signal
 import sys
 import time
 
+from .library.review import plural
+
 EXIT_OK, EXIT_FILES_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what `git log | head -1` reports for git
 
@@ -25,14 +27,34 @@ after the files in progress and prints what was done; a second press stops at on
 Try --dry-run first: it shows what would change and writes nothing."""
 
 
+def _genres_epilog() -> str:
+    """The genres the bundled model can name, per vocabulary (for --help), read from its
+    metadata with json alone (--help imports no numpy); nothing if it cannot be read."""
+    import json
+    import textwrap
+    from importlib.resources import files
+
+    try:  # the bundled model's metadata (listen.model.DEFAULT_MODEL_NAME)
+        meta = json.loads((files("genre_tagger.models") / "genre-musicnn.json").read_text(encoding="utf-8"))
+        vocabularies = [(v["name"], list(v["display"])) for v in meta["vocabularies"]]
+        default = meta.get("default_vocabulary", "")
+    except Exception:  # --help must work whatever the model's state
+        return ""
+    lines = []
+    for name, display in vocabularies:
+        mark = " (default)" if name == default else ""
+        lines += textwrap.wrap(f"{name}{mark}: {', '.join(display)}", 88, initial_indent="  ", subsequent_indent="    ")
+    return "Genres (--vocabulary NAME; --map renames them):\n" + "\n".join(lines) + "\n\n"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     p = argparse.ArgumentParser(
         prog="genre-tagger",
-        description="Listen to music files, decide their genre with a small CNN and write it into their tags. "
+        description="Listen to music files, decide their genre with a small neural network and write it into their tags. "
         "Without arguments the desktop app opens.",
-        epilog=EPILOG,
+        epilog=_genres_epilog() + EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to scan (same as --scan)")
@@ -47,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--max-genres", type=int, default=1, metavar="N", help="write up to N genres, each with probability >= P (default 1)")
     w.add_argument(
         "--vocabulary", metavar="NAME",
-        help="the genres to choose from, one of the model's vocabularies: library (the default: GTZAN's ten and the "
-        "genres real libraries hold) or gtzan (GTZAN's ten only)",
+        help="the genres to choose from, one of the model's vocabularies: library (the default: the genres real "
+        "libraries hold) or gtzan (ten classic genres only); both are listed below",
     )
     w.add_argument(
         "--group", choices=("album", "track"), default="album",
@@ -60,23 +82,31 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--id3v23", action="store_true", help="write ID3v2.3 (default ID3v2.4)")
     w.add_argument("--id3-separator", default="; ", metavar="SEP", help="joins several genres in ID3v2.3 (default '; ')")
     w.add_argument("--keep-mtime", action="store_true", help="keep files' modification times after writing")
+    w.add_argument("--yes", "-y", action="store_true", help="do not ask before --set writes into the files of a folder")
     o = p.add_argument_group("output")
     o.add_argument("--playlists", metavar="DIR", help="write one M3U8 playlist per genre into DIR")
     o.add_argument("--json", metavar="FILE", help="one record per file as JSON ('-' for stdout)")
     o.add_argument("--csv", metavar="FILE", help="one record per file as CSV ('-' for stdout)")
-    o.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no per-file lines")
+    o.add_argument("--quiet", "-q", action="store_true", help="errors only: no progress bar, no per-file lines, no summary "
+                   "(--scan, --set and --undo alike)")
     j = p.add_argument_group("journal")
     j.add_argument("--undo", nargs="?", const="last", metavar="RUN", help="restore the genres of the last run (or run RUN)")
     j.add_argument("--history", action="store_true", help="list earlier runs")
     j.add_argument(
         "--set", metavar="GENRE[;GENRE...]",
-        help="write this genre into the files given as PATH (no classification; journaled, --undo restores it; '' removes the genre)",
+        help="write this genre into the files given as PATH (no classification; journaled, --undo restores it; '' removes the "
+        "genre). In a folder, files that have a genre keep it unless --overwrite; a terminal is asked first unless --yes",
+    )
+    j.add_argument(
+        "--normalize-genres", action="store_true",
+        help="rewrite the existing genres of the files given as PATH in the canonical spelling (Hip Hop, hiphop -> Hip-Hop; "
+        "Electronica -> Electronic; then --map); no classification; --dry-run lists the changes; journaled, --undo restores",
     )
     e = p.add_argument_group("engine")
     e.add_argument("--workers", type=int, default=0, metavar="N", help="processes for decoding and inference (default: CPU cores)")
     e.add_argument("--no-cache", action="store_true", help="classify every file again even if it is unchanged")
     e.add_argument("--model", metavar="FILE", help="model metadata .json (default: the bundled model)")
-    p.add_argument("--version", action="version", version=f"genre-tagger {__version__}")
+    p.add_argument("--version", "-V", action="version", version=f"genre-tagger {__version__}")
     return p
 
 
@@ -213,7 +243,7 @@ def run_scan(args, out, err) -> int:
         start_fork_server()  # the workers' imports overlap this process's own
     from .errors import GenreTaggerError
     from .library.files import display_path
-    from .library.policy import CHANGED, ERROR, STATUSES, TAGGED, WOULD_TAG, WritePolicy, parse_mapping
+    from .library.policy import CHANGED, ERROR, STATUSES, TAGGED, WOULD_TAG, WritePolicy, parse_mapping, status_words
     from .library.scanner import Scanner, ScanOptions
     from .tagstore.journal import Journal, JournalBusyError
 
@@ -242,6 +272,13 @@ def run_scan(args, out, err) -> int:
         _say(err, f"genre-tagger: {e}")
         return EXIT_USAGE
     scanner.command = "scan " + " ".join(display_path(r) for r in roots) + (" --dry-run" if args.dry_run else "")
+    vocab = scanner.info.vocabulary(scanner.vocabulary)
+    known = {n.lower() for n in (*vocab.genres, *vocab.display)}
+    for item in args.map:
+        name = item.partition("=")[0].strip()
+        if name.lower() not in known:  # a typo, or a genre of another vocabulary: it would rename nothing
+            _say(err, f"genre-tagger: warning: --map {item}: the model has no genre {name!r} "
+                      f"(its genres: {', '.join(vocab.display)}); nothing is renamed")
     to_stdout = args.json == "-" or args.csv == "-"
     human = err if to_stdout else out
     progress = Progress(err, enabled=not args.quiet and err.isatty())
@@ -269,6 +306,8 @@ def run_scan(args, out, err) -> int:
                 elif r.status in (TAGGED, WOULD_TAG) and not args.quiet:
                     verb = "tagged" if r.status == TAGGED else "would tag"
                     line = f"{verb}: {_shown(r.path)}: {_fmt(r.previous)} -> {_fmt_probs(r.genres, _basis(r))}"
+                    if r.status == WOULD_TAG and r.read_only:
+                        line += " (read-only: the write would fail)"
                 elif r.status == CHANGED and not args.quiet:  # another program wrote its genre after the scan
                     line = f"changed since the scan, left as it is: {_shown(r.path)}: now {_fmt(r.previous)}"
                 if line:
@@ -288,13 +327,13 @@ def run_scan(args, out, err) -> int:
     seconds = time.time() - t0
     code = EXIT_FILES_FAILED if counts[ERROR] else EXIT_OK
     if interrupted:
-        err.write(f"genre-tagger: interrupted after {len(results)} of {total[0]} files; no report or playlist written\n")
+        err.write(f"genre-tagger: interrupted after {len(results)} of {plural(total[0], 'file')}; no report or playlist written\n")
         code = EXIT_INTERRUPTED
     else:
         code = max(code, _write_outputs(args, results, human, err))
     if not args.quiet or interrupted:
-        parts = [f"{counts[s]} {s}" for s in STATUSES if counts[s]]
-        human.write(f"{len(results)} files in {seconds:.1f} s: " + (", ".join(parts) or "nothing to do") + "\n")
+        parts = [status_words(s, counts[s]) for s in STATUSES if counts[s]]
+        human.write(f"{plural(len(results), 'file')} in {seconds:.1f} s: " + (", ".join(parts) or "nothing to do") + "\n")
         if args.group == "album" and results:
             human.write(album_summary(results) + "\n")
         if genre_counts:
@@ -378,9 +417,33 @@ def run_undo(args, out, err) -> int:
             _say(out, f"restored: {_shown(r.path)}: {_fmt(r.previous)} -> {_fmt(r.genres)}")
     if new_run is None:  # no file could be restored: no undo run was recorded
         out.write(f"nothing restored: {failed} failed (see above); the run can be undone once the cause is fixed\n")
-    else:
-        out.write(f"undo run {new_run}: {len(results) - failed} restored, {failed} failed\n")
+    elif not args.quiet:
+        undone = Journal().get_run(new_run)
+        of = f"undid run {undone.undo_of}" if undone is not None and undone.undo_of else "undo"
+        out.write(f"{of}: {plural(len(results) - failed, 'file')} restored, {failed} failed (recorded as run {new_run})\n")
     return EXIT_FILES_FAILED if failed else EXIT_OK
+
+
+def _interactive() -> bool:
+    """Both ends are a terminal: a person can answer a question (tests replace this)."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _ask(question: str, err) -> bool:
+    """y/N on the terminal; anything but y/yes (or end of input) is no."""
+    err.write(question)
+    err.flush()
+    try:
+        answer = sys.stdin.readline()
+    except (OSError, ValueError):
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _quoted(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)
 
 
 def run_set(args, out, err) -> int:
@@ -403,23 +466,50 @@ def run_set(args, out, err) -> int:
         return EXIT_USAGE
     failed: list[tuple[str, str]] = []
     files = list(iter_audio_files(roots, on_error=lambda p, why: failed.append((p, why))))
+    total = len(files)
     tag_opts = _tag_options(args, keep_mtime=args.keep_mtime)
     for p, why in failed:
         _say(err, f"error: {_shown(p)}: {why}")
-    counts = {"set": 0, "unchanged": 0}
-    if args.dry_run:
+    counts = {"set": 0, "unchanged": 0, "kept": 0}
+    # a folder (or --scan) is a bulk change: existing genres are replaced only with --overwrite, and a
+    # terminal is asked first (unless --yes); files named one by one are set as asked
+    bulk = bool(args.scan) or any(os.path.isdir(r) for r in roots)
+    before: dict = {}
+    if args.dry_run or bulk:
         for p in files:
             try:
-                before = read_tags(p, tag_opts).genres
+                before[p] = read_tags(p, tag_opts).genres
             except TagError as e:
                 failed.append((p, e.reason))
                 _say(err, f"error: {_shown(p)}: {e.reason}")
-                continue
-            counts["set" if before != genres else "unchanged"] += 1
-            if before != genres and not args.quiet:
-                _say(out, f"would set: {_shown(p)}: {_fmt(before)} -> {_fmt(genres)}")
-        out.write(f"{len(files)} files: {counts['set']} would be set, {counts['unchanged']} unchanged (dry run: nothing written)\n")
+        files = [p for p in files if p in before]
+    if bulk and not args.overwrite:
+        kept = {p for p in files if before[p] and before[p] != genres}
+        counts["kept"] = len(kept)
+        files = [p for p in files if p not in kept]
+    kept = counts["kept"]
+    kept_note = f", {kept} kept (a genre already; --overwrite replaces {'it' if kept == 1 else 'them'})" if kept else ""
+    if args.dry_run:
+        for p in files:
+            counts["set" if before[p] != genres else "unchanged"] += 1
+            if before[p] != genres and not args.quiet:
+                _say(out, f"would set: {_shown(p)}: {_fmt(before[p])} -> {_fmt(genres)}")
+        if not args.quiet:
+            out.write(f"{plural(total, 'file')}: {counts['set']} would be set, {counts['unchanged']} unchanged{kept_note}, "
+                      f"{len(failed)} failed (dry run: nothing written)\n")
         return EXIT_FILES_FAILED if failed else EXIT_OK
+    if bulk and not args.yes and _interactive():
+        changing = [p for p in files if before[p] != genres]
+        if changing:
+            have = sum(1 for p in changing if before[p])
+            again = " ".join(_quoted(a) for a in ["--dry-run", "--set", args.set, *roots])
+            _say(err, f"genre-tagger {again} lists every change without writing; --yes does not ask")
+            question = f"Set {';'.join(genres) or 'no genre'} on {plural(len(changing), 'file')}"
+            question += f" ({have} {'has' if have == 1 else 'have'} a genre)" if have else ""
+            question += f" ({kept} with a genre kept: --overwrite replaces {'it' if kept == 1 else 'them'})" if kept else ""
+            if not _ask(question + "? [y/N] ", err):
+                out.write("nothing written\n")
+                return EXIT_USAGE
     journal = Journal()
     command = "set " + ";".join(genres) + " " + " ".join(display_path(r) for r in roots)
     run, done, interrupted = WriteRun(journal, command), 0, False
@@ -441,10 +531,100 @@ def run_set(args, out, err) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:  # the file being written was finished or put back; the run was closed
         interrupted = True
-        err.write(f"genre-tagger: interrupted after {done} of {len(files)} files\n")
+        err.write(f"genre-tagger: interrupted after {done} of {plural(len(files), 'file')}\n")
     else:
-        out.write(f"{len(files)} files: {counts['set']} set, {counts['unchanged']} unchanged, {len(failed)} failed\n")
-    if run.run_id is not None:
+        if not args.quiet:
+            out.write(f"{plural(total, 'file')}: {counts['set']} set, {counts['unchanged']} unchanged{kept_note}, {len(failed)} failed\n")
+    if run.run_id is not None and (not args.quiet or interrupted):
+        out.write(f"run {run.run_id} recorded; 'genre-tagger --undo' restores it\n")
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FILES_FAILED if failed else EXIT_OK
+
+
+def run_normalize(args, out, err) -> int:
+    """``--normalize-genres PATH...``: existing genres in the canonical table's spelling,
+    previewed (--dry-run, or the question on a terminal), journaled and undoable."""
+    from .errors import TagError
+    from .genres import canonical_names
+    from .library.files import display_path, iter_audio_files
+    from .library.policy import parse_mapping
+    from .reasons import cannot_read
+    from .tagstore.journal import Journal, JournalBusyError
+    from .tagstore.steps import identity
+    from .tagstore.tags import read_tags
+    from .tagstore.write import ERROR, TAGGED, Expect, WriteRun
+
+    roots = args.scan + args.paths
+    if not roots:
+        _say(err, "genre-tagger: --normalize-genres needs the files or folders, e.g. --normalize-genres --dry-run ~/Music")
+        return EXIT_USAGE
+    missing = missing_roots(roots)
+    if missing:
+        return _missing_roots_error(missing, err)
+    try:
+        mapping = parse_mapping(args.map)
+    except ValueError as e:
+        _say(err, f"genre-tagger: {e}")
+        return EXIT_USAGE
+    failed: list[tuple[str, str]] = []
+    files = list(iter_audio_files(roots, on_error=lambda p, why: failed.append((p, why))))
+    for p, why in failed:
+        _say(err, f"error: {_shown(p)}: {why}")
+    tag_opts = _tag_options(args, keep_mtime=args.keep_mtime)
+    changes = []
+    for p in files:
+        try:
+            seen = identity(os.stat(p))  # before the tags: a change after it is seen by the write
+            before = read_tags(p, tag_opts).genres
+        except TagError as e:
+            failed.append((p, e.reason))
+            _say(err, f"error: {_shown(p)}: {e.reason}")
+            continue
+        except OSError as e:
+            failed.append((p, cannot_read(e)))
+            _say(err, f"error: {_shown(p)}: {cannot_read(e)}")
+            continue
+        after = canonical_names(before, mapping)
+        if after != before:
+            changes.append((p, before, after, seen))
+    if args.dry_run:
+        for p, before, after, _ in changes if not args.quiet else []:
+            _say(out, f"would normalize: {_shown(p)}: {_fmt(before)} -> {_fmt(after)}")
+        if not args.quiet:
+            out.write(f"{plural(len(files), 'file')}: {len(changes)} would be normalized, {len(failed)} failed "
+                      "(dry run: nothing written)\n")
+        return EXIT_FILES_FAILED if failed else EXIT_OK
+    if changes and not args.yes and _interactive():
+        again = " ".join(_quoted(a) for a in ["--dry-run", "--normalize-genres", *roots])
+        _say(err, f"genre-tagger {again} lists every change without writing; --yes does not ask")
+        if not _ask(f"Normalize the genre names of {plural(len(changes), 'file')}? [y/N] ", err):
+            out.write("nothing written\n")
+            return EXIT_USAGE
+    command = "normalize genres " + " ".join(display_path(r) for r in roots)
+    run, done, interrupted, written = WriteRun(Journal(), command), 0, False, 0
+    try:
+        with run:
+            for done, (p, before, after, seen) in enumerate(changes):  # noqa: B007 - done: how far a Ctrl-C got
+                # changed since it was read: what it holds then is normalized instead
+                r = run.apply(p, after, tag_opts, expect=Expect(seen, before, lambda now: canonical_names(now, mapping)))
+                if r.status == ERROR:
+                    failed.append((p, r.error))
+                    _say(err, f"error: {_shown(p)}: {r.error}")
+                elif r.status == TAGGED:
+                    written += 1
+                    if not args.quiet:
+                        _say(out, f"normalized: {_shown(p)}: {_fmt(r.previous)} -> {_fmt(after)}")
+    except JournalBusyError as e:
+        _say(err, f"genre-tagger: {e}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        interrupted = True
+        err.write(f"genre-tagger: interrupted after {done} of {plural(len(changes), 'file')}\n")
+    else:
+        if not args.quiet:
+            out.write(f"{plural(len(files), 'file')}: {written} normalized, {len(failed)} failed\n")
+    if run.run_id is not None and (not args.quiet or interrupted):
         out.write(f"run {run.run_id} recorded; 'genre-tagger --undo' restores it\n")
     if interrupted:
         return EXIT_INTERRUPTED
@@ -553,6 +733,8 @@ def _main(argv: list[str] | None) -> int:
         return run_undo(args, out, err)
     if args.set is not None:
         return run_set(args, out, err)
+    if args.normalize_genres:
+        return run_normalize(args, out, err)
     if not (args.scan or args.paths):
         parser.error("nothing to scan: give --scan PATH (or --undo / --history)")
     if args.max_genres < 1 or (args.min_confidence is not None and not 0 <= args.min_confidence <= 1):

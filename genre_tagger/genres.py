@@ -57,3 +57,30 @@ def genre_id(name: str) -> str:
 def display_name(gid: str) -> str:
     """Display name of a canonical id ("rnb" → "R&B"); an unknown id is returned as is."""
     return DISPLAY.get(gid, gid)
+
+
+def canonical_names(genres: list[str], mapping: dict[str, str] | None = None) -> list[str]:
+    """Existing genres in the canonical table's spelling: every name of a row becomes its
+    display name ("Hip Hop", "hiphop", "Rap" → "Hip-Hop"; "Electronica" → "Electronic"),
+    then the user's ``mapping`` (lower-case name → their name, as ``--map`` gives it);
+    a name in no row is kept as it is. Duplicates that result are dropped, order kept."""
+    mapping = mapping or {}
+    out: list[str] = []
+    for g in genres:
+        gid = genre_id(g)
+        name = DISPLAY.get(gid, g)
+        name = mapping.get(name.lower(), mapping.get(gid, name))
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def spelling_changes(genres_of_files: list[list[str]], mapping: dict[str, str] | None = None) -> dict[str, str]:
+    """{existing name: canonical name} for every name of ``genres_of_files`` that normalising changes."""
+    out: dict[str, str] = {}
+    for genres in genres_of_files:
+        for g in genres:
+            new = canonical_names([g], mapping)
+            if new != [g]:
+                out[g] = new[0]
+    return out

@@ -22,3 +22,12 @@ def test_gtzan_ten_are_canonical_and_every_name_has_one_id():
     assert len(GTZAN_GENRES) == 10 and set(GTZAN_GENRES) <= set(GENRE_IDS)
     names = [n.lower() for row in SYNONYMS.values() for n in row]
     assert len(names) == len(set(names))
+
+
+def test_canonical_names_of_existing_spellings():
+    from genre_tagger.genres import canonical_names, spelling_changes
+
+    assert canonical_names(["Hip Hop", "hiphop", "Electronica", "Polka", "rock"]) == ["Hip-Hop", "Electronic", "Polka", "Rock"]
+    assert canonical_names(["Hip Hop"], {"hip-hop": "Rap"}) == ["Rap"]
+    assert canonical_names(["Jazz"]) == ["Jazz"]
+    assert spelling_changes([["Hip Hop", "Jazz"], ["RnB"]]) == {"Hip Hop": "Hip-Hop", "RnB": "R&B"}

@@ -20,9 +20,10 @@ def originals(tmp_path_factory):
 
 
 def _with_other_tags(path, id3_version=4):
-    """Give the file artist/title/album and an unrelated tag, as a real library has."""
+    """Give the file artist/title/album (album artist, track and disc numbers too) and an
+    unrelated tag, as a real library has."""
     import mutagen
-    from mutagen.id3 import COMM, TALB, TIT2, TPE1
+    from mutagen.id3 import COMM, TALB, TIT2, TPE1, TPE2, TPOS, TRCK
 
     f = mutagen.File(str(path))
     if f.tags is None:
@@ -33,14 +34,20 @@ def _with_other_tags(path, id3_version=4):
         f.tags.add(TIT2(encoding=3, text=["Títle"]))
         f.tags.add(TALB(encoding=3, text=["Album"]))
         f.tags.add(COMM(encoding=3, lang="eng", desc="", text=["keep me"]))
+        f.tags.add(TPE2(encoding=3, text=["Àlbum Artist"]))
+        f.tags.add(TRCK(encoding=3, text=["3/12"]))
+        f.tags.add(TPOS(encoding=3, text=["2/2"]))
         f.save(v2_version=id3_version)
         return
     elif name in ("FLAC", "OggVorbis", "OggOpus"):
         f["artist"], f["title"], f["album"], f["comment"] = ["Artïst"], ["Títle"], ["Album"], ["keep me"]
+        f["albumartist"], f["tracknumber"], f["discnumber"] = ["Àlbum Artist"], ["3/12"], ["2"]
     elif name == "MP4":
         f.tags["\xa9ART"], f.tags["\xa9nam"], f.tags["\xa9alb"], f.tags["\xa9cmt"] = ["Artïst"], ["Títle"], ["Album"], ["keep me"]
+        f.tags["aART"], f.tags["trkn"], f.tags["disk"] = ["Àlbum Artist"], [(3, 12)], [(2, 2)]
     elif name == "ASF":
         f.tags["Author"], f.tags["Title"], f.tags["WM/AlbumTitle"], f.tags["Description"] = ["Artïst"], ["Títle"], ["Album"], ["keep me"]
+        f.tags["WM/AlbumArtist"], f.tags["WM/TrackNumber"], f.tags["WM/PartOfSet"] = ["Àlbum Artist"], ["3"], ["2"]
     f.save()
 
 
@@ -72,6 +79,7 @@ def test_round_trip_keeps_audio_and_other_tags(fmt, id3_version, originals, tmp_
     t = read_tags(path, opts)
     assert t.genres == ["Rock", "Hip-Hop"]
     assert (t.artist, t.title, t.album) == ("Artïst", "Títle", "Album")
+    assert t.album_artist == "Àlbum Artist" and t.track_number.split("/")[0] == "3" and t.disc_number.split("/")[0] == "2"
     assert payload_digest(path) == digest
     assert _mutagen_view(path) == others
     grown = path.read_bytes()

@@ -29,6 +29,7 @@ def test_max_genres_never_adds_a_genre_below_the_threshold(threshold, max_genres
 
 def test_below_the_threshold_nothing_is_written():
     assert decide(TOP, [], WritePolicy(min_confidence=0.6, max_genres=3)) == (LOW_CONFIDENCE, [])
+    assert decide(TOP, ["Polka"], WritePolicy(min_confidence=0.6)) == (KEPT, [])  # kept, sure or not (was low-confidence)
     assert decide(TOP, ["Rock"], WritePolicy(min_confidence=0.3))[0] == KEPT
 
 

@@ -38,7 +38,7 @@ def _plain(name: str, value) -> tuple[int, str] | None:
     if "coverage" in key:
         return 3, "of real recordings get a genre with the default settings (the others are shown as unsure)"
     if real and "gtzan" in key:
-        return 1, "right on real recordings whose genre is one of GTZAN's ten"
+        return 1, "right on real recordings whose genre is one of the ten classic genres"
     if real:
         return 0, "right on real recordings by artists it never heard in training"
     if "gtzan" in key or "test" in key:
@@ -83,7 +83,8 @@ def about_text(meta: ModelMeta | None, vocabulary: str = "") -> str:
         parts.append("<p><b>How often it is right</b> (measured on recordings it was not trained on):<br>" + "<br>".join(lines) + "</p>")
     else:
         parts.append("<p>This model's metadata gives no accuracy figures for real music.</p>")
-    parts.append("<p><small>How these figures were measured, and how to reproduce them: results/MODEL.md.</small></p>")
+    parts.append("<p><small>Measured on recordings kept apart from training; the project's documentation says how, "
+                 "with the commands that reproduce them.</small></p>")
     parts.append(f"<p><small>Model: {_esc(meta.name)}, version {_esc(meta.version)}</small></p>")
     return "".join(parts)
 

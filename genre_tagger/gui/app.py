@@ -1,5 +1,6 @@
 """Start the desktop app: ``genre-tagger`` (no arguments) or
-``genre-tagger-gui [--model FILE] [FOLDER]`` (FOLDER is opened and scanned at once)."""
+``genre-tagger-gui [--model FILE] [FOLDER]`` (FOLDER is opened and scanned at once).
+Without a display (or Qt's X11 libraries) both say so in one line and exit 2."""
 
 from __future__ import annotations
 
@@ -19,11 +20,17 @@ def main(argv: list[str] | None = None) -> int:
 
     from .main_window import MainWindow
     from .quit_signals import QuitOnSignal
+    from .startup import EXIT_NO_DISPLAY, fatal_platform_guard, platform_problem
 
     argv = sys.argv[1:] if argv is None else argv
     app = QApplication.instance()
     if app is None:
-        app = QApplication([sys.argv[0], *argv])
+        problem = platform_problem(argv=argv)  # no display, X11 libraries missing: one line, not Qt's abort
+        if problem:
+            sys.stderr.write(problem + "\n")
+            return EXIT_NO_DISPLAY
+        with fatal_platform_guard():
+            app = QApplication([sys.argv[0], *argv])
         argv = app.arguments()[1:]  # less the options Qt took (-platform, -style…)
     args = parse_args(argv)
     app.setApplicationName("genre-tagger")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import zlib
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFontMetrics, QPainter
+from PySide6.QtCore import QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..genres import GENRE_IDS, genre_id
@@ -42,20 +42,26 @@ class BarChart(QWidget):
             self.title = title
         self.update()
 
+    def title_height(self, width: int) -> int:
+        """The height of the title, wrapped to ``width``."""
+        f = QFont(self.font())
+        f.setBold(True)
+        return QFontMetrics(f).boundingRect(QRect(0, 0, max(20, width - 8), 10000), Qt.TextWordWrap, self.title).height() + 4
+
     def paintEvent(self, event):
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing)
         fm = QFontMetrics(self.font())
         w, h = self.width(), self.height()
         text_color = self.palette().text().color()
-        line = fm.height() + 4
         f = p.font()
         f.setBold(True)
         p.setFont(f)
         p.setPen(text_color)
-        p.drawText(QRectF(4, 2, w - 8, line), Qt.AlignLeft | Qt.AlignVCenter, QFontMetrics(f).elidedText(self.title, Qt.ElideMiddle, w - 8))
+        title_h = self.title_height(w)  # the title wraps at a narrow width instead of being cut
+        p.drawText(QRectF(4, 2, w - 8, title_h), Qt.AlignLeft | Qt.AlignVCenter | Qt.TextWordWrap, self.title)
         p.setFont(self.font())
-        top_y = line + 4
+        top_y = title_h + 6
         if not self.items:
             p.setPen(QColor("#888"))
             p.drawText(QRectF(0, top_y, w, h - top_y), Qt.AlignCenter | Qt.TextWordWrap, self.empty_text)

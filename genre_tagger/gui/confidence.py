@@ -14,7 +14,10 @@ SURE, UNSURE, TRACK = QColor("#59a14f"), QColor("#edc948"), QColor("#e8e8e8")
 
 class ConfidenceDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option, index):
-        value = index.data(CONFIDENCE_ROLE) or 0.0
+        value = index.data(CONFIDENCE_ROLE)
+        if value is None:  # an album row: no bar
+            super().paint(painter, option, index)
+            return
         painter.save()
         r = option.rect.adjusted(3, 4, -3, -4)
         painter.fillRect(r, TRACK)

@@ -49,6 +49,11 @@ class DetailsPane(QWidget):
         self.suggest_label = QLabel("Set genre with one click:")
         self.suggest_box = QWidget()
         self.suggest_layout = FlowLayout(self.suggest_box, spacing=4)
+        # the tagger's tags are another measure than the genre model's probabilities: shown apart, without a number
+        self.heard_label = QLabel("Also heard in similar music:")
+        self.heard_label.setToolTip("Tags the model's tagger hears in music like this track; not how sure the genre model is")
+        self.heard_box = QWidget()
+        self.heard_layout = FlowLayout(self.heard_box, spacing=4)
         line = QFrame()
         line.setFrameShape(QFrame.HLine)
         line.setFrameShadow(QFrame.Sunken)
@@ -59,15 +64,23 @@ class DetailsPane(QWidget):
         lay.addWidget(self.track_chart, 2)
         lay.addWidget(self.suggest_label)
         lay.addWidget(self.suggest_box)
+        lay.addWidget(self.heard_label)
+        lay.addWidget(self.heard_box)
         lay.addWidget(line)
         lay.addWidget(self.library_chart, 3)
         self.show_item(None)
 
-    def show_item(self, it: ReviewItem | None, selected: int = 0, suggestions: list[tuple[str, float]] | None = None) -> None:
-        """Show one track (``selected`` = how many rows are selected), or nothing."""
-        for b in self.suggest_box.findChildren(QPushButton):
+    def show_item(
+        self, it: ReviewItem | None, selected: int = 0, suggestions: list[tuple[str, float]] | None = None, heard: list[str] | None = None
+    ) -> None:
+        """Show one track (``selected`` = how many rows are selected), or nothing.
+        ``suggestions``: the genre model's best genres with their probabilities; ``heard``:
+        the tagger's genre-like tags (another measure: no number is shown for them)."""
+        for b in self.suggest_box.findChildren(QPushButton) + self.heard_box.findChildren(QPushButton):
             b.setParent(None)
             b.deleteLater()
+        self.heard_label.hide()
+        self.heard_box.hide()
         if it is None:
             self.heading.setText("<b>No track selected</b>")
             self.info.setText("")
@@ -84,19 +97,29 @@ class DetailsPane(QWidget):
         ]
         if it.changes:
             lines.append(f"<b>After Write:</b> <span style='color:#1d5e12'><b>{_esc(genres_text(it.new))}</b></span>")
+        d = getattr(it, "album_decision", None)
+        if d is not None and d.follows_album and (d.album_top or d.top):
+            g, p = (d.album_top or d.top)[0]
+            note = f"({d.tracks} tracks together; the chart is this track alone)"
+            lines.append(f"<b>Album's guess:</b> {_esc(g)} {p:.0%} <small>{note}</small>")
         if it.error:
             lines.append(f"<span style='color:#b3261e'><b>Problem:</b> {_esc(it.error)}</span>")
         lines.append(f"<small>{_esc(display_path(it.path)).replace('/', '/&#8203;')}</small>")  # long paths wrap at '/'
 
         self.info.setText("<br>".join(lines))
         self.track_chart.empty_text = "No genres: the file could not be read" if it.error else "No genres for this track"
-        self.track_chart.set_items(it.result.top[:6], title=f"{track_name(it)}: genre probabilities")
-        names = [n for n, _ in (suggestions or [])]
+        self.track_chart.set_items(it.result.top[:6], title="Genre probabilities (the genre model)")
         for name, p in suggestions or []:
-            b = QPushButton(f"{name} {p:.0%}" if p >= 0 else name)
-            b.setToolTip(f"Write “{name}” into the selected tracks (on Write)")
-            b.setFocusPolicy(Qt.NoFocus)
-            b.clicked.connect(lambda _=False, n=name: self.apply_genre.emit(n))
-            self.suggest_layout.addWidget(b)
-        self.suggest_label.setVisible(bool(names))
-        self.suggest_box.setVisible(bool(names))
+            self.suggest_layout.addWidget(self._button(f"{name} {p:.0%}", name))
+        for name in heard or []:
+            self.heard_layout.addWidget(self._button(name, name))
+        for label, box, items in ((self.suggest_label, self.suggest_box, suggestions), (self.heard_label, self.heard_box, heard)):
+            label.setVisible(bool(items))
+            box.setVisible(bool(items))
+
+    def _button(self, text: str, genre: str) -> QPushButton:
+        b = QPushButton(text)
+        b.setToolTip(f"Write “{genre}” into the selected tracks (on Write)")
+        b.setFocusPolicy(Qt.NoFocus)
+        b.clicked.connect(lambda _=False, g=genre: self.apply_genre.emit(g))
+        return b

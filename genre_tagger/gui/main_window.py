@@ -6,12 +6,14 @@ choices to it; the write policy, decisions and statuses live there (Qt-free).
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections import Counter
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThreadPool, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, QObject, Qt, QThreadPool, QTimer, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -30,18 +32,22 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import GenreTaggerError
+from ..genres import canonical_names, spelling_changes
+from ..library.albums import settings_for
+from ..library.files import display_path
 from ..library.playlists import write_playlists
-from ..library.policy import CHANGED, ERROR
+from ..library.policy import CHANGED, ERROR, status_words
 from ..library.progress import clock, rate_and_eta
-from ..library.review import CATEGORIES, FAILED, UNSURE, WILL_WRITE, DecisionStore, Review, plural, predicted_genres
-from ..library.run_names import run_title
+from ..library.review import CATEGORIES, FAILED, READ_ONLY, UNSURE, WILL_WRITE, DecisionStore, Review, plural, predicted_genres
 from ..library.scanner import FileResult, ScanOptions, summarise
 from ..listen.model import load_info
 from ..listen.modelmeta import ModelMeta
 from ..tagstore.journal import Journal
+from ..tagstore.write import Expect
 from .about import show_about
 from .details import DetailsPane
 from .filter_bar import FilterBar
+from .history import HistoryDialog
 from .qtcompat import install_none_guard
 from .settings import AppSettings, load_settings, qsettings, save_settings
 from .settings_dialog import SettingsDialog
@@ -56,6 +62,24 @@ APP = "genre-tagger"
 
 def shortcut_text(keys: list[QKeySequence]) -> str:
     return keys[0].toString(QKeySequence.NativeText) if keys else ""
+
+
+class WindowShortcutsWin(QObject):
+    """An event filter for a text box: the window's actions get their keys even where the
+    box would take them for itself (Ctrl+Z is the box's text undo, but in this window it
+    means *Undo Last Write*, as in Picard and Mp3tag)."""
+
+    def __init__(self, actions: list[QAction], parent=None):
+        super().__init__(parent)
+        self.actions = actions
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.ShortcutOverride:
+            pressed = QKeySequence(event.keyCombination())
+            if any(s.matches(pressed) == QKeySequence.ExactMatch for a in self.actions for s in a.shortcuts()):
+                event.ignore()  # not the box's: the shortcut map gives it to the window's action
+                return True
+        return False
 
 
 class MainWindow(QMainWindow):
@@ -83,7 +107,7 @@ class MainWindow(QMainWindow):
         self._scan_view: tuple = ("", {})
         self.pool = QThreadPool.globalInstance()
         self.total, self.seen, self.t0 = 0, 0, 0.0
-        self.review = Review(self._policy(), store if store is not None else DecisionStore())
+        self.review = Review(self._policy(), store if store is not None else DecisionStore(), albums=self._album_settings())
         self._build()
         self._restore_state()
         self._refresh_undo(recover_first=True)
@@ -109,6 +133,12 @@ class MainWindow(QMainWindow):
 
     def _policy(self):
         return self.settings.policy(model_threshold=self._threshold())
+
+    def _album_settings(self):
+        """How albums are decided (None: every track on its own): the vocabulary's album
+        settings, with the user's minimum confidence where they chose one (as the CLI)."""
+        v = self._vocabulary()
+        return settings_for(v, self.settings.min_confidence) if v is not None and self.settings.by_album else None
 
     # -- construction -------------------------------------------------------------------
     def _action(self, text: str, keys, slot, tip: str) -> QAction:
@@ -139,8 +169,12 @@ class MainWindow(QMainWindow):
         self.act_write_sel = A("&Write Selected…", ["Ctrl+S"], lambda: self.write(selected=True), "Write the selected tracks' new genres")
         self.act_write_all = A("Write &All…", ["Ctrl+Shift+S"], lambda: self.write(selected=False), "Write every new genre (preview first)")
         self.act_undo = A("&Undo Last Write", ["Ctrl+Z"], self.undo_last, "Put back the genres the last write replaced")
-        self.act_history = A("&History…", ["Ctrl+H"], self.show_history, "Past writes and undos")
+        self.act_history = A("&History…", ["Ctrl+H"], self.show_history, "Past writes and undos; undo any of them")
+        self.act_play = A("&Play in Player", ["Ctrl+Shift+P"], self.play_selected, "Open the selected track in the system's music player")
+        self.act_show = A("Show in &Folder", ["Ctrl+Shift+F"], self.show_in_folder, "Open the folder of the selected track")
         self.act_playlists = A("&Playlists…", ["Ctrl+P"], self.make_playlists, "Write one M3U8 playlist per genre")
+        self.act_normalize = A("&Normalize Genre Names…", ["Ctrl+Shift+N"], self.normalize_genres,
+                               "Existing genres in one spelling (Hip Hop, hiphop → Hip-Hop), previewed; Undo restores")  # fmt: skip
         pref = QKeySequence(QKeySequence.Preferences)
         self.act_settings = A("Se&ttings…", ["Ctrl+,", pref.toString() if not pref.isEmpty() else ""], self.edit_settings,
                               "Minimum confidence, genres per track, vocabulary, tag options")  # fmt: skip
@@ -157,21 +191,34 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_quit)
         m = mb.addMenu("&Tracks")
         for a in (self.act_scan, self.act_cancel, None, self.act_accept, self.act_reject, self.act_set, self.act_clear, None,
-                  self.act_write_sel, self.act_write_all, self.act_undo, self.act_history):  # fmt: skip
+                  self.act_play, self.act_show, None, self.act_write_sel, self.act_write_all, self.act_undo, self.act_history,
+                  None, self.act_normalize):  # fmt: skip
             m.addSeparator() if a is None else m.addAction(a)
+        self.act_keep_albums = QAction("&Keep Albums Together", self, checkable=True, checked=True)
+        self.act_keep_albums.setStatusTip("Sorting by any column keeps each album's tracks together (sorted within it)")
+        self.act_keep_albums.toggled.connect(lambda on: self.proxy.set_keep_albums(on))
+        mb.addMenu("&View").addAction(self.act_keep_albums)
         mb.addMenu("&Settings").addAction(self.act_settings)
         mb.addMenu("&Help").addAction(self.act_about)
         tb = self.addToolBar("Main")
         tb.setObjectName("mainToolbar")
         tb.setMovable(False)
+        # short words on the buttons (the menus keep the full names), so that every button,
+        # Undo included, fits a 640 px window instead of going to the overflow menu
+        for a, short in ((self.act_open, "Open…"), (self.act_scan, "Rescan"), (self.act_cancel, "Cancel"), (self.act_set, "Genre…"),
+                         (self.act_write_all, "Write All…"), (self.act_undo, "Undo")):  # fmt: skip
+            a.setIconText(short)
         for a in (self.act_open, self.act_scan, self.act_cancel, None, self.act_accept, self.act_reject, self.act_set,
                   None, self.act_write_all, self.act_undo):  # fmt: skip
             tb.addSeparator() if a is None else tb.addAction(a)
+        self.toolbar = tb
 
         # filters
         self.search = QLineEdit(placeholderText="Search artist, title, album, file, genre…")
         self.search.setClearButtonEnabled(True)
         self.search.setMinimumWidth(120)
+        self._search_keys = WindowShortcutsWin([self.act_undo], self)
+        self.search.installEventFilter(self._search_keys)
         self.genre_filter = QComboBox()
         self.genre_filter.addItem("Any guess", "")
         self.genre_filter.setToolTip("Only tracks the model puts in this genre")
@@ -181,9 +228,9 @@ class MainWindow(QMainWindow):
             self.status_filter.addItem(c, c)
         self.conf_filter = QSpinBox(prefix="Confidence ≥ ", suffix=" %", maximum=100, singleStep=5)
         self.conf_filter.setToolTip("Only tracks whose best genre has at least this confidence")
-        for c in (self.genre_filter, self.status_filter):
-            c.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-            c.setMinimumContentsLength(7)
+        self.genre_filter.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.genre_filter.setMinimumContentsLength(9)
+        self.status_filter.setSizeAdjustPolicy(QComboBox.AdjustToContents)  # "Unsure — not written" whole, never cut
         filters = FilterBar(self.search, [self.genre_filter, self.status_filter, self.conf_filter])
 
         self.model = TrackModel(self.review, self)
@@ -193,7 +240,7 @@ class MainWindow(QMainWindow):
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.doubleClicked.connect(lambda _: self.set_genre_dialog())
         self.table.setContextMenuPolicy(Qt.ActionsContextMenu)  # right-click: the review actions
-        for a in (self.act_accept, self.act_reject, self.act_set, self.act_clear, self.act_write_sel):
+        for a in (self.act_accept, self.act_reject, self.act_set, self.act_clear, self.act_write_sel, self.act_play, self.act_show):
             self.table.addAction(a)
         self.search.textChanged.connect(lambda t: self.proxy.set_filters(text=t))
         self.genre_filter.currentIndexChanged.connect(lambda _: self.proxy.set_filters(genre=self.genre_filter.currentData()))
@@ -245,7 +292,7 @@ class MainWindow(QMainWindow):
     # -- state --------------------------------------------------------------------------
     def _restore_state(self) -> None:
         s = qsettings()
-        geo, state, split, head = (s.value(k) for k in ("window/geometry", "window/state", "window/splitter", "window/table"))
+        geo, state, split, head = (s.value(k) for k in ("window/geometry", "window/state", "window/splitter", "window/columns"))
         if geo is not None:
             self.restoreGeometry(geo)
         else:
@@ -256,14 +303,22 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(split)
         else:
             self.splitter.setSizes([int(self.width() * 0.72), int(self.width() * 0.28)])
-        self.table.restore_columns(head)
+        try:
+            shown = {int(c): bool(on) for c, on in json.loads(s.value("window/columns_shown", "{}") or "{}").items()}
+        except (ValueError, TypeError, AttributeError):
+            shown = {}
+        self.table.restore_columns(head, s.value("window/columns_user_sized", False, type=bool), shown)
+        self.act_keep_albums.setChecked(s.value("window/keep_albums", True, type=bool))
 
     def save_state(self) -> None:
         s = qsettings()
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         s.setValue("window/splitter", self.splitter.saveState())
-        s.setValue("window/table", self.table.horizontalHeader().saveState())
+        s.setValue("window/columns", self.table.horizontalHeader().saveState())  # 12 columns ("window/table" had 9)
+        s.setValue("window/columns_user_sized", self.table.user_sized)
+        s.setValue("window/columns_shown", json.dumps(self.table.user_shown))
+        s.setValue("window/keep_albums", self.act_keep_albums.isChecked())
         s.sync()
 
     def closeEvent(self, event):
@@ -302,7 +357,10 @@ class MainWindow(QMainWindow):
         self.act_write_sel.setEnabled(not busy and any(self.review.items[i].category == WILL_WRITE for i in selected))
         self.act_write_all.setEnabled(not busy and self.review.count(WILL_WRITE) > 0)
         self.act_playlists.setEnabled(bool(self.review.items) and not scanning)
+        self.act_normalize.setEnabled(bool(self.review.items) and not busy)
         self.act_undo.setEnabled(not busy and self._can_undo)
+        for a in (self.act_play, self.act_show):
+            a.setEnabled(bool(selected))
         self.welcome.open_button.setEnabled(self.meta is not None)
 
     def _refresh_recent(self) -> None:
@@ -319,7 +377,11 @@ class MainWindow(QMainWindow):
             self.set_folder(d)
 
     def set_folder(self, folder: str, scan: bool = True) -> None:
-        """Open a folder: the title names it and (by default) its scan starts at once."""
+        """Open a folder: the title names it and (by default) its scan starts at once. A
+        folder that is not there is said so (and leaves Open Recent), as the CLI does."""
+        if not os.path.isdir(folder):
+            self.folder_not_found(folder)
+            return
         self.folder = folder
         self.settings.add_recent(folder)
         save_settings(self.settings)
@@ -328,6 +390,7 @@ class MainWindow(QMainWindow):
         self.setWindowFilePath(folder)
         self.pages.setCurrentIndex(1)
         self.side.show()
+        self.table.setFocus()  # the keys act on tracks at once (not on the search box's text)
         QTimer.singleShot(0, self.table.default_columns)  # once the table has its real width
         if scan and self.worker is not None:
             self._scan_again = True
@@ -336,6 +399,15 @@ class MainWindow(QMainWindow):
         elif scan:
             self.start_scan()
         self._update_actions()
+
+    def folder_not_found(self, folder: str) -> None:
+        if folder in self.settings.recent_folders:
+            self.settings.recent_folders = [f for f in self.settings.recent_folders if f != folder]
+            save_settings(self.settings)
+            self._refresh_recent()
+        text = f"{'Not a folder' if os.path.lexists(folder) else 'Folder not found'}: {display_path(folder)}"
+        self.statusBar().showMessage(text)
+        QMessageBox.warning(self, "Folder not found", text)
 
     def dragEnterEvent(self, event):
         if event.mimeData().hasUrls():
@@ -370,7 +442,8 @@ class MainWindow(QMainWindow):
         if not self.folder or self.worker is not None or self.writing or self.meta is None:
             return
         self._clear_results()
-        self.review.set_policy(self._policy())
+        self.model.root = self.folder
+        self.review.set_policy(self._policy(), albums=self._album_settings())
         opts = ScanOptions(policy=self._policy(), tag_options=self.settings.tag_options(), model=self.model_path,
                            workers=self.settings.workers, in_process=False)  # fmt: skip
         opts.vocabulary = self._vocabulary().name
@@ -434,9 +507,11 @@ class MainWindow(QMainWindow):
             self._scan_again = False
             self.start_scan()
             return
-        errors, will, unsure = (self.review.count(c) for c in (FAILED, WILL_WRITE, UNSURE))
+        errors, will, unsure, read_only = (self.review.count(c) for c in (FAILED, WILL_WRITE, UNSURE, READ_ONLY))
         what = "Scan cancelled" if cancelled else "Scanned"
         parts = [f"{what}: {plural(len(self.review), 'track')}", f"{will} will be written", f"{unsure} unsure"]
+        if read_only:
+            parts.append(f"{read_only} read-only")
         if errors:
             parts.append(plural(errors, "error"))
         self.statusBar().showMessage(", ".join(parts) + ". Review, then Write.")
@@ -457,17 +532,19 @@ class MainWindow(QMainWindow):
     def _selection_changed(self, *_):
         rows = self.selected_rows()
         it = self.review.items[rows[0]] if rows else None
-        self.details.show_item(it, len(rows), self._suggestions(it) if it else None)
+        model, heard = self._suggestions(it) if it else ([], [])
+        self.details.show_item(it, len(rows), model, heard)
         self._update_actions(rows)
 
-    def _suggestions(self, it) -> list[tuple[str, float]]:
-        """One-click genres: the model's best few, then the taggers' genre-like tags."""
+    def _suggestions(self, it) -> tuple[list[tuple[str, float]], list[str]]:
+        """One-click genres: the genre model's best few (with its probabilities), and apart
+        from them the tagger's genre-like tags (names only: their numbers are another measure)."""
         if it.result.status == ERROR:
-            return []
-        out = [(name, p) for name, p in it.result.top[:3]]
-        names = {n for n, _ in out}
-        out += [(name, p) for name, p in getattr(it.result, "tags", [])[:5] if name not in names]
-        return out
+            return [], []
+        model = [(name, p) for name, p in it.result.top[:3]]
+        names = {n for n, _ in model}
+        heard = [name for name, _ in getattr(it.result, "tags", [])[:5] if name not in names]
+        return model, heard
 
     def _changed(self, rows: list[int], what: str) -> None:
         self.model.rows_changed(rows)
@@ -504,7 +581,9 @@ class MainWindow(QMainWindow):
                           f"{plural(len(items), 'track')} already {'has a genre' if one else 'have genres'}:\n{names}{more}\n\n"
                           f"Replace {'it' if one else 'them'} with the model's guess?", QMessageBox.NoButton, self)  # fmt: skip
         replace = box.addButton("Replace", QMessageBox.AcceptRole)
-        box.addButton("Keep existing", QMessageBox.RejectRole)
+        keep = box.addButton("Keep existing", QMessageBox.RejectRole)
+        box.setDefaultButton(keep)  # Enter keeps what the files have; replacing takes a deliberate click
+        box.setEscapeButton(keep)
         box.exec()
         return box.clickedButton() is replace
 
@@ -551,10 +630,15 @@ class MainWindow(QMainWindow):
         plan = self.review.plan(rows)
         scope = [self.review.items[i] for i in rows] if rows is not None else self.review.items
         unsure = sum(1 for it in scope if it.category == UNSURE)
-        note = ""
+        read_only = sum(1 for it in scope if it.category == READ_ONLY)
+        notes = []
         if unsure:
             one = unsure == 1
-            note = f"{plural(unsure, 'unsure track')} {'is' if one else 'are'} not written unless you accept {'it' if one else 'them'}."
+            notes.append(f"{plural(unsure, 'unsure track')} {'is' if one else 'are'} not written "
+                         f"unless you accept {'it' if one else 'them'}.")
+        if read_only:
+            notes.append(f"{plural(read_only, 'read-only file')} cannot be written (status “{READ_ONLY}”).")
+        note = " ".join(notes)
         if not plan:
             self.statusBar().showMessage("Nothing to write." + (f" {note}" if note else ""))
             return
@@ -565,21 +649,65 @@ class MainWindow(QMainWindow):
         name = self.review.write_name([i for i, *_ in plan])
         self._start_write(WriteWorker(items, self.settings.tag_options(), self.meta.model_id if self.meta else None, name=name))
 
+    def normalize_genres(self) -> None:
+        """Existing genres in the canonical table's spelling (and the user's names): an
+        explicit write with its preview, journaled like any other (Undo restores)."""
+        if self.writing or self.worker is not None:
+            return
+        plan, pending = [], 0
+        for i, it in enumerate(self.review.items):
+            new = canonical_names(it.current, self.settings.mapping)
+            if it.result.status == ERROR or new == it.current:
+                continue
+            if it.decision is not None or it.category in (WILL_WRITE, READ_ONLY):  # a change of its own waits, or cannot be
+                pending += 1
+                continue
+            plan.append((i, it.path, it.current, new))
+        its = "its" if pending == 1 else "their"
+        left = f" {plural(pending, 'track')} with a change of {its} own (or read-only) left out." if pending else ""
+        if not plan:
+            self.statusBar().showMessage("Every genre name is in its canonical spelling already." + left)
+            return
+        changes = spelling_changes([before for _, _, before, _ in plan], self.settings.mapping)
+        note = "Only the spelling of existing genres changes: " + ", ".join(f"{a} → {b}" for a, b in list(changes.items())[:6])
+        note += (" …" if len(changes) > 6 else "") + "." + left
+        if not self.confirm_write(plan, note):
+            self.statusBar().showMessage("Nothing was changed.")
+            return
+        name = "Normalized genre names: " + ", ".join(f"{a} → {b}" for a, b in list(changes.items())[:3])
+        name += " …" if len(changes) > 3 else ""
+        mapping = dict(self.settings.mapping)
+
+        def again(now: list[str]) -> list[str]:  # the file changed since the scan: what it holds now, normalized
+            return canonical_names(now, mapping)
+
+        items = [(path, after, Expect(getattr(self.review.items[i].result, "identity", None), list(before), again))
+                 for i, path, before, after in plan]  # fmt: skip
+        self._start_write(WriteWorker(items, self.settings.tag_options(), None, name=name))
+
     def undo_last(self) -> None:
         if not self.writing and self.worker is None:
             self._start_write(WriteWorker([], self.settings.tag_options(), None, undo=True))
+
+    def undo_run(self, run_id: int) -> None:
+        """Undo any run (History): the files it wrote that no later run changed."""
+        if not self.writing and self.worker is None:
+            self._start_write(WriteWorker([], self.settings.tag_options(), None, undo_run=run_id, undo=True))
 
     def _start_write(self, worker: WriteWorker) -> None:
         self.writing = True
         self.progress.setRange(0, 0)
         self.progress.show()
-        self.statusBar().showMessage("Undoing the last write…" if worker.undo else f"Writing {plural(len(worker.items), 'file')}…")
+        if worker.undo:
+            self.statusBar().showMessage(f"Undoing run {worker.undo_run}…" if worker.undo_run else "Undoing the last write…")
+        else:
+            self.statusBar().showMessage(f"Writing {plural(len(worker.items), 'file')}…")
         self._update_actions()
-        worker.signals.done.connect(lambda run_id, results: self._on_written(run_id, results, worker.undo))
+        worker.signals.done.connect(lambda run_id, results: self._on_written(run_id, results, worker.undo, worker))
         worker.signals.failed.connect(self._on_write_failed)
         self.pool.start(worker)
 
-    def _on_written(self, run_id, results: list, undone: bool = False) -> None:
+    def _on_written(self, run_id, results: list, undone: bool = False, worker=None) -> None:
         self.writing = False
         self.progress.hide()
         ok, failed, rows, changed = 0, [], [], 0
@@ -597,11 +725,12 @@ class MainWindow(QMainWindow):
                 rows.append(i)
         self.model.rows_changed(rows)
         if undone:
-            msg = f"Undo: restored the genres of {plural(ok, 'file')}"
+            of = getattr(worker, "undone_of", None)
+            msg = f"{f'Undid run {of}' if of else 'Undo'}: restored the genres of {plural(ok, 'file')}"
         else:
             msg = f"Wrote genres into {plural(ok, 'file')}"
         msg += f", {len(failed)} failed" if failed else ""
-        msg += f", {changed} left as another program changed {'it' if changed == 1 else 'them'} after the scan" if changed else ""
+        msg += f", {status_words(CHANGED, changed)} (another program wrote into {'it' if changed == 1 else 'them'})" if changed else ""
         msg += "." + (" Undo (Ctrl+Z) puts the previous genres back." if run_id and not undone else "")
         self.statusBar().showMessage(msg)
         self._refresh_undo()
@@ -631,14 +760,33 @@ class MainWindow(QMainWindow):
         except GenreTaggerError as e:  # a journal that cannot be opened (read-only or full disk, damaged)
             QMessageBox.warning(self, "History", f"The history cannot be shown.\n\n{e}")
             return
-        lines = []
-        for r in runs:
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
-            what = f"Undo of write {r.undo_of}" if r.undo_of else run_title(r.command)
-            notes = [f"undone by {r.undone_by}"] if r.undone_by else [f"{r.undone} undone"] if r.undone else []
-            notes += ["interrupted"] if r.interrupted else []
-            lines.append(f"{r.id}: {when} — {what}, {plural(r.changes, 'file')}" + (f" ({', '.join(notes)})" if notes else ""))
-        QMessageBox.information(self, "History", "\n".join(lines) or "Nothing has been written yet.")
+        if not runs:
+            QMessageBox.information(self, "History", "Nothing has been written yet.")
+            return
+        dlg = HistoryDialog(runs, self)
+        if self.run_dialog(dlg) and dlg.chosen is not None:
+            self.undo_run(dlg.chosen)
+
+    def run_dialog(self, dlg) -> bool:
+        """Show a dialog modally; True if it was accepted."""
+        return dlg.exec() == dlg.DialogCode.Accepted
+
+    # -- the selected track outside the app ---------------------------------------------
+    def _selected_path(self) -> Path | None:
+        rows = self.selected_rows()
+        return self.review.items[rows[0]].path if rows else None
+
+    def play_selected(self) -> None:
+        """Open the selected track in the system's player (its default application)."""
+        p = self._selected_path()
+        if p is not None and not QDesktopServices.openUrl(QUrl.fromLocalFile(str(p))):
+            self.statusBar().showMessage(f"No application opens {display_path(p.name)}.")
+
+    def show_in_folder(self) -> None:
+        """Open the folder that holds the selected track in the file manager."""
+        p = self._selected_path()
+        if p is not None and not QDesktopServices.openUrl(QUrl.fromLocalFile(str(p.parent))):
+            self.statusBar().showMessage(f"No file manager opens {display_path(p.parent)}.")
 
     # -- playlists / settings ------------------------------------------------------------
     def make_playlists(self, folder: str | None = None) -> dict:
@@ -660,7 +808,7 @@ class MainWindow(QMainWindow):
         relabel = (new.vocabulary, new.mapping) != (self.settings.vocabulary, self.settings.mapping)
         self.settings = new
         save_settings(new)
-        changed = self.review.set_policy(self._policy(), self._relabel if relabel else None)
+        changed = self.review.set_policy(self._policy(), self._relabel if relabel else None, albums=self._album_settings())
         self.model.rows_changed(list(range(len(self.review))) if changed or relabel else [])
         if relabel:
             self._reset_genre_filter()

@@ -22,6 +22,7 @@ class AppSettings:
     workers: int = 0
     mapping: dict[str, str] = field(default_factory=dict)
     recent_folders: list[str] = field(default_factory=list)
+    by_album: bool = True  # decide per album (as the CLI's --group album); False: every track on its own
 
     def policy(self, model_threshold: float = 0.0, dry_run: bool = True) -> WritePolicy:
         """The write policy; ``model_threshold`` applies unless the user chose a minimum confidence."""
@@ -76,6 +77,7 @@ def load_settings() -> AppSettings:
         workers=max(0, get("workers", d.workers, int)),
         mapping=mapping,
         recent_folders=list(recent or []),
+        by_album=get("by_album", d.by_album, bool),
     )
 
 
@@ -91,7 +93,7 @@ def _threshold(v) -> float | None:
 
 def save_settings(a: AppSettings) -> None:
     s = qsettings()
-    for k in ("overwrite", "max_genres", "vocabulary", "id3_version", "id3v23_separator", "keep_mtime", "workers"):
+    for k in ("overwrite", "max_genres", "vocabulary", "id3_version", "id3v23_separator", "keep_mtime", "workers", "by_album"):
         s.setValue(k, getattr(a, k))
     s.setValue("threshold", "model" if a.min_confidence is None else a.min_confidence)
     s.setValue("mapping", mapping_to_text(a.mapping))

@@ -21,8 +21,8 @@ from ..listen.modelmeta import ModelMeta
 from .settings import AppSettings, mapping_from_text, mapping_to_text
 
 VOCABULARY_WORDS = {
-    "library": "Library genres (GTZAN's ten and the genres real libraries hold)",
-    "gtzan": "GTZAN's ten genres only",
+    "library": "Library genres (the genres real libraries hold)",
+    "gtzan": "Ten classic genres only",
 }
 
 
@@ -43,6 +43,10 @@ class SettingsDialog(QDialog):
         self.vocabulary.setEnabled(self.vocabulary.count() > 1)
         self.genres_label = QLabel()
         self.genres_label.setWordWrap(True)
+        self.by_album = QCheckBox("Decide by album: an album's tracks get the album's genre")
+        self.by_album.setToolTip("The model listens to every track of an album and decides once for the album; "
+                                 "a track that clearly differs, a compilation or a single is decided on its own")
+        self.by_album.setChecked(settings.by_album)
         self.overwrite = QCheckBox("Replace genres that files already have")
         self.overwrite.setChecked(settings.overwrite)
         self.use_model = QCheckBox()
@@ -75,6 +79,7 @@ class SettingsDialog(QDialog):
         self.vocabulary.currentIndexChanged.connect(lambda _: self._vocabulary_changed())
         form.addRow("Genres", self.vocabulary)
         form.addRow("", self.genres_label)
+        form.addRow("Albums", self.by_album)
         form.addRow("Existing genres", self.overwrite)
         form.addRow("Minimum confidence", conf_row)
         form.addRow("Genres per track", self.max_genres)
@@ -120,4 +125,5 @@ class SettingsDialog(QDialog):
             workers=self.workers.value(),
             mapping=mapping_from_text(self.mapping.toPlainText()),
             recent_folders=list(self._base.recent_folders),
+            by_album=self.by_album.isChecked(),
         )

@@ -78,6 +78,7 @@ class WriteWorker(QRunnable):
         self.items, self.tag_options, self.model_id = items, tag_options, model_id
         self.name = name
         self.undo, self.undo_run = undo, undo_run
+        self.undone_of: int | None = None  # the run an undo put back (known once it ran)
         self.signals = WriteSignals()
 
     def run(self) -> None:
@@ -89,6 +90,8 @@ class WriteWorker(QRunnable):
             journal = Journal()
             if self.undo:
                 run_id, results = undo_run(journal, self.undo_run, self.tag_options)
+                done = journal.get_run(run_id) if run_id is not None else None
+                self.undone_of = done.undo_of if done is not None else self.undo_run
             else:
                 with WriteRun(journal, self.name, self.model_id) as run:
                     # (path, genres[, Expect]): a file changed since its review is decided anew

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..genres import display_name, genre_id
 from ..tagstore.atomic import folder_problem, write_text_atomic
 from .policy import ERROR
 
@@ -38,14 +39,24 @@ def _label(text: str) -> str:
 
 def playlists_by_genre(results: Iterable) -> dict[str, list]:
     """The tracks of each genre's playlist: every genre a track has after the scan (the
-    genres written, or that would be written, else the genres it kept)."""
-    by_genre: dict[str, list] = defaultdict(list)
+    genres written, or that would be written, else the genres it kept). Spellings of one
+    canonical genre ("Hip Hop", "Hip-Hop", "hiphop") make one playlist, named by its most
+    common spelling (the canonical display name first among equals)."""
+    by_id: dict[str, list] = defaultdict(list)
+    spellings: dict[str, Counter] = defaultdict(Counter)
     for r in results:
         if r.status == ERROR:
             continue
+        for gid in dict.fromkeys(genre_id(g) for g in r.genres or r.previous):
+            by_id[gid].append(r)
         for g in r.genres or r.previous:
-            by_genre[g].append(r)
-    return dict(sorted(by_genre.items()))
+            spellings[genre_id(g)][g] += 1
+    named = {}
+    for gid, tracks in by_id.items():
+        counts = spellings[gid]
+        name = max(counts, key=lambda g: (counts[g], g == display_name(gid), g))
+        named[name] = tracks
+    return dict(sorted(named.items()))
 
 
 def playlist_folder_problem(folder: str | Path) -> str | None:

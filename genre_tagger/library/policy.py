@@ -14,6 +14,19 @@ UNCHANGED = "unchanged"  # already holds exactly what would be written
 ERROR = "error"
 CHANGED = "changed-since-scan"  # another program changed the file's genre after the scan: decided anew, left as it is now
 STATUSES = (TAGGED, WOULD_TAG, KEPT, LOW_CONFIDENCE, UNCHANGED, CHANGED, ERROR)
+# the same statuses in the words the desktop app shows (one set of names for CLI and app):
+# (one file, several files)
+STATUS_WORDS = {TAGGED: ("written", "written"), WOULD_TAG: ("will be written", "will be written"),
+                KEPT: ("keeps its genre", "keep their genre"), LOW_CONFIDENCE: ("unsure — not written", "unsure — not written"),
+                UNCHANGED: ("already tagged", "already tagged"),
+                CHANGED: ("changed since the scan, left as it is", "changed since the scan, left as they are"),
+                ERROR: ("error", "errors")}  # fmt: skip
+
+
+def status_words(status: str, n: int) -> str:
+    """``status_words(KEPT, 3) == "3 keep their genre"`` (the app's words)."""
+    one, many = STATUS_WORDS.get(status, (status, status))
+    return f"{n} {one if n == 1 else many}"
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,8 @@ def decide(top: list[tuple[str, float]], existing: list[str], policy: WritePolic
     Writes up to ``max_genres`` genres, each of them at or above the threshold (a second
     genre below it is never added); nothing if the best one is below it."""
     threshold = policy.threshold
+    if existing and not policy.overwrite:  # nothing would replace it, sure or not: it keeps its genre
+        return KEPT, []
     if not top or top[0][1] < threshold:
         return LOW_CONFIDENCE, []
     chosen: list[str] = []
@@ -92,8 +107,6 @@ def decide(top: list[tuple[str, float]], existing: list[str], policy: WritePolic
             break
         if name not in chosen:
             chosen.append(name)
-    if existing and not policy.overwrite:
-        return KEPT, []
     if existing == chosen:
         return UNCHANGED, chosen
     return (WOULD_TAG if policy.dry_run else TAGGED), chosen

@@ -43,9 +43,11 @@ UNSURE = "Unsure — not written"
 KEEPS = "Keeps its genre"
 ALREADY = "Already tagged"
 REJECTED = "Rejected — not written"
+READ_ONLY = "Read-only — not written"  # would be written, but the file is read-only (found by the scan)
 WRITTEN = "Written"
 FAILED = "Error"
-CATEGORIES = (WILL_WRITE, UNSURE, KEEPS, ALREADY, REJECTED, WRITTEN, FAILED)
+CATEGORIES = (WILL_WRITE, UNSURE, KEEPS, ALREADY, REJECTED, READ_ONLY, WRITTEN, FAILED)
+READ_ONLY_REASON = "the file is read-only: nothing can be written into it (allow writing, then Scan Again)"
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:
@@ -139,6 +141,8 @@ class ReviewItem:
 
     @property
     def error(self) -> str:
+        if self.category == READ_ONLY:
+            return READ_ONLY_REASON
         return self.write_error or (self.result.error if self.result.status == ERROR else "")
 
 
@@ -364,6 +368,8 @@ class Review:
     def _proposal(it: ReviewItem, genres: list[str], label: str) -> None:
         if genres == it.current:
             it.new, it.category, it.label = it.current, ALREADY, ALREADY
+        elif getattr(it.result, "read_only", False):  # flagged now, not at write time
+            it.new, it.category, it.label = it.current, READ_ONLY, READ_ONLY
         else:
             it.new, it.category, it.label = list(genres), WILL_WRITE, label
 

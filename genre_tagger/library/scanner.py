@@ -26,7 +26,7 @@ from ..tagstore.steps import identity
 from ..tagstore.tags import TagOptions, read_tags
 from ..tagstore.undo import undo_run
 from ..tagstore.write import CHANGED as WRITE_CHANGED
-from ..tagstore.write import Expect, WriteResult
+from ..tagstore.write import Expect, WriteResult, read_only
 from ..tagstore.writethread import COMMIT_EVERY, WriterThread
 from .albums import ALBUM, FOLLOWS_ALBUM, GROUPINGS, AlbumDecision, AlbumGate, TrackRef, album_folder, settings_for, track_ref
 from .files import iter_audio_files
@@ -64,6 +64,7 @@ class FileResult:
     album_artist: str = ""
     track_number: str = ""
     disc_number: str = ""
+    read_only: bool = False  # a write would be refused (found by the scan, before any write)
     # the album decision (library.albums; empty with --group track or without an album)
     album_key: str = ""  # the album's name ("Artist — Album", or its folder's)
     album_tracks: int = 0  # tracks pooled into the album's decision
@@ -213,6 +214,10 @@ class Scanner:
         if tags.duration:
             res.duration = tags.duration
         res.status, res.genres = decide(res.top, tags.genres, self.policy)
+        try:
+            res.read_only = read_only(path, st)
+        except OSError:
+            pass  # gone or unreachable since: the write says why
         return res
 
     def _settle(self, res: FileResult) -> Iterator[FileResult]:

@@ -151,6 +151,12 @@ class _Plan:
     move: shift.Shift | None = None  # the head rewritten after the rest moved by whole blocks; None: a new file
 
 
+
+def read_only(path: Path, st: os.stat_result | None = None) -> bool:
+    """The write path refuses this file: not writable, or no write bit at all (even for root)."""
+    st = st or os.stat(path)
+    return not os.access(path, os.W_OK) or not st.st_mode & 0o222
+
 class WriteRun:
     """A journal run that writes tags. Enter it to take the lock and reconcile interrupted
     runs; :meth:`apply` writes one file; leaving it finishes the run. The run row is
@@ -255,8 +261,8 @@ class WriteRun:
         if not real.is_file():
             raise TagError(path, "no such file")
         st = real.stat()
-        if not os.access(real, os.W_OK) or not st.st_mode & 0o222:
-            raise TagError(path, "file is read-only")  # no write bit counts, even for root
+        if read_only(real, st):
+            raise TagError(path, "file is read-only")
         if real.parent not in self._swept:
             self._swept.add(real.parent)
             sweep_old_temp_files(real.parent)
