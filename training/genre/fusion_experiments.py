@@ -1,0 +1,333 @@
+"""Issue 21, lever 1: how to add mn04 (EfficientAT, AudioSet) to MSD_musicnn's evidence,
+chosen by numbers on cached features.
+
+Protocol as :mod:`training.genre.library_experiments`: realmusic's 5 artist-grouped folds,
+every GTZAN clip with audio in every training fold (genres balanced, a clip at 0.3 of a
+realmusic clip), linear set-valued heads (:mod:`training.genre.sethead`); each fold's
+temperature/fusion weights and default threshold are fitted inside its training data
+(inner artist-grouped 4-fold CV), so every figure is out-of-fold. Fusions tried:
+
+- ``concat``: one head on [MSD tags + embedding | mn04 features], window-averaged;
+- ``late``: a head per tagger; their logits combined as ``a z_msd + b z_mn`` with (a, b)
+  fitted (set NLL) on the inner out-of-fold logits — calibrated late fusion;
+- ``evidence``: ``concat`` over a vocabulary with R&B, Folk, Latin and World, where each
+  of those reads only its own AudioSet genre logits (+ MSD's matching tags), the others
+  everything (:data:`AUDIOSET_EVIDENCE`); the library rule then drops, one at a time,
+  the extra genre whose written precision is below 0.80 (or written < 5 times).
+
+mn04 features per window (the cached windows are musicnn's, at 32 kHz): ``pooled`` [384],
+``hidden`` [512] and the logits of AudioSet's 146 music classes (``music``, indices
+137-282), averaged over the track's windows like MSD's.
+
+    python -m training.genre.fusion_experiments --gtzan ../shared/data/gtzan \\
+        --realmusic ../shared/data/realmusic [--features runs/features/w16_m0.1] \\
+        [--mn-features runs/features_mn04/w16_m0.1_l95232]
+
+Writes results/fusion_selection.json (+ runs/oof_v5.npz: out-of-fold per-clip
+probabilities of the chosen evidence, for album calibration).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from genre_tagger.genres import GTZAN_GENRES
+
+from ..data import grouped_folds
+from . import feature_cache, mn04_cache
+from . import library_experiments as lx
+from .realdata import Example, gtzan_examples, realmusic_examples
+from .sethead import choose_threshold, fit_set_head, fit_temperature, precision_coverage, set_mask, set_nll, softmax, top1_correct
+
+MUSIC = slice(137, 283)  # AudioSet's "Music" subtree (instruments, genres, moods)
+# AudioSet output -> our genre id: what a weak genre may read in an evidence head
+AUDIOSET_EVIDENCE = {
+    "rnb": [226, 227, 232],  # Rhythm and blues, Soul music, Funk
+    "folk": [233, 231, 264],  # Folk music, Bluegrass, Traditional music
+    "latin": [248, 249, 250],  # Music of Latin America, Salsa music, Flamenco
+    "world": [256, 257, 260, 261, 262, 234],  # Music of Africa, Afrobeat, Music of Asia, Carnatic, Bollywood, Middle Eastern
+}
+MSD_EVIDENCE = {"rnb": ["soul", "rnb", "funk"], "folk": ["folk"]}
+BASE = list(GTZAN_GENRES) + ["electronic"]
+WEAK = ["rnb", "folk", "latin", "world"]
+
+
+@dataclass(frozen=True)
+class Fusion:
+    name: str
+    msd: tuple[str, ...] = ("msd_logits", "msd_embedding")
+    mn: tuple[str, ...] = ()  # pooled | hidden | music | logits (all 527)
+    windows: int = 4  # MSD windows (of the 16 cached)
+    mn_windows: int = 4  # mn04 windows (of the 16 cached); 0 = one pass over the whole clip
+    mode: str = "concat"  # concat | late | evidence
+    c: float = 0.03
+    c_mn: float = 0.03  # late fusion: the mn04 head's C
+    gtzan_weight: float = 0.3
+    gtzan_balanced: bool = True
+
+    def cand(self, c: float | None = None) -> lx.Candidate:
+        return lx.Candidate(self.name, self.msd, self.windows, c=self.c if c is None else c, gtzan_weight=self.gtzan_weight,
+                            gtzan_balanced=self.gtzan_balanced)  # fmt: skip
+
+
+def msd_names() -> list[str]:
+    from .heads import TAG_NAMES
+
+    return [n.split(":", 1)[1] for n in TAG_NAMES if n.startswith("msd:")]
+
+
+def mn_block(mn: dict[str, np.ndarray], block: str, windows: int) -> np.ndarray:
+    if windows == 0:
+        src = {"pooled": mn["clip_pooled"], "hidden": mn["clip_hidden"], "logits": mn["clip_logits"], "music": mn["clip_logits"][:, MUSIC]}
+        return src[block]
+    sub = lx.WINDOW_SUBSETS[windows]
+    src = {"pooled": mn["win_pooled"], "hidden": mn["win_hidden"], "logits": mn["win_logits"], "music": mn["win_logits"][:, :, MUSIC]}
+    return src[block][:, sub].mean(axis=1)
+
+
+def msd_features(msd: dict[str, np.ndarray], f: Fusion) -> np.ndarray:
+    sub = lx.WINDOW_SUBSETS[f.windows]
+    return np.concatenate([msd[b][:, sub].mean(axis=1) for b in f.msd], axis=1) if f.msd else np.zeros((len(msd["msd_logits"]), 0))
+
+
+def mn_features(mn: dict[str, np.ndarray], f: Fusion) -> np.ndarray:
+    return np.concatenate([mn_block(mn, b, f.mn_windows) for b in f.mn], axis=1) if f.mn else np.zeros((len(mn["clip_pooled"]), 0))
+
+
+def feature_names(f: Fusion) -> list[str]:
+    names = []
+    for b in f.msd:
+        names += [f"msd:{n}" for n in msd_names()] if b == "msd_logits" else [f"msd_emb:{i}" for i in range(200)]
+    for b in f.mn:
+        k = {"pooled": range(384), "hidden": range(512), "logits": range(527), "music": range(MUSIC.start, MUSIC.stop)}[b]
+        names += [f"as:{i}" if b in ("logits", "music") else f"mn_{b}:{i}" for i in k]
+    return names
+
+
+def evidence_mask(genres: list[str], f: Fusion) -> np.ndarray | None:
+    """[G, D]: a weak genre (R&B, Folk, Latin, World) reads only its AudioSet genre logits
+    and MSD's matching tags; the others read every feature. None unless ``evidence``."""
+    if f.mode != "evidence":
+        return None
+    names = feature_names(f)
+    mask = np.ones((len(genres), len(names)), np.float32)
+    for gi, g in enumerate(genres):
+        if g in AUDIOSET_EVIDENCE:
+            own = {f"as:{i}" for i in AUDIOSET_EVIDENCE[g]} | {f"msd:{t}" for t in MSD_EVIDENCE.get(g, [])}
+            mask[gi] = [n in own for n in names]
+    return mask
+
+
+@dataclass
+class Fitted:
+    """A fold's model: the heads, the fusion weights (temperature included) and the threshold."""
+
+    heads: list  # LinearHead per block of features (1 for concat/evidence, 2 for late)
+    weights: np.ndarray  # logits = sum_k weights[k] * heads[k].logits(x_k)
+    threshold: float
+
+    def logits(self, xs: list[np.ndarray]) -> np.ndarray:
+        return sum(w * h.logits(x) for w, h, x in zip(self.weights, self.heads, xs))
+
+    def probs(self, xs: list[np.ndarray]) -> np.ndarray:
+        return softmax(self.logits(xs))
+
+
+def fit_weights(zs: list[np.ndarray], sets: list[frozenset[str]], genres: list[str]) -> np.ndarray:
+    """Non-negative weights of the heads' logits minimising the set NLL (one head: 1/temperature)."""
+    if len(zs) == 1:
+        return np.array([1.0 / fit_temperature(zs[0], sets, genres)])
+    import torch
+
+    mask = set_mask(sets, genres)
+    keep = mask.sum(1) > 0
+    z = torch.tensor(np.stack([a[keep] for a in zs]), dtype=torch.float64)
+    m = torch.tensor(mask[keep], dtype=torch.float64)
+    grid = np.exp(np.linspace(np.log(0.05), np.log(3.0), 25))
+    best = min(((a, b) for a in grid for b in grid), key=lambda ab: float(set_nll(ab[0] * z[0] + ab[1] * z[1], m).mean()))
+    return np.array(best)
+
+
+def _fit_heads(xs, ex, genres, f: Fusion, idx) -> list:
+    sets = [ex[i].accepted for i in idx]
+    sw = lx.sample_weights([ex[i] for i in idx], f.cand())
+    if f.mode == "late":
+        return [fit_set_head(xs[0][idx], sets, genres, f.c, sw), fit_set_head(xs[1][idx], sets, genres, f.c_mn, sw)]
+    x = np.concatenate(xs, axis=1)[idx]
+    return [fit_set_head(x, sets, genres, f.c, sw, weight_mask=evidence_mask(genres, f))]
+
+
+def _head_inputs(xs, f: Fusion, idx) -> list[np.ndarray]:
+    return [xs[0][idx], xs[1][idx]] if f.mode == "late" else [np.concatenate(xs, axis=1)[idx]]
+
+
+def fit_fold(
+    xs, ex, genres, f: Fusion, idx: np.ndarray, inner_folds: int = 4, target: float = lx.WRITE_TARGET
+) -> tuple[Fitted, np.ndarray]:
+    """Heads on ``ex[idx]``; fusion weights / temperature and the threshold from inner
+    artist-grouped CV on its realmusic clips. Also returns the inner out-of-fold probabilities."""
+    real = np.array([i for i in idx if ex[i].is_real])
+    oof = [np.zeros((len(real), len(genres))) for _ in range(2 if f.mode == "late" else 1)]
+    for fo in grouped_folds([ex[i].group for i in real], inner_folds, lx.SEED + 1):
+        test = real[fo]
+        train = np.setdiff1d(idx, test)
+        heads = _fit_heads(xs, ex, genres, f, train)
+        for k, (h, x) in enumerate(zip(heads, _head_inputs(xs, f, test))):
+            oof[k][fo] = h.logits(x)
+    sets = [ex[i].accepted for i in real]
+    w = fit_weights(oof, sets, genres)
+    p = softmax(sum(wk * z for wk, z in zip(w, oof)))
+    thr = choose_threshold(p.max(1), top1_correct(p, sets, genres), target)
+    return Fitted(_fit_heads(xs, ex, genres, f, idx), w, thr), p
+
+
+def cross_validate(xs, ex, genres, f: Fusion) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    real_idx = np.array([i for i, e in enumerate(ex) if e.is_real])
+    real = [ex[i] for i in real_idx]
+    probs, thr = np.zeros((len(real), len(genres))), np.zeros(len(real))
+    for fo in lx.real_folds(real):
+        test = real_idx[fo]
+        fitted, _ = fit_fold(xs, ex, genres, f, np.setdiff1d(np.arange(len(ex)), test))
+        probs[fo] = fitted.probs(_head_inputs(xs, f, test))
+        thr[fo] = fitted.threshold
+    return probs, thr, list(real_idx)
+
+
+def curve_figures(probs: np.ndarray, real: list[Example], genres: list[str]) -> dict:
+    """Threshold-free figures: precision of the 80 % surest, coverage at precision >= 0.92."""
+    ok = top1_correct(probs, [e.accepted for e in real], genres)
+    _, prec, _ = precision_coverage(probs.max(1), ok)
+    good = np.nonzero(prec >= 0.92)[0]
+    return {"precision_at_coverage_0.8": float(prec[int(0.8 * len(ok)) - 1]),
+            "coverage_at_precision_0.92": float((good[-1] + 1) / len(ok)) if len(good) else 0.0}  # fmt: skip
+
+
+def evaluate(msd, mn, ex, genres, f: Fusion) -> tuple[dict, tuple]:
+    xs = [msd_features(msd, f), mn_features(mn, f)]
+    oof = cross_validate(xs, ex, genres, f)
+    probs, thr, real_idx = oof
+    real = [ex[i] for i in real_idx]
+    res = lx.scores(probs, real, genres, thr)
+    res.update(curve_figures(probs, real, genres))
+    return res, oof
+
+
+FUSIONS = [
+    Fusion("msd w4 (today's evidence)"),
+    Fusion("mn04 w4 pooled+hidden+music", msd=(), mn=("pooled", "hidden", "music")),
+    Fusion("mn04 clip pooled+hidden+music", msd=(), mn=("pooled", "hidden", "music"), mn_windows=0),
+    Fusion("concat msd w4 + mn04 w4 music", mn=("music",)),
+    Fusion("concat msd w4 + mn04 w4 hidden+music", mn=("hidden", "music")),
+    Fusion("concat msd w4 + mn04 w4 pooled+hidden+music", mn=("pooled", "hidden", "music")),
+    Fusion("concat msd w4 + mn04 w2 pooled+hidden+music", mn=("pooled", "hidden", "music"), mn_windows=2),
+    Fusion("concat msd w4 + mn04 clip pooled+hidden+music", mn=("pooled", "hidden", "music"), mn_windows=0),
+    Fusion("late msd w4 | mn04 w4 pooled+hidden+music", mn=("pooled", "hidden", "music"), mode="late"),
+    Fusion("late msd w4 | mn04 w4 music", mn=("music",), mode="late", c_mn=0.1),
+]
+
+
+def load_all(gtzan: Path, realmusic: Path, msd_dir: Path, mn_dir: Path) -> tuple[list[Example], dict, dict]:
+    ex = realmusic_examples(realmusic) + gtzan_examples(gtzan)
+    have = [e for e in ex if feature_cache.cache_file(msd_dir, e.key).exists() and feature_cache.cache_file(mn_dir, e.key).exists()]
+    if len(have) < len(ex):
+        print(f"{len(ex) - len(have)} clips not in both feature caches (undecodable or not yet cached): left out", flush=True)
+    keys = [e.key for e in have]
+    return have, feature_cache.load(msd_dir, keys), mn04_cache.load(mn_dir, keys)
+
+
+def _line(name: str, r: dict) -> str:
+    return (f"{name:52s} ext {r['extended_top1']:.3f} g10 {r['gtzan10_top1']:.3f} prec {r['written_precision'] or 0:.3f} "
+            f"cov {r['coverage']:.3f} | p@.8 {r['precision_at_coverage_0.8']:.3f} cov@.92 {r['coverage_at_precision_0.92']:.3f} "
+            f"ece {r['ece']:.3f}")  # fmt: skip
+
+
+def select_vocabulary(msd, mn, ex, f: Fusion, extras: list[str]) -> tuple[list[str], list[dict], dict, tuple]:
+    """library_experiments' rule on this fusion: drop the worst extra genre while any is below the bar."""
+    kept, log = list(extras), []
+    while True:
+        genres = BASE + kept
+        res, oof = evaluate(msd, mn, ex, genres, f)
+        worst = lx.genre_to_drop(res["per_genre"], [g for g in kept if g != "electronic"])
+        print("  " + _line(f"{f.name} [{len(genres)} genres]", res), flush=True)
+        if worst is None:
+            return genres, log, res, oof
+        pg = res["per_genre"][worst]
+        log.append({"dropped": worst, **{k: pg[k] for k in ("written", "written_precision", "predicted", "precision", "clips_accepting")}})
+        print(f"  drop {worst}: written precision {pg['written_precision']} on {pg['written']} written "
+              f"(top-1 precision {pg['precision']} on {pg['predicted']})", flush=True)  # fmt: skip
+        kept.remove(worst)
+
+
+def save_oof(path: Path, oof: tuple, ex: list[Example], genres: list[str], realmusic: Path) -> None:
+    """Out-of-fold per-clip probabilities for album calibration (no audio, no features)."""
+    import csv
+
+    probs, thr, real_idx = oof
+    real = [ex[i] for i in real_idx]
+    with open(realmusic / "labels.csv", newline="") as fh:
+        artist = {"realmusic/" + r["path"].rsplit(".", 1)[0]: r["artist"] for r in csv.DictReader(fh)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, keys=np.array([e.key for e in real]), artist=np.array([artist[e.key] for e in real]),
+             group=np.array([e.group for e in real]), genres=np.array(genres), probs=probs.astype(np.float32),
+             threshold=thr.astype(np.float32), accepted=np.array([";".join(sorted(e.accepted)) for e in real]),
+             fold=np.array(_fold_of(real)))  # fmt: skip
+
+
+def _fold_of(real: list[Example]) -> list[int]:
+    out = [0] * len(real)
+    for k, fo in enumerate(lx.real_folds(real)):
+        for i in fo:
+            out[i] = k
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--gtzan", type=Path, required=True)
+    ap.add_argument("--realmusic", type=Path, required=True)
+    ap.add_argument("--features", type=Path, default=Path("runs/features/w16_m0.1"))
+    ap.add_argument("--mn-features", type=Path, default=Path("runs/features_mn04/w16_m0.1_l95232"))
+    ap.add_argument("--only", default="", help="comma-separated fusion names (default: all)")
+    ap.add_argument("--vocabulary", default="", help="fusion name whose vocabulary to select (evidence heads for the weak genres)")
+    ap.add_argument("--out", type=Path, default=Path("results/fusion_selection.json"))
+    ap.add_argument("--oof", type=Path, default=Path("runs/oof_v5.npz"))
+    args = ap.parse_args()
+    ex, msd, mn = load_all(args.gtzan, args.realmusic, args.features, args.mn_features)
+    out = json.loads(args.out.read_text()) if args.out.exists() else {}
+    out.update(command="python -m training.genre.fusion_experiments --gtzan <GTZAN> --realmusic <realmusic>",
+               machine=f"{platform.machine()}, {os.cpu_count()} cores, no GPU (shared with other work)",
+               clips={"gtzan": sum(not e.is_real for e in ex), "realmusic": sum(e.is_real for e in ex)})  # fmt: skip
+    rows = out.setdefault("fusions", {})
+    for f in FUSIONS:
+        if args.only and f.name not in args.only.split(","):
+            continue
+        t0 = time.time()
+        res, _ = evaluate(msd, mn, ex, BASE, f)
+        rows[f.name] = {"fusion": asdict(f), "vocabulary": BASE, **{k: v for k, v in res.items()}}
+        print(_line(f.name, res) + f" ({time.time() - t0:.0f} s)", flush=True)
+        args.out.write_text(json.dumps(out, indent=1))
+    if args.vocabulary:
+        base = next(f for f in FUSIONS if f.name == args.vocabulary)
+        vocab = {}
+        for mode in ("concat", "evidence"):
+            f = Fusion(**{**asdict(base), "mode": mode, "name": f"{base.name} [{mode} heads for {'/'.join(WEAK)}]"})
+            genres, dropped, res, oof = select_vocabulary(msd, mn, ex, f, WEAK)
+            vocab[mode] = {"fusion": asdict(f), "library": genres, "dropped": dropped, "result": res}
+            if mode == "evidence" or not vocab.get("oof_saved"):
+                save_oof(args.oof, oof, ex, genres, args.realmusic)
+                vocab["oof_saved"] = {"path": str(args.oof), "fusion": f.name, "genres": genres}
+        out["vocabulary"] = vocab
+        args.out.write_text(json.dumps(out, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
