@@ -189,16 +189,49 @@ def fit_fold(
     return Fitted(_fit_heads(xs, ex, genres, f, idx), w, thr), p
 
 
+INNER: dict[str, list] = {}  # fusion name -> per outer fold (outer test positions, inner oof probs, inner sets)
+
+
 def cross_validate(xs, ex, genres, f: Fusion) -> tuple[np.ndarray, np.ndarray, list[int]]:
     real_idx = np.array([i for i, e in enumerate(ex) if e.is_real])
     real = [ex[i] for i in real_idx]
     probs, thr = np.zeros((len(real), len(genres))), np.zeros(len(real))
+    inner = INNER.setdefault(f.name, [])
+    inner.clear()
     for fo in lx.real_folds(real):
         test = real_idx[fo]
-        fitted, _ = fit_fold(xs, ex, genres, f, np.setdiff1d(np.arange(len(ex)), test))
+        train = np.setdiff1d(np.arange(len(ex)), test)
+        fitted, p_in = fit_fold(xs, ex, genres, f, train)
         probs[fo] = fitted.probs(_head_inputs(xs, f, test))
         thr[fo] = fitted.threshold
+        inner.append((fo, p_in, [ex[i].accepted for i in train if ex[i].is_real]))
     return probs, thr, list(real_idx)
+
+
+TARGETS = (0.90, 0.91, 0.92, 0.93, 0.94, 0.95)
+
+
+def threshold_study(name: str, oof: tuple, ex: list[Example], genres: list[str], bar: float = 0.92) -> dict:
+    """Lever 3, nested: for each target T, every outer fold's threshold is the lowest with
+    inner out-of-fold written precision >= T (chosen on its training data only); the
+    realised written precision / coverage of the outer-fold models on their held-out clips
+    says which T keeps a model that never saw a clip at >= ``bar``. The shipped model's
+    threshold is then chosen the same way (4-fold OOF on all data) at that T."""
+    probs, _, real_idx = oof
+    real = [ex[i] for i in real_idx]
+    ok = top1_correct(probs, [e.accepted for e in real], genres)
+    conf = probs.max(1)
+    rows = []
+    for t in TARGETS:
+        thr = np.zeros(len(real))
+        for fo, p_in, sets_in in INNER[name]:
+            thr[fo] = choose_threshold(p_in.max(1), top1_correct(p_in, sets_in, genres), t)
+        w = conf >= thr
+        per_fold = [float(ok[fo][w[fo]].mean()) if w[fo].any() else None for fo, _, _ in INNER[name]]
+        rows.append({"target": t, "written_precision": float(ok[w].mean()) if w.any() else None, "coverage": float(w.mean()),
+                     "thresholds": sorted({round(float(x), 2) for x in thr}), "precision_per_fold": per_fold})  # fmt: skip
+    good = [r for r in rows if r["written_precision"] is not None and r["written_precision"] >= bar]
+    return {"bar": bar, "targets": rows, "chosen_target": min(r["target"] for r in good) if good else max(TARGETS)}
 
 
 def curve_figures(probs: np.ndarray, real: list[Example], genres: list[str]) -> dict:
