@@ -21,7 +21,7 @@ mn04 features per window (the cached windows are musicnn's, at 32 kHz): ``pooled
 
     python -m training.genre.fusion_experiments --gtzan ../shared/data/gtzan \\
         --realmusic ../shared/data/realmusic [--features runs/features/w16_m0.1] \\
-        [--mn-features runs/features_mn04/w16_m0.1_l95232]
+        [--mn-features runs/features_mn04]
 
 Writes results/fusion_selection.json (+ runs/oof_v5.npz: out-of-fold per-clip
 probabilities of the chosen evidence, for album calibration).
@@ -66,7 +66,8 @@ class Fusion:
     msd: tuple[str, ...] = ("msd_logits", "msd_embedding")
     mn: tuple[str, ...] = ()  # pooled | hidden | music | logits (all 527)
     windows: int = 4  # MSD windows (of the 16 cached)
-    mn_windows: int = 4  # mn04 windows (of the 16 cached); 0 = one pass over the whole clip
+    mn_windows: int = 4  # mn04 windows (a subset of the 16 cached 3-s ones, or all of a cache with fewer); 0 = whole clip
+    mn_cache: str = "w16_m0.1_l95232"  # which mn04 cache (mn04_cache's subfolder: windows, margin, window samples)
     mode: str = "concat"  # concat | late | evidence
     c: float = 0.03
     c_mn: float = 0.03  # late fusion: the mn04 head's C
@@ -88,7 +89,13 @@ def mn_block(mn: dict[str, np.ndarray], block: str, windows: int) -> np.ndarray:
     if windows == 0:
         src = {"pooled": mn["clip_pooled"], "hidden": mn["clip_hidden"], "logits": mn["clip_logits"], "music": mn["clip_logits"][:, MUSIC]}
         return src[block]
-    sub = lx.WINDOW_SUBSETS[windows]
+    cached = mn["win_pooled"].shape[1]
+    if cached == 16:
+        sub = lx.WINDOW_SUBSETS[windows]
+    elif windows == cached:
+        sub = list(range(cached))
+    else:
+        raise ValueError(f"{windows} mn04 windows: the cache holds {cached} (use them all) or 16 (subsets)")
     src = {"pooled": mn["win_pooled"], "hidden": mn["win_hidden"], "logits": mn["win_logits"], "music": mn["win_logits"][:, :, MUSIC]}
     return src[block][:, sub].mean(axis=1)
 
@@ -98,7 +105,8 @@ def msd_features(msd: dict[str, np.ndarray], f: Fusion) -> np.ndarray:
     return np.concatenate([msd[b][:, sub].mean(axis=1) for b in f.msd], axis=1) if f.msd else np.zeros((len(msd["msd_logits"]), 0))
 
 
-def mn_features(mn: dict[str, np.ndarray], f: Fusion) -> np.ndarray:
+def mn_features(mns: dict[str, dict[str, np.ndarray]], f: Fusion) -> np.ndarray:
+    mn = mns[f.mn_cache]
     return np.concatenate([mn_block(mn, b, f.mn_windows) for b in f.mn], axis=1) if f.mn else np.zeros((len(mn["clip_pooled"]), 0))
 
 
@@ -253,6 +261,7 @@ def evaluate(msd, mn, ex, genres, f: Fusion) -> tuple[dict, tuple]:
     return res, oof
 
 
+L10, L6 = "w3_m0.1_l320000", "w4_m0.1_l192000"  # mn04 caches of 3 10-s and 4 6-s windows per clip
 FUSIONS = [
     Fusion("msd w4 (today's evidence)"),
     Fusion("mn04 w4 pooled+hidden+music", msd=(), mn=("pooled", "hidden", "music")),
@@ -264,16 +273,64 @@ FUSIONS = [
     Fusion("concat msd w4 + mn04 clip pooled+hidden+music", mn=("pooled", "hidden", "music"), mn_windows=0),
     Fusion("late msd w4 | mn04 w4 pooled+hidden+music", mn=("pooled", "hidden", "music"), mode="late"),
     Fusion("late msd w4 | mn04 w4 music", mn=("music",), mode="late", c_mn=0.1),
-]
+    Fusion("late msd w4 | mn04 clip pooled+hidden+music", mn=("pooled", "hidden", "music"), mn_windows=0, mode="late"),
+    # mn04 was trained on 10-s clips: longer windows (their own caches)
+    Fusion("mn04 3x10s pooled+hidden+music", msd=(), mn=("pooled", "hidden", "music"), mn_windows=3, mn_cache=L10),
+    Fusion("mn04 4x6s pooled+hidden+music", msd=(), mn=("pooled", "hidden", "music"), mn_windows=4, mn_cache=L6),
+    Fusion("concat msd w4 + mn04 3x10s pooled+hidden+music", mn=("pooled", "hidden", "music"), mn_windows=3, mn_cache=L10),
+    Fusion("concat msd w4 + mn04 4x6s pooled+hidden+music", mn=("pooled", "hidden", "music"), mn_windows=4, mn_cache=L6),
+    Fusion("late msd w4 | mn04 3x10s pooled+hidden+music", mn=("pooled", "hidden", "music"), mn_windows=3, mn_cache=L10, mode="late"),
+    Fusion("late msd w4 | mn04 4x6s pooled+hidden+music", mn=("pooled", "hidden", "music"), mn_windows=4, mn_cache=L6, mode="late"),
+    Fusion("late msd w4 | mn04 3x10s pooled+hidden+music C_mn=0.01", mn=("pooled", "hidden", "music"), mn_windows=3, mn_cache=L10,
+           mode="late", c_mn=0.01),
+    Fusion("late msd w4 | mn04 3x10s pooled+hidden+music C_mn=0.1", mn=("pooled", "hidden", "music"), mn_windows=3, mn_cache=L10,
+           mode="late", c_mn=0.1),
+    Fusion("late msd w4 | mn04 3x10s hidden+music", mn=("hidden", "music"), mn_windows=3, mn_cache=L10, mode="late"),
+]  # fmt: skip
 
 
-def load_all(gtzan: Path, realmusic: Path, msd_dir: Path, mn_dir: Path) -> tuple[list[Example], dict, dict]:
+# (C, weight of a GTZAN clip) tried for the "gtzan" vocabulary's heads (GTZAN unbalanced: its measure is GTZAN)
+GTZAN_GRID = tuple((c, w) for w in (1.0, 3.0, 10.0) for c in (0.03, 0.1, 0.3))
+
+
+def gtzan_fusion(f: Fusion, params: tuple) -> Fusion:
+    c, w = params
+    return Fusion(**{**asdict(f), "c": c, "c_mn": c, "gtzan_weight": w, "gtzan_balanced": False,
+                     "mode": "concat" if f.mode == "evidence" else f.mode})  # fmt: skip
+
+
+def _gtzan_score(xs, ex, f: Fusion, train_parts: tuple, test_part: str, fitted: bool = False):
+    genres = list(GTZAN_GENRES)
+    train = np.array([i for i, e in enumerate(ex) if e.is_real or e.group in train_parts])
+    test = np.array([i for i, e in enumerate(ex) if not e.is_real and e.group == test_part])
+    heads = _fit_heads(xs, ex, genres, f, train)
+    w = np.ones(len(heads)) if not fitted else fit_fold(xs, ex, genres, f, train)[0].weights
+    z = sum(wk * h.logits(x) for wk, h, x in zip(w, heads, _head_inputs(xs, f, test)))
+    y = np.array([genres.index(ex[i].primary) for i in test])
+    pred = z.argmax(1)
+    bal = float(np.mean([(pred[y == k] == k).mean() for k in np.unique(y)]))
+    return float((pred == y).mean()), bal, len(test)
+
+
+def gtzan_test(msd, mn, ex, f: Fusion) -> dict:
+    """The "gtzan" vocabulary: (C, GTZAN weight) chosen on the fault-filtered valid clips
+    (fitted on filtered train + all realmusic), then fitted on train+valid + realmusic
+    (late fusion: weights from inner CV) and scored on the filtered test clips with audio."""
+    xs = [msd_features(msd, f), mn_features(mn, f)]
+    p = max(GTZAN_GRID, key=lambda p: _gtzan_score(xs, ex, gtzan_fusion(f, p), ("train",), "valid")[0])
+    acc, bal, n = _gtzan_score(xs, ex, gtzan_fusion(f, p), ("train", "valid"), "test", fitted=True)
+    return {"clips": n, "accuracy": acc, "balanced_accuracy": bal, "head": list(p)}
+
+
+def load_all(gtzan: Path, realmusic: Path, msd_dir: Path, mn_root: Path, mn_caches: list[str]) -> tuple[list[Example], dict, dict]:
+    """Examples cached in the MSD cache and in every named mn04 cache (``mn_root/<name>``)."""
     ex = realmusic_examples(realmusic) + gtzan_examples(gtzan)
-    have = [e for e in ex if feature_cache.cache_file(msd_dir, e.key).exists() and feature_cache.cache_file(mn_dir, e.key).exists()]
+    dirs = [msd_dir] + [mn_root / c for c in mn_caches]
+    have = [e for e in ex if all(feature_cache.cache_file(d, e.key).exists() for d in dirs)]
     if len(have) < len(ex):
-        print(f"{len(ex) - len(have)} clips not in both feature caches (undecodable or not yet cached): left out", flush=True)
+        print(f"{len(ex) - len(have)} clips not in every feature cache (undecodable or not yet cached): left out", flush=True)
     keys = [e.key for e in have]
-    return have, feature_cache.load(msd_dir, keys), mn04_cache.load(mn_dir, keys)
+    return have, feature_cache.load(msd_dir, keys), {c: mn04_cache.load(mn_root / c, keys) for c in mn_caches}
 
 
 def _line(name: str, r: dict) -> str:
@@ -327,28 +384,32 @@ def main() -> None:
     ap.add_argument("--gtzan", type=Path, required=True)
     ap.add_argument("--realmusic", type=Path, required=True)
     ap.add_argument("--features", type=Path, default=Path("runs/features/w16_m0.1"))
-    ap.add_argument("--mn-features", type=Path, default=Path("runs/features_mn04/w16_m0.1_l95232"))
+    ap.add_argument("--mn-features", type=Path, default=Path("runs/features_mn04"), help="mn04_cache's --out")
     ap.add_argument("--only", default="", help="comma-separated fusion names (default: all)")
     ap.add_argument("--vocabulary", default="", help="fusion name whose vocabulary to select (evidence heads for the weak genres)")
+    ap.add_argument("--gtzan-test", action="store_true", help="also the gtzan vocabulary on the fault-filtered test clips")
     ap.add_argument("--out", type=Path, default=Path("results/fusion_selection.json"))
     ap.add_argument("--oof", type=Path, default=Path("runs/oof_v5.npz"))
     args = ap.parse_args()
-    ex, msd, mn = load_all(args.gtzan, args.realmusic, args.features, args.mn_features)
+    todo = [f for f in FUSIONS if not args.only or f.name in args.only.split(",")]
+    vf = next((f for f in FUSIONS if f.name == args.vocabulary), None)
+    caches = sorted({f.mn_cache for f in todo + ([vf] if vf else [])})
+    ex, msd, mn = load_all(args.gtzan, args.realmusic, args.features, args.mn_features, caches)
     out = json.loads(args.out.read_text()) if args.out.exists() else {}
     out.update(command="python -m training.genre.fusion_experiments --gtzan <GTZAN> --realmusic <realmusic>",
                machine=f"{platform.machine()}, {os.cpu_count()} cores, no GPU (shared with other work)",
                clips={"gtzan": sum(not e.is_real for e in ex), "realmusic": sum(e.is_real for e in ex)})  # fmt: skip
     rows = out.setdefault("fusions", {})
-    for f in FUSIONS:
-        if args.only and f.name not in args.only.split(","):
-            continue
+    for f in todo:
         t0 = time.time()
         res, _ = evaluate(msd, mn, ex, BASE, f)
+        res["gtzan_filtered_test"] = gtzan_test(msd, mn, ex, f) if args.gtzan_test else None
         rows[f.name] = {"fusion": asdict(f), "vocabulary": BASE, **{k: v for k, v in res.items()}}
-        print(_line(f.name, res) + f" ({time.time() - t0:.0f} s)", flush=True)
+        g = res["gtzan_filtered_test"]
+        print(_line(f.name, res) + (f" gtzan-test {g['accuracy']:.3f}" if g else "") + f" ({time.time() - t0:.0f} s)", flush=True)
         args.out.write_text(json.dumps(out, indent=1))
-    if args.vocabulary:
-        base = next(f for f in FUSIONS if f.name == args.vocabulary)
+    if vf is not None:
+        base = vf
         vocab = {}
         for mode in ("concat", "evidence"):
             f = Fusion(**{**asdict(base), "mode": mode, "name": f"{base.name} [{mode} heads for {'/'.join(WEAK)}]"})
