@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genre_tagger.mn_frontend import MnFrontendConfig, kaldi_mel_filterbank, log_mel
+from genre_tagger.listen.mn_frontend import MnFrontendConfig, kaldi_mel_filterbank, log_mel
 
 MN04_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "weights" / "efficientat-mn04"
 WEIGHTS = MN04_DIR / "mn04_as_mAP_432.pt"

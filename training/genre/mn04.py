@@ -14,7 +14,7 @@ its own parameter names (``features.<i>.block.<j>...``, ``classifier.{2,5}``):
   (``hidden``) -> Linear 527 (``logits``, before the sigmoid).
 
 Batch norm eps is 1e-3 (the checkpoint's training setting). The input is the front end of
-:mod:`genre_tagger.mn_frontend` (``[n_mels, frames]`` per clip). Weights are read from a
+:mod:`genre_tagger.listen.mn_frontend` (``[n_mels, frames]`` per clip). Weights are read from a
 path given by the caller (``../shared/weights/efficientat-mn04/``); never committed.
 """
 

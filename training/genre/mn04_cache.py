@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genre_tagger.audio import read_windows
 from genre_tagger.errors import GenreTaggerError
-from genre_tagger.mn_frontend import MnFrontendConfig, log_mel
-from genre_tagger.windows import window_starts
+from genre_tagger.listen.audio import read_windows
+from genre_tagger.listen.mn_frontend import MnFrontendConfig, log_mel
+from genre_tagger.listen.windows import window_starts
 
 from .feature_cache import Item, cache_file, gtzan_items, realmusic_items
 from .mn04 import MN04, load_mn04

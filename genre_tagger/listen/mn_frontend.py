@@ -12,9 +12,7 @@ It reproduces EfficientAT's ``AugmentMelSTFT`` in eval mode:
 
 Output layout is EfficientAT's: ``[n_mels, frames]`` (the network's input is
 ``[batch, 1, n_mels, frames]``). :class:`MnFrontendConfig` is stored in the model
-metadata and checked at load, as :class:`genre_tagger.frontend.FrontendConfig` is.
-
-(Moves into ``genre_tagger/listen/`` with the package restructure.)
+metadata and checked at load, as :class:`genre_tagger.listen.frontend.FrontendConfig` is.
 """
 
 from __future__ import annotations
