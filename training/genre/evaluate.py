@@ -87,8 +87,9 @@ def main() -> None:
         windows=clf.meta.windows.count,
         seconds=round(seconds, 1),
         machine=f"{platform.machine()} {platform.processor() or ''}".strip(),
-        command="python -m training.genre.evaluate "
-        + " ".join(f"--{k} {v}" for k, v in (("model", args.model), ("data", args.data), ("split", args.split)) if v),
+        command="python -m training.genre.evaluate " + " ".join(
+            f"--{k} {v}" for k, v in (("model", args.model), ("data", args.data), ("split", args.split)) if v
+        ),
     )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "metrics.json").write_text(json.dumps(rep, indent=1) + "\n")

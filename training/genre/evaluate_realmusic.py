@@ -118,9 +118,7 @@ def score(records: list[dict | None], clips: list[Example], min_conf: list[float
         "at_model_min_confidence": {
             "written_precision": float(np.mean([o for w, o in at_thr if w])) if any(w for w, _ in at_thr) else None,
             "coverage": sum(w for w, _ in at_thr) / len(clips),
-        }
-        if min_conf is not None
-        else None,
+        } if min_conf is not None else None,
         "top1_precision_per_genre": {g: {"predicted": len(v), "precision": float(np.mean(v))} for g, v in sorted(per.items())},
     }
 

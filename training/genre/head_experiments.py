@@ -130,12 +130,8 @@ def main() -> None:
     ap.add_argument("--cs", default="0.01,0.1,1", help="inverse L2 strengths (L-BFGS)")
     ap.add_argument("--balanced", default="1,0", help="class-balanced loss: 1, 0 or both")
     ap.add_argument("--final", default=None, help="KIND:C:BALANCED - train the final head, save it to --save")
-    ap.add_argument(
-        "--train-on",
-        default="all",
-        choices=["all", "filtered"],
-        help="with --final: all clips, or only the filtered train+valid lists (for a clean test score)",
-    )
+    ap.add_argument("--train-on", default="all", choices=["all", "filtered"],
+                    help="with --final: all clips, or only the filtered train+valid lists (for a clean test score)")
     ap.add_argument("--save", type=Path, default=Path("runs/head_final.pt"))
     args = ap.parse_args()
     torch.set_num_threads(2)

@@ -133,13 +133,8 @@ class FoldModel:
 
 
 def fit_calibrated(
-    x: np.ndarray,
-    ex: list[Example],
-    genres: list[str],
-    cand: Candidate,
-    inner_folds: int = 4,
-    target: float = WRITE_TARGET,
-    domain_only: bool = False,
+    x: np.ndarray, ex: list[Example], genres: list[str], cand: Candidate, inner_folds: int = 4,
+    target: float = WRITE_TARGET, domain_only: bool = False,
 ) -> FoldModel:
     """Head on all of ``ex``; temperature and threshold from inner artist-grouped CV on its
     realmusic clips (GTZAN clips in every inner training fold). The threshold is chosen on
@@ -165,7 +160,9 @@ def fit_calibrated(
     return FoldModel(head, thr)
 
 
-def fit_spec(cache: dict[str, np.ndarray], ex: list[Example], cand: Candidate, library: list[str], gtzan_params: tuple) -> ModelSpec:
+def fit_spec(
+    cache: dict[str, np.ndarray], ex: list[Example], cand: Candidate, library: list[str], gtzan_params: tuple
+) -> ModelSpec:
     """The exportable model fitted on ``ex``: a calibrated "library" head over ``library``
     and a calibrated "gtzan" head over the ten (:func:`gtzan_head` with ``gtzan_params``),
     thresholds from inner grouped CV."""
@@ -258,14 +255,8 @@ def _gtzan_fit_score(x, ex, cand, train_parts, test_part) -> float:
     genres = list(GTZAN_GENRES)
     train = [i for i, e in enumerate(ex) if e.is_real or e.group in train_parts]
     test = [i for i, e in enumerate(ex) if not e.is_real and e.group == test_part]
-    h = fit_set_head(
-        x[train],
-        [ex[i].accepted for i in train],
-        genres,
-        cand.c,
-        sample_weights([ex[i] for i in train], cand),
-        weight_mask=evidence_mask(genres, cand),
-    )
+    h = fit_set_head(x[train], [ex[i].accepted for i in train], genres, cand.c, sample_weights([ex[i] for i in train], cand),
+                     weight_mask=evidence_mask(genres, cand))
     pred = h.logits(x[test]).argmax(1)
     y = np.array([genres.index(ex[i].primary) for i in test])
     return float((pred == y).mean())
@@ -332,7 +323,8 @@ CANDIDATES = [
     Candidate("msd-tags+emb w4 gtzan×0.3", ("msd_logits", "msd_embedding"), 4, c=0.1, gtzan_weight=0.3),
     Candidate("msd-tags+emb w4 gtzan-bal×0.5", ("msd_logits", "msd_embedding"), 4, c=0.1, gtzan_weight=0.5, gtzan_balanced=True),
     Candidate("msd-tags+emb w4 gtzan-bal×0.3", ("msd_logits", "msd_embedding"), 4, c=0.1, gtzan_weight=0.3, gtzan_balanced=True),
-    Candidate("msd-tags+emb w4 gtzan-bal×0.3 C=0.03", ("msd_logits", "msd_embedding"), 4, c=0.03, gtzan_weight=0.3, gtzan_balanced=True),
+    Candidate("msd-tags+emb w4 gtzan-bal×0.3 C=0.03", ("msd_logits", "msd_embedding"), 4, c=0.03, gtzan_weight=0.3,
+              gtzan_balanced=True),
 ]
 
 

@@ -121,14 +121,8 @@ def export(net: LibraryNet, spec: ModelSpec, out: Path, name: str, version: str,
         windows=WindowSpec(count=spec.windows, margin=0.1, length=fe.patch_samples, sample_rate=fe.sample_rate),
         input=InputSpec(INPUT_NAME, fe.patch_frames, fe.n_mels),
         vocabularies=[
-            Vocabulary(
-                h.vocabulary,
-                h.output,
-                list(h.genres),
-                [display_name(g) for g in h.genres],
-                min_confidence=h.min_confidence,
-                accuracy=dict(h.accuracy),
-            )  # fmt: skip
+            Vocabulary(h.vocabulary, h.output, list(h.genres), [display_name(g) for g in h.genres],
+                       min_confidence=h.min_confidence, accuracy=dict(h.accuracy))  # fmt: skip
             for h in spec.heads
         ],
         default_vocabulary=spec.heads[0].vocabulary,
