@@ -178,7 +178,7 @@ def _head_inputs(xs, f: Fusion, idx) -> list[np.ndarray]:
 
 
 def fit_fold(
-    xs, ex, genres, f: Fusion, idx: np.ndarray, inner_folds: int = 4, target: float = lx.WRITE_TARGET
+    xs, ex, genres, f: Fusion, idx: np.ndarray, inner_folds: int = 4, target: float = lx.WRITE_TARGET, domain_only: bool = False
 ) -> tuple[Fitted, np.ndarray]:
     """Heads on ``ex[idx]``; fusion weights / temperature and the threshold from inner
     artist-grouped CV on its realmusic clips. Also returns the inner out-of-fold probabilities."""
@@ -193,7 +193,8 @@ def fit_fold(
     sets = [ex[i].accepted for i in real]
     w = fit_weights(oof, sets, genres)
     p = softmax(sum(wk * z for wk, z in zip(w, oof)))
-    thr = choose_threshold(p.max(1), top1_correct(p, sets, genres), target)
+    dom = np.array([bool(s & set(genres)) or not domain_only for s in sets])  # gtzan vocabulary: clips it can name
+    thr = choose_threshold(p.max(1)[dom], top1_correct(p, sets, genres)[dom], target)
     return Fitted(_fit_heads(xs, ex, genres, f, idx), w, thr), p
 
 
