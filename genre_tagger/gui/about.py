@@ -85,6 +85,10 @@ def about_text(meta: ModelMeta | None, vocabulary: str = "") -> str:
         parts.append("<p>This model's metadata gives no accuracy figures for real music.</p>")
     parts.append("<p><small>How these figures were measured, and how to reproduce them: results/MODEL.md.</small></p>")
     parts.append(f"<p><small>Model: {_esc(meta.name)}, version {_esc(meta.version)}</small></p>")
+    licenses = meta.provenance.get("licenses")
+    if isinstance(licenses, dict) and licenses:
+        parts.append("<p><small><b>Pretrained networks inside the model</b><br>"
+                     + "<br>".join(f"{_esc(k)}: {_esc(v)}" for k, v in licenses.items()) + "</small></p>")  # fmt: skip
     return "".join(parts)
 
 
