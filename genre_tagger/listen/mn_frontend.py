@@ -102,19 +102,25 @@ def _window(win_length: int, n_fft: int) -> np.ndarray:
 
 
 def log_mel(y: np.ndarray, cfg: MnFrontendConfig | None = None) -> np.ndarray:
-    """Mono audio at ``cfg.sample_rate`` -> ``[n_mels, frames]`` float32 normalised log-mel."""
+    """Mono audio at ``cfg.sample_rate`` -> ``[n_mels, frames]`` float32 normalised log-mel;
+    a batch ``[M, samples]`` of equal-length windows -> ``[M, n_mels, frames]`` (one FFT call)."""
     cfg = cfg or MnFrontendConfig()
     y = np.asarray(y, dtype=np.float32)
-    if y.ndim != 1 or len(y) < cfg.n_fft // 2 + 2:
+    batch = y.ndim == 2
+    y = y if batch else y[None]
+    if y.ndim != 2 or y.shape[1] < cfg.n_fft // 2 + 2:
         raise ValueError(f"log_mel expects mono audio of at least {cfg.n_fft // 2 + 2} samples")
-    x = y[1:].astype(np.float64) - cfg.preemphasis * y[:-1].astype(np.float64)
+    x = y[:, 1:].astype(np.float64) - cfg.preemphasis * y[:, :-1].astype(np.float64)
     n_fft, hop = cfg.n_fft, cfg.hop_length
     if cfg.center:
-        x = np.pad(x, n_fft // 2, mode=cfg.pad_mode)
-    n_frames = 1 + (len(x) - n_fft) // hop
-    frames = np.lib.stride_tricks.as_strided(x, shape=(n_frames, n_fft), strides=(x.strides[0] * hop, x.strides[0]), writeable=False)
-    spec = np.fft.rfft(frames * _window(cfg.win_length, n_fft), axis=1)
-    power = (spec.real**2 + spec.imag**2).astype(np.float32)
+        x = np.pad(x, ((0, 0), (n_fft // 2, n_fft // 2)), mode=cfg.pad_mode)
+    n_frames = 1 + (x.shape[1] - n_fft) // hop
+    s0, s1 = x.strides
+    frames = np.lib.stride_tricks.as_strided(x, shape=(len(x), n_frames, n_fft), strides=(s0, s1 * hop, s1), writeable=False)
     fb = kaldi_mel_filterbank(cfg.sample_rate, n_fft, cfg.n_mels, cfg.fmin, cfg.fmax)
-    mel = fb @ power.T
-    return ((np.log(mel + np.float32(cfg.log_offset)) + np.float32(cfg.norm_add)) / np.float32(cfg.norm_div)).astype(np.float32)
+    used = int(np.nonzero(fb.any(axis=0))[0][-1]) + 1  # bins above fmax have weight 0: not computed further
+    spec = np.fft.rfft(frames * _window(cfg.win_length, n_fft), axis=2)[:, :, :used]
+    power = (spec.real**2 + spec.imag**2).astype(np.float32)
+    mel = np.matmul(fb[:, :used], power.transpose(0, 2, 1))
+    out = (np.log(mel + np.float32(cfg.log_offset)) + np.float32(cfg.norm_add)) / np.float32(cfg.norm_div)
+    return out.astype(np.float32) if batch else out[0].astype(np.float32)

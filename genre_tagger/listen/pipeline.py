@@ -54,8 +54,8 @@ def mn_mels_from_windows(windows: list[np.ndarray], second: SecondInput) -> np.n
             raise ValueError("empty window")
         if len(w) < n:
             w = np.tile(w, int(np.ceil(n / len(w))))[:n]
-        out.append(log_mel(w[:n], second.frontend))
-    return np.stack(out).astype(np.float32)
+        out.append(w[:n])
+    return log_mel(np.stack(out), second.frontend)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ temperature/fusion weights and default threshold are fitted inside its training 
 - ``concat``: one head on [MSD tags + embedding | mn04 features], window-averaged;
 - ``late``: a head per tagger; their logits combined as ``a z_msd + b z_mn`` with (a, b)
   fitted (set NLL) on the inner out-of-fold logits — calibrated late fusion;
-- ``evidence``: ``concat`` over a vocabulary with R&B, Folk, Latin and World, where each
+- ``evidence`` (a flag on either): over a vocabulary with R&B, Folk, Latin and World, each
   of those reads only its own AudioSet genre logits (+ MSD's matching tags), the others
-  everything (:data:`AUDIOSET_EVIDENCE`); the library rule then drops, one at a time,
-  the extra genre whose written precision is below 0.80 (or written < 5 times).
+  everything (:data:`AUDIOSET_EVIDENCE`); without it they read everything too. Either way
+  the library rule then drops, one at a time, the extra genre whose written precision is
+  below 0.80 (or written < 5 times).
 
 mn04 features per window (the cached windows are musicnn's, at 32 kHz): ``pooled`` [384],
 ``hidden`` [512] and the logits of AudioSet's 146 music classes (``music``, indices
@@ -68,7 +69,8 @@ class Fusion:
     windows: int = 4  # MSD windows (of the 16 cached)
     mn_windows: int = 4  # mn04 windows (a subset of the 16 cached 3-s ones, or all of a cache with fewer); 0 = whole clip
     mn_cache: str = "w16_m0.1_l95232"  # which mn04 cache (mn04_cache's subfolder: windows, margin, window samples)
-    mode: str = "concat"  # concat | late | evidence
+    mode: str = "concat"  # concat | late
+    evidence: bool = False  # weak genres read only their own AudioSet logits (+ MSD tags)
     c: float = 0.03
     c_mn: float = 0.03  # late fusion: the mn04 head's C
     gtzan_weight: float = 0.3
@@ -110,22 +112,30 @@ def mn_features(mns: dict[str, dict[str, np.ndarray]], f: Fusion) -> np.ndarray:
     return np.concatenate([mn_block(mn, b, f.mn_windows) for b in f.mn], axis=1) if f.mn else np.zeros((len(mn["clip_pooled"]), 0))
 
 
-def feature_names(f: Fusion) -> list[str]:
+def msd_features_names(f: Fusion) -> list[str]:
     names = []
     for b in f.msd:
         names += [f"msd:{n}" for n in msd_names()] if b == "msd_logits" else [f"msd_emb:{i}" for i in range(200)]
+    return names
+
+
+def feature_names(f: Fusion) -> list[str]:
+    names = msd_features_names(f)
     for b in f.mn:
         k = {"pooled": range(384), "hidden": range(512), "logits": range(527), "music": range(MUSIC.start, MUSIC.stop)}[b]
         names += [f"as:{i}" if b in ("logits", "music") else f"mn_{b}:{i}" for i in k]
     return names
 
 
-def evidence_mask(genres: list[str], f: Fusion) -> np.ndarray | None:
+def evidence_mask(genres: list[str], f: Fusion, part: str = "both") -> np.ndarray | None:
     """[G, D]: a weak genre (R&B, Folk, Latin, World) reads only its AudioSet genre logits
-    and MSD's matching tags; the others read every feature. None unless ``evidence``."""
-    if f.mode != "evidence":
+    and MSD's matching tags; the others read every feature. None unless ``evidence``.
+    ``part``: the features of both taggers (concat), or only "msd" / "mn" (late)."""
+    if not f.evidence:
         return None
     names = feature_names(f)
+    n_msd = len(msd_features_names(f))
+    names = {"both": names, "msd": names[:n_msd], "mn": names[n_msd:]}[part]
     mask = np.ones((len(genres), len(names)), np.float32)
     for gi, g in enumerate(genres):
         if g in AUDIOSET_EVIDENCE:
@@ -168,7 +178,8 @@ def _fit_heads(xs, ex, genres, f: Fusion, idx) -> list:
     sets = [ex[i].accepted for i in idx]
     sw = lx.sample_weights([ex[i] for i in idx], f.cand())
     if f.mode == "late":
-        return [fit_set_head(xs[0][idx], sets, genres, f.c, sw), fit_set_head(xs[1][idx], sets, genres, f.c_mn, sw)]
+        return [fit_set_head(xs[0][idx], sets, genres, f.c, sw, weight_mask=evidence_mask(genres, f, "msd")),
+                fit_set_head(xs[1][idx], sets, genres, f.c_mn, sw, weight_mask=evidence_mask(genres, f, "mn"))]  # fmt: skip
     x = np.concatenate(xs, axis=1)[idx]
     return [fit_set_head(x, sets, genres, f.c, sw, weight_mask=evidence_mask(genres, f))]
 
@@ -296,8 +307,7 @@ GTZAN_GRID = tuple((c, w) for w in (1.0, 3.0, 10.0) for c in (0.03, 0.1, 0.3))
 
 def gtzan_fusion(f: Fusion, params: tuple) -> Fusion:
     c, w = params
-    return Fusion(**{**asdict(f), "c": c, "c_mn": c, "gtzan_weight": w, "gtzan_balanced": False,
-                     "mode": "concat" if f.mode == "evidence" else f.mode})  # fmt: skip
+    return Fusion(**{**asdict(f), "c": c, "c_mn": c, "gtzan_weight": w, "gtzan_balanced": False, "evidence": False})
 
 
 def _gtzan_score(xs, ex, f: Fusion, train_parts: tuple, test_part: str, fitted: bool = False):
@@ -410,16 +420,26 @@ def main() -> None:
         print(_line(f.name, res) + (f" gtzan-test {g['accuracy']:.3f}" if g else "") + f" ({time.time() - t0:.0f} s)", flush=True)
         args.out.write_text(json.dumps(out, indent=1))
     if vf is not None:
-        base = vf
-        vocab = {}
-        for mode in ("concat", "evidence"):
-            f = Fusion(**{**asdict(base), "mode": mode, "name": f"{base.name} [{mode} heads for {'/'.join(WEAK)}]"})
+        vocab, oofs = {}, {}
+        for ev in (True, False):
+            f = Fusion(**{**asdict(vf), "evidence": ev, "name": f"{vf.name} [{'evidence' if ev else 'open'} heads for {'/'.join(WEAK)}]"})
             genres, dropped, res, oof = select_vocabulary(msd, mn, ex, f, WEAK)
-            vocab[mode] = {"fusion": asdict(f), "library": genres, "dropped": dropped, "result": res}
-            if mode == "evidence" or not vocab.get("oof_saved"):
-                save_oof(args.oof, oof, ex, genres, args.realmusic)
-                vocab["oof_saved"] = {"path": str(args.oof), "fusion": f.name, "genres": genres}
-        out["vocabulary"] = vocab
+            vocab[f.name] = {"fusion": asdict(f), "library": genres, "dropped": dropped, "result": res}
+            oofs[f.name] = (f, genres, oof, res)
+            out["vocabulary"] = vocab
+            args.out.write_text(json.dumps(out, indent=1))
+        # the rule: the higher out-of-fold extended top-1 (ties: more genres)
+        name = max(oofs, key=lambda k: (oofs[k][3]["extended_top1"], len(oofs[k][1])))
+        f, genres, oof, res = oofs[name]
+        save_oof(args.oof, oof, ex, genres, args.realmusic)
+        study = threshold_study(name, oof, ex, genres)
+        gz = gtzan_test(msd, mn, ex, f)
+        gz_cv, _ = evaluate(msd, mn, ex, list(GTZAN_GENRES), gtzan_fusion(f, tuple(gz["head"])))
+        print(f"chosen: {name}; library {genres}; threshold target {study['chosen_target']}; gtzan test {gz['accuracy']:.3f}", flush=True)
+        out["threshold"] = study
+        out["chosen"] = {"name": name, "fusion": asdict(f), "library": genres, "threshold_target": study["chosen_target"],
+                         "gtzan_head": gz["head"], "gtzan_filtered_test": gz, "realmusic_library": res,
+                         "realmusic_gtzan_vocab": gz_cv, "oof": str(args.oof)}  # fmt: skip
         args.out.write_text(json.dumps(out, indent=1))
     print(f"wrote {args.out}")
 
