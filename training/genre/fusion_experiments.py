@@ -390,6 +390,44 @@ def _fold_of(real: list[Example]) -> list[int]:
     return out
 
 
+# AudioSet genre classes -> our ids, for the no-training probe (:func:`mapping_probe`)
+AUDIOSET_MAP = {"pop": [216], "hiphop": [217], "rock": [219, 221, 222, 223, 224, 225], "metal": [220], "rnb": [226, 227, 232],
+                "reggae": [228, 263], "country": [229, 231], "jazz": [230, 235], "folk": [233], "world": [234, 256, 257, 260, 261, 262],
+                "disco": [236], "classical": [237, 238], "electronic": [239, 240, 241, 242, 243, 244, 245, 247], "ambient": [246, 253],
+                "latin": [248, 249, 250], "blues": [251], "religious": [258, 259], "soundtrack": [270]}  # fmt: skip
+
+
+def mapping_probe(mn: dict[str, np.ndarray], ex: list[Example], windows: int = 4) -> dict:
+    """No training: each realmusic clip's genre = the id whose AudioSet classes have the
+    highest (window-averaged) logit; how often a weak genre is named and how often rightly."""
+    real = [i for i, e in enumerate(ex) if e.is_real]
+    z = mn_block(mn, "logits", windows)[real]
+    ids = list(AUDIOSET_MAP)
+    top = np.stack([z[:, AUDIOSET_MAP[g]].max(1) for g in ids], 1).argmax(1)
+    out = {}
+    for g in WEAK + ["reggae", "blues"]:
+        pred = top == ids.index(g)
+        ok = np.array([g in ex[i].accepted for i in real])
+        out[g] = {"named": int(pred.sum()), "right": int((pred & ok).sum()), "clips_accepting": int(ok.sum()),
+                  "precision": float(ok[pred].mean()) if pred.any() else None}  # fmt: skip
+    return out
+
+
+def plots_from_oof(oof_path: Path, target: float, out_dir: Path, title: str) -> dict:
+    """Reliability diagram and precision-coverage curve (results/v5/) from the saved
+    out-of-fold probabilities; the marked point: the threshold chosen on them at ``target``."""
+    from types import SimpleNamespace
+
+    z = np.load(oof_path)
+    genres = [str(g) for g in z["genres"]]
+    real = [SimpleNamespace(accepted=frozenset(str(a).split(";"))) for a in z["accepted"]]
+    probs = z["probs"].astype(np.float64)
+    thr = choose_threshold(probs.max(1), top1_correct(probs, [e.accepted for e in real], genres), target)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    res = lx.plots(probs, real, genres, thr, out_dir, title)
+    return {"threshold_on_all_oof": thr, **res}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gtzan", type=Path, required=True)
@@ -398,10 +436,27 @@ def main() -> None:
     ap.add_argument("--mn-features", type=Path, default=Path("runs/features_mn04"), help="mn04_cache's --out")
     ap.add_argument("--only", default="", help="comma-separated fusion names (default: all)")
     ap.add_argument("--vocabulary", default="", help="fusion name whose vocabulary to select (evidence heads for the weak genres)")
+    ap.add_argument("--plots", type=Path, help="only draw the reliability / precision-coverage plots of --oof into this folder")
+    ap.add_argument("--mapping-probe", type=Path, help="write the no-training AudioSet mapping probe (mn04 4 windows) here and stop")
     ap.add_argument("--gtzan-test", action="store_true", help="also the gtzan vocabulary on the fault-filtered test clips")
     ap.add_argument("--out", type=Path, default=Path("results/fusion_selection.json"))
     ap.add_argument("--oof", type=Path, default=Path("runs/oof_v5.npz"))
     args = ap.parse_args()
+    if args.plots:
+        sel = json.loads(args.out.read_text())
+        title = f"v5 library vocabulary\n{sel['chosen']['name'][:60]}, out-of-fold, artist-grouped 5-fold"
+        sel["chosen"]["plots"] = plots_from_oof(args.oof, sel["chosen"]["threshold_target"], args.plots, title)
+        args.out.write_text(json.dumps(sel, indent=1))
+        print(sel["chosen"]["plots"])
+        return
+    if args.mapping_probe:
+        ex, _, mn = load_all(args.gtzan, args.realmusic, args.features, args.mn_features, [FUSIONS[1].mn_cache])
+        probe = {"command": "python -m training.genre.fusion_experiments ... --mapping-probe FILE",
+                 "what": "no training: top id by the max AudioSet logit of its classes (AUDIOSET_MAP), mn04 on 4 windows of 2.98 s",
+                 "genres": mapping_probe(mn[FUSIONS[1].mn_cache], ex)}  # fmt: skip
+        args.mapping_probe.write_text(json.dumps(probe, indent=1))
+        print(json.dumps(probe["genres"]))
+        return
     todo = [f for f in FUSIONS if not args.only or f.name in args.only.split(",")]
     vf = next((f for f in FUSIONS if f.name == args.vocabulary), None)
     caches = sorted({f.mn_cache for f in todo + ([vf] if vf else [])})
