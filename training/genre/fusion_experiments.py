@@ -367,19 +367,26 @@ def select_vocabulary(msd, mn, ex, f: Fusion, extras: list[str]) -> tuple[list[s
         kept.remove(worst)
 
 
-def save_oof(path: Path, oof: tuple, ex: list[Example], genres: list[str], realmusic: Path) -> None:
-    """Out-of-fold per-clip probabilities for album calibration (no audio, no features)."""
+def save_oof(path: Path, oof: tuple, ex: list[Example], genres: list[str], realmusic: Path, gtzan_oof: tuple | None = None) -> None:
+    """Out-of-fold per-clip probabilities for album calibration (no audio, no features):
+    ``keys``, ``artist``, ``group``, ``accepted`` (';'-joined ids), ``fold``; per vocabulary
+    ``probs`` / ``genres`` / ``threshold`` (library; the fold's default threshold) and, with
+    ``gtzan_oof``, ``probs_gtzan`` / ``genres_gtzan`` / ``threshold_gtzan``."""
     import csv
 
     probs, thr, real_idx = oof
     real = [ex[i] for i in real_idx]
     with open(realmusic / "labels.csv", newline="") as fh:
         artist = {"realmusic/" + r["path"].rsplit(".", 1)[0]: r["artist"] for r in csv.DictReader(fh)}
+    extra = {}
+    if gtzan_oof is not None:
+        extra = {"probs_gtzan": gtzan_oof[0].astype(np.float32), "threshold_gtzan": gtzan_oof[1].astype(np.float32),
+                 "genres_gtzan": np.array(list(GTZAN_GENRES))}  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, keys=np.array([e.key for e in real]), artist=np.array([artist[e.key] for e in real]),
              group=np.array([e.group for e in real]), genres=np.array(genres), probs=probs.astype(np.float32),
              threshold=thr.astype(np.float32), accepted=np.array([";".join(sorted(e.accepted)) for e in real]),
-             fold=np.array(_fold_of(real)))  # fmt: skip
+             fold=np.array(_fold_of(real)), **extra)  # fmt: skip
 
 
 def _fold_of(real: list[Example]) -> list[int]:
@@ -436,12 +443,22 @@ def main() -> None:
     ap.add_argument("--mn-features", type=Path, default=Path("runs/features_mn04"), help="mn04_cache's --out")
     ap.add_argument("--only", default="", help="comma-separated fusion names (default: all)")
     ap.add_argument("--vocabulary", default="", help="fusion name whose vocabulary to select (evidence heads for the weak genres)")
+    ap.add_argument("--save-oof", action="store_true", help="only recompute and save --oof for the chosen fusion")
     ap.add_argument("--plots", type=Path, help="only draw the reliability / precision-coverage plots of --oof into this folder")
     ap.add_argument("--mapping-probe", type=Path, help="write the no-training AudioSet mapping probe (mn04 4 windows) here and stop")
     ap.add_argument("--gtzan-test", action="store_true", help="also the gtzan vocabulary on the fault-filtered test clips")
     ap.add_argument("--out", type=Path, default=Path("results/fusion_selection.json"))
     ap.add_argument("--oof", type=Path, default=Path("runs/oof_v5.npz"))
     args = ap.parse_args()
+    if args.save_oof:  # the chosen fusion's out-of-fold probabilities of both vocabularies, again
+        sel = json.loads(args.out.read_text())["chosen"]
+        f = Fusion(**sel["fusion"])
+        ex, msd, mn = load_all(args.gtzan, args.realmusic, args.features, args.mn_features, [f.mn_cache])
+        _, oof = evaluate(msd, mn, ex, sel["library"], f)
+        _, gz_oof = evaluate(msd, mn, ex, list(GTZAN_GENRES), gtzan_fusion(f, tuple(sel["gtzan_head"])))
+        save_oof(args.oof, oof, ex, sel["library"], args.realmusic, gz_oof)
+        print(f"wrote {args.oof}")
+        return
     if args.plots:
         sel = json.loads(args.out.read_text())
         title = f"v5 library vocabulary\n{sel['chosen']['name'][:60]}, out-of-fold, artist-grouped 5-fold"
@@ -489,7 +506,8 @@ def main() -> None:
         save_oof(args.oof, oof, ex, genres, args.realmusic)
         study = threshold_study(name, oof, ex, genres)
         gz = gtzan_test(msd, mn, ex, f)
-        gz_cv, _ = evaluate(msd, mn, ex, list(GTZAN_GENRES), gtzan_fusion(f, tuple(gz["head"])))
+        gz_cv, gz_oof = evaluate(msd, mn, ex, list(GTZAN_GENRES), gtzan_fusion(f, tuple(gz["head"])))
+        save_oof(args.oof, oof, ex, genres, args.realmusic, gz_oof)
         print(f"chosen: {name}; library {genres}; threshold target {study['chosen_target']}; gtzan test {gz['accuracy']:.3f}", flush=True)
         out["threshold"] = study
         out["chosen"] = {"name": name, "fusion": asdict(f), "library": genres, "threshold_target": study["chosen_target"],
