@@ -461,7 +461,7 @@ def main() -> None:
         return
     if args.plots:
         sel = json.loads(args.out.read_text())
-        title = f"v5 library vocabulary\n{sel['chosen']['name'][:60]}, out-of-fold, artist-grouped 5-fold"
+        title = "v5 library vocabulary (MSD_musicnn + mn04, late fusion)\nout-of-fold, artist-grouped 5-fold"
         sel["chosen"]["plots"] = plots_from_oof(args.oof, sel["chosen"]["threshold_target"], args.plots, title)
         args.out.write_text(json.dumps(sel, indent=1))
         print(sel["chosen"]["plots"])
