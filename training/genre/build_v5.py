@@ -56,45 +56,42 @@ def mn_window_spec(f: fx.Fusion) -> WindowSpec:
     return WindowSpec(count=n, margin=float(margin[1:]), length=int(length[1:]), sample_rate=32000)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--gtzan", type=Path, required=True)
-    ap.add_argument("--realmusic", type=Path, required=True)
-    ap.add_argument("--mn04", type=Path, required=True, help="folder with mn04_as_mAP_432.pt and audioset_class_labels.csv")
-    ap.add_argument("--features", type=Path, default=Path("runs/features/w16_m0.1"))
-    ap.add_argument("--mn-features", type=Path, default=Path("runs/features_mn04"))
-    ap.add_argument("--selection", type=Path, default=Path("results/fusion_selection.json"))
-    ap.add_argument("--out", type=Path, default=Path("models"))
-    ap.add_argument("--name", default="genre-v5")
-    ap.add_argument("--version", default="5")
-    args = ap.parse_args()
-    torch.set_num_threads(1)
-    sel = json.loads(args.selection.read_text())
-    chosen = sel["chosen"]
-    f = fx.Fusion(**chosen["fusion"])
-    library = chosen["library"]
-    target = chosen["threshold_target"]
-    gtzan_params = tuple(chosen["gtzan_head"])
-    ex, msd, mn = fx.load_all(args.gtzan, args.realmusic, args.features, args.mn_features, [f.mn_cache])
+def fit_and_export(
+    ex,
+    msd,
+    mn,
+    idx,
+    f: fx.Fusion,
+    library: list[str],
+    gtzan_params: tuple,
+    target: float,
+    mn04_dir: Path,
+    out: Path,
+    name: str,
+    version: str,
+    accuracy: dict | None = None,
+) -> ModelMeta:
+    """Fit both vocabularies' heads on ``ex[idx]`` (thresholds from inner grouped CV at
+    ``target``) and export the ONNX + metadata to ``out/<name>.*``."""
     xs = [fx.msd_features(msd, f), fx.mn_features(mn, f)]
-    idx = np.arange(len(ex))
+    idx = np.asarray(idx)
     lib_fit, _ = fx.fit_fold(xs, ex, library, f, idx, target=target)
     gf = fx.gtzan_fusion(f, gtzan_params)
     gz_fit, _ = fx.fit_fold(xs, ex, list(GTZAN_GENRES), gf, idx, target=target, domain_only=True)
     d1 = xs[0].shape[1]
     heads = [fold_fitted("library", library, lib_fit, d1), fold_fitted("gtzan", list(GTZAN_GENRES), gz_fit, d1)]
-    for h, key in ((heads[0], "library"), (heads[1], "gtzan")):
-        h.accuracy = chosen.get("accuracy", {}).get(key, {})
+    for h in heads:
+        h.accuracy = (accuracy or {}).get(h.vocabulary, {})
     msd_net = PrunedMusicnn(load_pretrained("MSD_musicnn", musicnn_dir(DEFAULT_CACHE)), DEFAULT_TOL)
-    net = V5Net(msd_net, load_mn04(args.mn04 / "mn04_as_mAP_432.pt"), heads).eval()
+    net = V5Net(msd_net, load_mn04(mn04_dir / "mn04_as_mAP_432.pt"), heads).eval()
     fe, mfe = FrontendConfig(), MnFrontendConfig()
     mwin = mn_window_spec(f)
-    onnx_path = args.out / f"{args.name}.onnx"
+    onnx_path = out / f"{name}.onnx"
     diff = export_onnx(net, heads, onnx_path, n=f.windows, m=mwin.count, frames=mfe.frames(mwin.length))
-    tags = tag_names(audioset_labels(args.mn04 / "audioset_class_labels.csv"))
+    tags = tag_names(audioset_labels(mn04_dir / "audioset_class_labels.csv"))
     meta = ModelMeta(
-        name=args.name,
-        version=args.version,
+        name=name,
+        version=version,
         onnx=onnx_path.name,
         sha256="",
         frontend=fe,
@@ -125,6 +122,7 @@ def main() -> None:
             "fusion": asdict(f),
             "fusion_weights": {h.vocabulary: h.weights for h in heads},
             "training_data": "GTZAN clips with audio (one label each) + realmusic development half (accepted genre sets)",
+            "training_clips": {"gtzan": int(sum(not ex[i].is_real for i in idx)), "realmusic": int(sum(ex[i].is_real for i in idx))},
             "min_confidence": f"lowest threshold with written precision >= {target} on inner out-of-fold probabilities "
             "(target from nested CV: results/fusion_selection.json 'threshold')",
             "licenses": {"musicnn": "ISC, Copyright (c) 2019 Jordi Pons", "EfficientAT mn04": MN04_NOTICE},
@@ -135,8 +133,37 @@ def main() -> None:
         mn_input=MnInputSpec("mn_mels", mfe.n_mels, mfe.frames(mwin.length)),
     ).with_onnx(onnx_path)
     meta.save(onnx_path)
-    print(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.2f} MB), |ONNX - PyTorch| <= {diff:.1e}; "
-          f"vocabularies {[(v.name, v.min_confidence) for v in meta.vocabularies]}")  # fmt: skip
+    return meta
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--gtzan", type=Path, required=True)
+    ap.add_argument("--realmusic", type=Path, required=True)
+    ap.add_argument("--mn04", type=Path, required=True, help="folder with mn04_as_mAP_432.pt and audioset_class_labels.csv")
+    ap.add_argument("--features", type=Path, default=Path("runs/features/w16_m0.1"))
+    ap.add_argument("--mn-features", type=Path, default=Path("runs/features_mn04"))
+    ap.add_argument("--selection", type=Path, default=Path("results/fusion_selection.json"))
+    ap.add_argument("--metrics", type=Path, default=Path("results/v5/realmusic_eval/metrics.json"), help="app-path figures (evaluate_v5)")
+    ap.add_argument("--out", type=Path, default=Path("models"))
+    ap.add_argument("--name", default="genre-v5")
+    ap.add_argument("--version", default="5")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    chosen = json.loads(args.selection.read_text())["chosen"]
+    f = fx.Fusion(**chosen["fusion"])
+    ex, msd, mn = fx.load_all(args.gtzan, args.realmusic, args.features, args.mn_features, [f.mn_cache])
+    acc = None
+    if args.metrics.exists():
+        from .build_model import accuracy_figures
+
+        acc = accuracy_figures(json.loads(args.metrics.read_text()))
+    meta = fit_and_export(ex, msd, mn, np.arange(len(ex)), f, chosen["library"], tuple(chosen["gtzan_head"]),
+                          chosen["threshold_target"], args.mn04, args.out, args.name, args.version, acc)  # fmt: skip
+    onnx_path = args.out / f"{args.name}.onnx"
+    vocabs = [(v.name, v.min_confidence) for v in meta.vocabularies]
+    diff = meta.provenance["onnx_vs_pytorch_max_abs_diff"]
+    print(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.2f} MB), |ONNX - PyTorch| <= {diff:.1e}; vocabularies {vocabs}")
 
 
 if __name__ == "__main__":
