@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_bundled_metadata_is_consistent():
     info = load_info()  # checks format 2, front-end, windows, input shape and the ONNX sha256
+    assert info.path.parent == ROOT / "models"  # this tree's model, also in a git worktree of an editable install
     gtzan = info.vocabulary("gtzan")
     assert gtzan.genres == list(GTZAN_GENRES)
     assert gtzan.display_name("hiphop") == "Hip-Hop"

@@ -24,7 +24,12 @@ DEFAULT_MODEL_NAME = "genre-musicnn"
 
 
 def bundled_model_path(name: str = DEFAULT_MODEL_NAME) -> Path:
-    """Path of the bundled metadata JSON (installed package data, or the source tree)."""
+    """Path of the bundled metadata JSON: the source tree's ``models/`` when this code runs
+    from a source tree (a checkout or a git worktree, whichever the editable install points
+    at), else the installed package data."""
+    src = Path(__file__).resolve().parents[2]  # genre_tagger/listen/model.py -> the repository root
+    if (src / "pyproject.toml").is_file() and (src / "models" / f"{name}.json").is_file():
+        return src / "models" / f"{name}.json"
     try:
         from importlib.resources import files
 
@@ -33,7 +38,7 @@ def bundled_model_path(name: str = DEFAULT_MODEL_NAME) -> Path:
             return p
     except (ModuleNotFoundError, TypeError):
         pass
-    return Path(__file__).resolve().parents[1] / "models" / f"{name}.json"
+    return src / "models" / f"{name}.json"
 
 
 def load_info(path: str | Path | None = None, app_frontend: FrontendConfig | None = None, verify_hash: bool = True) -> ModelMeta:
