@@ -20,7 +20,7 @@ from .frontend import FrontendConfig
 from .modelmeta import ModelMeta
 from .pipeline import SecondInput, TrackPatches, track_patches
 
-DEFAULT_MODEL_NAME = "genre-musicnn"
+DEFAULT_MODEL_NAME = "genre-v5"
 
 
 def bundled_model_path(name: str = DEFAULT_MODEL_NAME) -> Path:
