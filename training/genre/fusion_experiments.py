@@ -71,6 +71,7 @@ class Fusion:
     mn_cache: str = "w16_m0.1_l95232"  # which mn04 cache (mn04_cache's subfolder: windows, margin, window samples)
     mode: str = "concat"  # concat | late
     evidence: bool = False  # weak genres read only their own AudioSet logits (+ MSD tags)
+    tag_evidence: bool = False  # late: in the MSD head, a genre with MSD tags of its own reads only them (v4's gtzan head)
     c: float = 0.03
     c_mn: float = 0.03  # late fusion: the mn04 head's C
     gtzan_weight: float = 0.3
@@ -144,6 +145,20 @@ def evidence_mask(genres: list[str], f: Fusion, part: str = "both") -> np.ndarra
     return mask
 
 
+def tag_evidence_mask(genres: list[str], f: Fusion) -> np.ndarray:
+    """[G, D_msd]: a genre with MSD tags of its own (:data:`heads.EVIDENCE`: blues, country,
+    hip-hop, jazz, metal, pop, rock) reads only them; the others every MSD feature."""
+    from .heads import EVIDENCE
+
+    names = msd_features_names(f)
+    mask = np.ones((len(genres), len(names)), np.float32)
+    for gi, g in enumerate(genres):
+        own = [n for n in EVIDENCE.get(g, []) if n in names]
+        if own:
+            mask[gi] = [n in own for n in names]
+    return mask
+
+
 @dataclass
 class Fitted:
     """A fold's model: the heads, the fusion weights (temperature included) and the threshold."""
@@ -178,7 +193,8 @@ def _fit_heads(xs, ex, genres, f: Fusion, idx) -> list:
     sets = [ex[i].accepted for i in idx]
     sw = lx.sample_weights([ex[i] for i in idx], f.cand())
     if f.mode == "late":
-        return [fit_set_head(xs[0][idx], sets, genres, f.c, sw, weight_mask=evidence_mask(genres, f, "msd")),
+        m1 = tag_evidence_mask(genres, f) if f.tag_evidence else evidence_mask(genres, f, "msd")
+        return [fit_set_head(xs[0][idx], sets, genres, f.c, sw, weight_mask=m1),
                 fit_set_head(xs[1][idx], sets, genres, f.c_mn, sw, weight_mask=evidence_mask(genres, f, "mn"))]  # fmt: skip
     x = np.concatenate(xs, axis=1)[idx]
     return [fit_set_head(x, sets, genres, f.c, sw, weight_mask=evidence_mask(genres, f))]
@@ -303,11 +319,13 @@ FUSIONS = [
 
 # (C, weight of a GTZAN clip) tried for the "gtzan" vocabulary's heads (GTZAN unbalanced: its measure is GTZAN)
 GTZAN_GRID = tuple((c, w) for w in (1.0, 3.0, 10.0) for c in (0.03, 0.1, 0.3))
+GTZAN_GRID_EV = tuple((c, w, ev) for ev in (False, True) for c, w in GTZAN_GRID)  # + v4's tag-evidence mask (late only)
 
 
 def gtzan_fusion(f: Fusion, params: tuple) -> Fusion:
-    c, w = params
-    return Fusion(**{**asdict(f), "c": c, "c_mn": c, "gtzan_weight": w, "gtzan_balanced": False, "evidence": False})
+    c, w, ev = (*params, False) if len(params) == 2 else params
+    return Fusion(**{**asdict(f), "c": c, "c_mn": c, "gtzan_weight": w, "gtzan_balanced": False, "evidence": False,
+                     "tag_evidence": bool(ev) and f.mode == "late"})  # fmt: skip
 
 
 def _gtzan_score(xs, ex, f: Fusion, train_parts: tuple, test_part: str, fitted: bool = False):
@@ -323,12 +341,12 @@ def _gtzan_score(xs, ex, f: Fusion, train_parts: tuple, test_part: str, fitted: 
     return float((pred == y).mean()), bal, len(test)
 
 
-def gtzan_test(msd, mn, ex, f: Fusion) -> dict:
+def gtzan_test(msd, mn, ex, f: Fusion, grid: tuple = GTZAN_GRID) -> dict:
     """The "gtzan" vocabulary: (C, GTZAN weight) chosen on the fault-filtered valid clips
     (fitted on filtered train + all realmusic), then fitted on train+valid + realmusic
     (late fusion: weights from inner CV) and scored on the filtered test clips with audio."""
     xs = [msd_features(msd, f), mn_features(mn, f)]
-    p = max(GTZAN_GRID, key=lambda p: _gtzan_score(xs, ex, gtzan_fusion(f, p), ("train",), "valid")[0])
+    p = max(grid, key=lambda p: _gtzan_score(xs, ex, gtzan_fusion(f, p), ("train",), "valid")[0])
     acc, bal, n = _gtzan_score(xs, ex, gtzan_fusion(f, p), ("train", "valid"), "test", fitted=True)
     return {"clips": n, "accuracy": acc, "balanced_accuracy": bal, "head": list(p)}
 
@@ -443,6 +461,7 @@ def main() -> None:
     ap.add_argument("--mn-features", type=Path, default=Path("runs/features_mn04"), help="mn04_cache's --out")
     ap.add_argument("--only", default="", help="comma-separated fusion names (default: all)")
     ap.add_argument("--vocabulary", default="", help="fusion name whose vocabulary to select (evidence heads for the weak genres)")
+    ap.add_argument("--gtzan-again", action="store_true", help="only choose the chosen fusion's gtzan head again (grid + tag evidence)")
     ap.add_argument("--save-oof", action="store_true", help="only recompute and save --oof for the chosen fusion")
     ap.add_argument("--plots", type=Path, help="only draw the reliability / precision-coverage plots of --oof into this folder")
     ap.add_argument("--mapping-probe", type=Path, help="write the no-training AudioSet mapping probe (mn04 4 windows) here and stop")
@@ -450,6 +469,17 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("results/fusion_selection.json"))
     ap.add_argument("--oof", type=Path, default=Path("runs/oof_v5.npz"))
     args = ap.parse_args()
+    if args.gtzan_again:  # the chosen fusion's gtzan vocabulary with the tag-evidence mask in its grid
+        out = json.loads(args.out.read_text())
+        sel = out["chosen"]
+        f = Fusion(**sel["fusion"])
+        ex, msd, mn = load_all(args.gtzan, args.realmusic, args.features, args.mn_features, [f.mn_cache])
+        gz = gtzan_test(msd, mn, ex, f, GTZAN_GRID_EV)
+        gz_cv, _ = evaluate(msd, mn, ex, list(GTZAN_GENRES), gtzan_fusion(f, tuple(gz["head"])))
+        sel.update(gtzan_head=gz["head"], gtzan_filtered_test=gz, realmusic_gtzan_vocab=gz_cv)
+        args.out.write_text(json.dumps(out, indent=1))
+        print(f"gtzan head {gz['head']}: filtered test {gz['accuracy']:.3f} (balanced {gz['balanced_accuracy']:.3f})")
+        return
     if args.save_oof:  # the chosen fusion's out-of-fold probabilities of both vocabularies, again
         sel = json.loads(args.out.read_text())["chosen"]
         f = Fusion(**sel["fusion"])
