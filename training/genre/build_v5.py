@@ -50,6 +50,10 @@ MN04_NOTICE = (
 def mn_window_spec(f: fx.Fusion) -> WindowSpec:
     """The mn04 windows the app reads for fusion ``f`` (its cache's windows)."""
     count, margin, length = f.mn_cache.split("_")
+    if tuple(f.mn_subset) == (6, 10):  # the cached windows nearest to centres 0.4 and 0.6
+        return WindowSpec(count=2, margin=0.3, length=int(length[1:]), sample_rate=32000)
+    if f.mn_subset:
+        raise ValueError(f"no WindowSpec for the mn04 window subset {f.mn_subset}")
     n = f.mn_windows if f.mn_windows else int(count[1:])
     if int(count[1:]) == 16 and f.mn_windows not in (0, 16):
         n = f.mn_windows  # a WINDOW_SUBSETS subset approximates WindowSpec(count=n)
