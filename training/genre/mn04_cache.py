@@ -1,7 +1,7 @@
 """Cache mn04's (EfficientAT, AudioSet) outputs for every GTZAN and realmusic clip.
 
 Same clips and keys as :mod:`training.genre.feature_cache` (the musicnn cache). Each clip
-is decoded ONCE through the app's decoder (:func:`genre_tagger.audio.read_windows`:
+is decoded ONCE through the app's decoder (:func:`genre_tagger.listen.audio.read_windows`:
 downmix, soxr resampling, positions in exact samples), whole, at 32 kHz; mn04's windows
 are then cut from that signal — which equals what the app's windowed reads return (the
 decoder makes every window the same slice of the whole track resampled at once).
@@ -10,7 +10,7 @@ Stored per clip (``<out>/<key with / as __>.npz``, resumable: cached clips are s
 
 - ``win_starts`` [W]: window starts at 32 kHz; windows of ``--window-samples`` (default
   95 232 = 2 x 47 616: exactly musicnn's 2.98-s window) centred on the points that
-  :class:`genre_tagger.windows.WindowSpec` uses (``--windows`` windows over
+  :class:`genre_tagger.listen.windows.WindowSpec` uses (``--windows`` windows over
   ``[margin, 1 - margin]``), so window k covers the audio of musicnn's cached window k;
 - ``win_pooled`` [W, 384], ``win_hidden`` [W, 512], ``win_logits`` [W, 527];
 - ``clip_pooled`` [384], ``clip_hidden`` [512], ``clip_logits`` [527]: one pass over the

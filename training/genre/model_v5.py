@@ -2,7 +2,7 @@
 calibrated late-fused linear head per vocabulary, everything in one ONNX graph.
 
 Inputs (the windows of ONE track, from the one audio -> patches pipeline):
-``patches`` float32 [N, 187, 96] (musicnn's log-mel, :mod:`genre_tagger.frontend`) and
+``patches`` float32 [N, 187, 96] (musicnn's log-mel, :mod:`genre_tagger.listen.frontend`) and
 ``mn_mels`` float32 [M, 128, T] (mn04's normalised log-mel, :mod:`genre_tagger.listen.mn_frontend`).
 
 Graph: pruned MSD_musicnn -> tag logits + embedding averaged over the N windows (x1);
