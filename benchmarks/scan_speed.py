@@ -128,7 +128,7 @@ def stage_costs(files: list[Path]) -> dict:
         t0 = clock()
         tp = clf.patches_for_file(f)
         t1 = clock()
-        clf.classify_patches(tp.patches, tp.duration)
+        clf.classify_patches(tp.patches, tp.duration, tp.mn_mels)
         t2 = clock()
         read_tags(f)
         t3 = clock()

@@ -668,6 +668,9 @@ def test_about_in_plain_words(tiny_model_path):
     assert "92% right on the test clips of GTZAN" in text
     assert text.index("86%") < text.index("93%") < text.index("81%") < text.index("92%")  # real music first
     assert "cv-block" not in text and "83%" not in text and "msd-evidence" not in text  # developer figures stay in results/
+    assert "Pretrained networks" not in text  # the tiny model names none
+    lic = replace(meta, provenance={**meta.provenance, "licenses": {"EfficientAT mn04": "MIT License, Copyright (c) 2022 Florian Schmid"}})
+    assert "EfficientAT mn04: MIT License, Copyright (c) 2022 Florian Schmid" in about_text(lic, "")
 
 
 def _activate(qtbot, w: MainWindow) -> None:

@@ -37,8 +37,8 @@ def _by_reader(reader, path):
         planned[:] = WS.starts(n)
         return planned
 
-    info, wins = reader(path, plan, WS.length, FE.sample_rate)
-    return info, planned, wins
+    info, wins = reader(path, [audio.Request(plan, WS.length, FE.sample_rate)])
+    return info, planned, wins[0]
 
 
 def _whole(reader, path) -> np.ndarray:
@@ -76,6 +76,57 @@ def test_windows_equal_the_whole_track_resampled_at_once(clip, name, reader):
     tp = track_patches(files[name], FE, WS)
     if tp.backend == ("soundfile" if reader is audio._read_soundfile else "pyav") and name != "m4a":
         np.testing.assert_allclose(tp.patches, expected.patches, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("name", "reader"), [("wav", audio._read_soundfile), ("flac", audio._read_av), ("mp3", audio._read_av)]
+)  # fmt: skip
+def test_one_decode_for_two_rates_equals_each_rate_resampled_at_once(clip, name, reader):
+    """Two window sets at 16 and 32 kHz (musicnn's and mn04's, overlapping) from one decode:
+    each window is the slice of the whole track resampled at once to its rate."""
+    _, files = clip
+    ws2 = WindowSpec(count=3, margin=0.1, length=6 * 32000, sample_rate=32000)
+    planned: list[list[int]] = [[], []]
+
+    def plan(k, spec):
+        def f(n):
+            planned[k][:] = spec.starts(n)
+            return planned[k]
+
+        return f
+
+    reqs = [audio.Request(plan(0, WS), WS.length, 16000), audio.Request(plan(1, ws2), ws2.length, 32000)]
+    info, wins = reader(files[name], reqs)
+    if reader is audio._read_soundfile:
+        pcm, sr = sf.read(files[name], dtype="float32", always_2d=True)
+        pcm = pcm.mean(axis=1)
+    else:
+        track = audio._AvTrack(files[name])
+        pcm, sr = track.read(0, track.duration_n), track.sr
+    for k, (rate, length) in enumerate(((16000, WS.length), (32000, ws2.length))):
+        whole = soxr.resample(pcm, sr, rate, quality="HQ")
+        assert len(wins[k]) == len(planned[k]) > 1
+        for w, s in zip(wins[k], planned[k]):
+            np.testing.assert_allclose(w, whole[s : s + length], atol=2e-6)
+
+
+def test_second_input_through_track_patches(clip):
+    """track_patches with a second input: musicnn's patches as without it, mn04's mels
+    equal the front end of the 32 kHz windows of the whole track."""
+    from genre_tagger.listen.mn_frontend import MnFrontendConfig
+    from genre_tagger.listen.pipeline import SecondInput
+
+    _, files = clip
+    second = SecondInput(MnFrontendConfig(), WindowSpec(count=2, margin=0.1, length=5 * 32000, sample_rate=32000))
+    a = track_patches(files["wav"], FE, WS, second)
+    b = track_patches(files["wav"], FE, WS)
+    np.testing.assert_allclose(a.patches, b.patches, atol=1e-5)
+    pcm, sr = sf.read(files["wav"], dtype="float32", always_2d=True)
+    y32 = soxr.resample(pcm.mean(axis=1), sr, 32000, quality="HQ")
+    y16 = soxr.resample(pcm.mean(axis=1), sr, 16000, quality="HQ")
+    ref = signal_patches(y16, FE, WS, second, y32)
+    assert a.mn_mels.shape == (2, 128, second.frames) and a.mn_starts == ref.mn_starts
+    np.testing.assert_allclose(a.mn_mels, ref.mn_mels, atol=1e-3)
 
 
 @pytest.mark.parametrize("fmt", ["flac", "mp3", "ogg", "opus", "m4a"])

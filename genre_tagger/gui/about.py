@@ -86,6 +86,10 @@ def about_text(meta: ModelMeta | None, vocabulary: str = "") -> str:
     parts.append("<p><small>Measured on recordings kept apart from training; the project's documentation says how, "
                  "with the commands that reproduce them.</small></p>")
     parts.append(f"<p><small>Model: {_esc(meta.name)}, version {_esc(meta.version)}</small></p>")
+    licenses = meta.provenance.get("licenses")
+    if isinstance(licenses, dict) and licenses:
+        parts.append("<p><small><b>Pretrained networks inside the model</b><br>"
+                     + "<br>".join(f"{_esc(k)}: {_esc(v)}" for k, v in licenses.items()) + "</small></p>")  # fmt: skip
     return "".join(parts)
 
 

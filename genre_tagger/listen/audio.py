@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from math import gcd
+from math import gcd, lcm
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +81,51 @@ def _cut(read: Callable[[int, int], np.ndarray], n_native: int, sr: int, plan: P
     return [resample(read(sp.a0, sp.a1), sr, target)[sp.offset : sp.offset + sp.length] for sp in spans]
 
 
-def _read_soundfile(path: Path, plan: Plan, length: int, target: int) -> tuple[AudioInfo, list[np.ndarray]]:
+@dataclass(frozen=True)
+class Request:
+    """Windows of ``length`` samples at ``target`` Hz, at the starts ``plan(n)`` returns for a
+    track of ``n`` samples at ``target`` Hz (one model input's windows)."""
+
+    plan: Plan
+    length: int
+    target: int
+
+
+def _cut_all(read: Callable[[int, int], np.ndarray], n_native: int, sr: int, requests: list[Request]) -> list[list[np.ndarray]]:
+    """The windows of every request, each native sample decoded once: one request is cut as
+    :func:`_cut` does; with several (e.g. 16 kHz and 32 kHz windows of two front ends), the
+    native spans of all windows are merged where they overlap, every merged span is read
+    once and resampled once per rate it serves, and each window is sliced out of it. A
+    merged span starts on the common grid of every rate, so a window is the same slice of
+    the whole track resampled at once, as with :func:`_cut`."""
+    if len(requests) == 1:
+        r = requests[0]
+        return [_cut(read, n_native, sr, r.plan, r.length, r.target)]
+    spans = [_spans(r.plan(n_native * r.target // sr), r.length, n_native, sr, r.target) for r in requests]
+    grid = lcm(*(sr // gcd(sr, r.target) for r in requests))
+    merged: list[list] = []  # [a0, a1, [(request, window), ...]]
+    for a0, a1, ri, wi in sorted((sp.a0, sp.a1, ri, wi) for ri, ss in enumerate(spans) for wi, sp in enumerate(ss)):
+        if merged and a0 < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], a1)
+            merged[-1][2].append((ri, wi))
+        else:
+            merged.append([a0 // grid * grid, a1, [(ri, wi)]])
+    out: list[list[np.ndarray]] = [[np.zeros(0, np.float32)] * len(ss) for ss in spans]
+    for a0, a1, members in merged:
+        x = read(a0, a1)
+        for ri in sorted({m[0] for m in members}):
+            r = requests[ri]
+            y = resample(x, sr, r.target)
+            base = a0 * r.target // sr  # exact: a0 lies on this rate's grid
+            for rj, wi in members:
+                if rj == ri:
+                    sp = spans[ri][wi]
+                    s = sp.offset + sp.a0 * r.target // sr - base  # window start inside y
+                    out[ri][wi] = y[s : s + sp.length]
+    return out
+
+
+def _read_soundfile(path: Path, requests: list[Request]) -> tuple[AudioInfo, list[list[np.ndarray]]]:
     import soundfile as sf
 
     # a file object, not the name: libsndfile cannot open some names (e.g. not UTF-8)
@@ -94,8 +138,8 @@ def _read_soundfile(path: Path, plan: Plan, length: int, target: int) -> tuple[A
             f.seek(a0)
             return f.read(a1 - a0, dtype="float32", always_2d=True).mean(axis=1)
 
-        out = _cut(read, n_native, sr, plan, length, target)
-        info = AudioInfo(n_native / sr, n_native * target // sr, sr, f.channels, "soundfile")
+        out = _cut_all(read, n_native, sr, requests)
+        info = AudioInfo(n_native / sr, n_native * requests[0].target // sr, sr, f.channels, "soundfile")
     return info, out
 
 
@@ -196,15 +240,15 @@ class _AvTrack:
         return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
 
 
-def _read_av(path: Path, plan: Plan, length: int, target: int) -> tuple[AudioInfo, list[np.ndarray]]:
+def _read_av(path: Path, requests: list[Request]) -> tuple[AudioInfo, list[list[np.ndarray]]]:
     track = _AvTrack(path)
     sr, n_native = track.sr, track.duration_n
     whole = None
     if n_native <= 0 or not set(track.format.split(",")) & SEEKABLE:  # decode it all once
         whole = track.read(0, 1 << 62)
         n_native = len(whole)
-    out = _cut(track.read if whole is None else lambda a0, a1: whole[a0:a1], n_native, sr, plan, length, target)
-    return AudioInfo(n_native / sr, n_native * target // sr, sr, track.channels, "pyav"), out
+    out = _cut_all(track.read if whole is None else lambda a0, a1: whole[a0:a1], n_native, sr, requests)
+    return AudioInfo(n_native / sr, n_native * requests[0].target // sr, sr, track.channels, "pyav"), out
 
 
 _ASF_ENCRYPTION = (
@@ -270,7 +314,19 @@ def read_windows(
     on any failure: not audio, unsupported/DRM codec, unreadable, shorter than
     ``min_samples``, or silent.
     """
+    info, windows = read_requests(path, [Request(starts_for, length, target_sr)], min_samples)
+    return info, windows[0]
+
+
+def read_requests(path: str | Path, requests: list[Request], min_samples: int) -> tuple[AudioInfo, list[list[np.ndarray]]]:
+    """:func:`read_windows` for several window sets at once (e.g. two front ends at 16 and
+    32 kHz) from ONE decode of the file: each request's windows, in order. ``min_samples``,
+    the length and silence checks and ``AudioInfo.n_samples`` refer to the first request."""
+    if not requests:
+        raise ValueError("read_requests: no request")
     path = Path(path)
+    first = requests[0]
+    target_sr, length, starts_for = first.target, first.length, first.plan
     if not path.is_file():
         raise DecodeError(path, "no such file")
     try:
@@ -285,11 +341,13 @@ def read_windows(
             raise AudioTooShortError(path, f"audio too short ({n / target_sr:.2f} s < {min_samples / target_sr:.2f} s)")
         return starts_for(n)
 
+    checked = [Request(plan, length, target_sr), *requests[1:]]
+
     errors = []
     readers = [_read_soundfile, _read_av] if path.suffix.lower() in SOUNDFILE_EXTS else [_read_av]
     for reader in readers:
         try:
-            info, windows = reader(path, plan, length, target_sr)
+            info, all_windows = reader(path, checked)
             break
         except DecodeError:
             raise
@@ -299,7 +357,7 @@ def read_windows(
             errors.append(_plain(e))
     else:
         raise DecodeError(path, max(errors)[1])
-    windows = [w for w in windows if len(w) > 0]
+    windows = [w for w in all_windows[0] if len(w) > 0]
     if not windows:
         raise DecodeError(path, "no audio could be decoded")
     got = max(len(w) for w in windows)
@@ -307,4 +365,4 @@ def read_windows(
         raise AudioTooShortError(path, f"audio too short ({got / target_sr:.2f} s decoded, need {min_samples / target_sr:.2f} s)")
     if max(float(np.max(np.abs(w))) for w in windows) < SILENCE_PEAK:
         raise SilentAudioError(path, "audio is silent")
-    return info, windows
+    return info, [windows] + [[w for w in ws if len(w) > 0] for ws in all_windows[1:]]

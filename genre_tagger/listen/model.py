@@ -18,13 +18,18 @@ import numpy as np
 from ..errors import ModelError
 from .frontend import FrontendConfig
 from .modelmeta import ModelMeta
-from .pipeline import TrackPatches, track_patches
+from .pipeline import SecondInput, TrackPatches, track_patches
 
-DEFAULT_MODEL_NAME = "genre-musicnn"
+DEFAULT_MODEL_NAME = "genre-v5"
 
 
 def bundled_model_path(name: str = DEFAULT_MODEL_NAME) -> Path:
-    """Path of the bundled metadata JSON (installed package data, or the source tree)."""
+    """Path of the bundled metadata JSON: the source tree's ``models/`` when this code runs
+    from a source tree (a checkout or a git worktree, whichever the editable install points
+    at), else the installed package data."""
+    src = Path(__file__).resolve().parents[2]  # genre_tagger/listen/model.py -> the repository root
+    if (src / "pyproject.toml").is_file() and (src / "models" / f"{name}.json").is_file():
+        return src / "models" / f"{name}.json"
     try:
         from importlib.resources import files
 
@@ -33,7 +38,7 @@ def bundled_model_path(name: str = DEFAULT_MODEL_NAME) -> Path:
             return p
     except (ModuleNotFoundError, TypeError):
         pass
-    return Path(__file__).resolve().parents[1] / "models" / f"{name}.json"
+    return src / "models" / f"{name}.json"
 
 
 def load_info(path: str | Path | None = None, app_frontend: FrontendConfig | None = None, verify_hash: bool = True) -> ModelMeta:
@@ -101,21 +106,26 @@ class Classifier:
         have_in = [i.name for i in self.session.get_inputs()]
         have_out = {o.name for o in self.session.get_outputs()}
         missing = [o for o in self.meta.outputs if o not in have_out]
-        if have_in != [self.meta.input.name] or missing:
+        m = self.meta
+        self.second = SecondInput(m.mn_frontend, m.mn_windows) if m.mn_frontend is not None and m.mn_windows is not None else None
+        if have_in != self.meta.inputs or missing:
             raise ModelError(path, f"ONNX graph does not match its metadata (inputs {have_in}, missing outputs {missing})")
 
     def patches_for_file(self, path: str | Path) -> TrackPatches:
         """Decode + front-end for ``path`` (raises DecodeError naming the file)."""
-        return track_patches(path, self.meta.frontend, self.meta.windows)
+        return track_patches(path, self.meta.frontend, self.meta.windows, self.second)
 
-    def classify_patches(self, patches: np.ndarray, duration: float = 0.0) -> Classification:
-        """``[N, frames, mels]`` (the windows of ONE track) -> :class:`Classification`."""
+    def classify_patches(self, patches: np.ndarray, duration: float = 0.0, mn_mels: np.ndarray | None = None) -> Classification:
+        """``[N, frames, mels]`` (the windows of ONE track; with a second tagger also its
+        ``mn_mels`` ``[M, mels, frames]``) -> :class:`Classification`."""
         x = np.ascontiguousarray(patches, dtype=np.float32)
-        outs = dict(zip(self.meta.outputs, self.session.run(self.meta.outputs, {self.meta.input.name: x})))
-        probs = {
-            v.name: {g: float(p) for g, p in zip(v.genres, np.asarray(outs[v.output]).reshape(-1))}
-            for v in self.meta.vocabularies
-        }
+        feed = {self.meta.input.name: x}
+        if self.meta.mn_input is not None:
+            if mn_mels is None:
+                raise ValueError("this model has a second input: give mn_mels")
+            feed[self.meta.mn_input.name] = np.ascontiguousarray(mn_mels, dtype=np.float32)
+        outs = dict(zip(self.meta.outputs, self.session.run(self.meta.outputs, feed)))
+        probs = {v.name: {g: float(p) for g, p in zip(v.genres, np.asarray(outs[v.output]).reshape(-1))} for v in self.meta.vocabularies}
         tags = {}
         if self.meta.tags:
             tags = {t: float(p) for t, p in zip(self.meta.tags, np.asarray(outs[self.meta.tag_output]).reshape(-1))}
@@ -124,4 +134,4 @@ class Classifier:
     def classify_file(self, path: str | Path) -> Classification:
         """Decode, front-end and model for one file (raises DecodeError naming the file)."""
         tp = self.patches_for_file(path)
-        return self.classify_patches(tp.patches, tp.duration)
+        return self.classify_patches(tp.patches, tp.duration, tp.mn_mels)

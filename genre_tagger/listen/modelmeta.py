@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import ModelError
 from .frontend import FrontendConfig
+from .mn_frontend import MnFrontendConfig
 from .windows import WindowSpec
 
 FORMAT = 2  # the metadata/graph format this app reads
@@ -42,6 +43,26 @@ class InputSpec:
         if len(shape) != 3 or d.get("dtype", "float32") != "float32":
             raise ValueError(f"input must be float32 [n, frames, mels], not {d.get('dtype')} {shape}")
         return cls(name=d["name"], frames=int(shape[1]), mels=int(shape[2]))
+
+
+@dataclass(frozen=True)
+class MnInputSpec:
+    """The second tagger's ONNX input (model v5: mn04): ``name`` float32 ``[M, mels, frames]``
+    (M = its windows, dynamic), from :mod:`genre_tagger.listen.mn_frontend`."""
+
+    name: str = "mn_mels"
+    mels: int = 128
+    frames: int = 1000
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "shape": ["m", self.mels, self.frames], "dtype": "float32"}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> MnInputSpec:
+        shape = d["shape"]
+        if len(shape) != 3 or d.get("dtype", "float32") != "float32":
+            raise ValueError(f"second input must be float32 [m, mels, frames], not {d.get('dtype')} {shape}")
+        return cls(name=d["name"], mels=int(shape[1]), frames=int(shape[2]))
 
 
 @dataclass(frozen=True)
@@ -139,6 +160,10 @@ class ModelMeta:
     tag_output: str = "tag_probs"
     tag_display: dict[str, str] = field(default_factory=dict)  # genre-like tags -> display name (GUI suggestions)
     provenance: dict = field(default_factory=dict)  # free: data, heads, pruning, calibration, export date...
+    # a second tagger with its own front end (model v5: EfficientAT mn04 at 32 kHz); all three or none
+    mn_frontend: MnFrontendConfig | None = None
+    mn_windows: WindowSpec | None = None  # positions in samples at mn_frontend.sample_rate
+    mn_input: MnInputSpec | None = None
     format: int = FORMAT
     path: Path | None = field(default=None, compare=False)  # the JSON it was loaded from (not serialised)
 
@@ -160,6 +185,20 @@ class ModelMeta:
                 f"windows ({self.windows.length} samples at {self.windows.sample_rate} Hz) do not fit the front-end "
                 f"({self.frontend.patch_samples} samples at {self.frontend.sample_rate} Hz)"
             )
+        second = (self.mn_frontend, self.mn_windows, self.mn_input)
+        if any(x is not None for x in second):
+            if any(x is None for x in second):
+                raise ValueError("a second input needs mn_frontend, mn_windows and mn_input together")
+            fe, win, inp = second
+            if win.sample_rate != fe.sample_rate:
+                raise ValueError(f"mn_windows count samples at {win.sample_rate} Hz, the second front-end runs at {fe.sample_rate} Hz")
+            if [inp.mels, inp.frames] != [fe.n_mels, fe.frames(win.length)]:
+                raise ValueError(
+                    f"second input [m, {inp.mels}, {inp.frames}] does not fit its front-end and windows "
+                    f"({fe.n_mels} x {fe.frames(win.length)})"
+                )
+            if inp.name == self.input.name:
+                raise ValueError("the two inputs need different names")
 
     # -- derived -----------------------------------------------------------------
     @property
@@ -194,6 +233,11 @@ class ModelMeta:
         """ONNX output names, vocabularies first, then ``tag_output`` if the model has tags."""
         return [v.output for v in self.vocabularies] + ([self.tag_output] if self.tags else [])
 
+    @property
+    def inputs(self) -> list[str]:
+        """ONNX input names: ``input.name``, then the second input's where there is one."""
+        return [self.input.name] + ([self.mn_input.name] if self.mn_input is not None else [])
+
     # -- JSON --------------------------------------------------------------------
     def to_dict(self) -> dict:
         return {
@@ -211,7 +255,11 @@ class ModelMeta:
             "tag_output": self.tag_output,
             "tag_display": dict(self.tag_display),
             "provenance": self.provenance,
-        }
+        } | (
+            {"mn_frontend": self.mn_frontend.to_dict(), "mn_windows": self.mn_windows.to_dict(), "mn_input": self.mn_input.to_dict()}
+            if self.mn_frontend is not None and self.mn_windows is not None and self.mn_input is not None
+            else {}
+        )
 
     @classmethod
     def from_dict(cls, d: dict, path: Path | None = None) -> ModelMeta:
@@ -236,6 +284,9 @@ class ModelMeta:
             tag_output=d.get("tag_output", "tag_probs"),
             tag_display=dict(d.get("tag_display", {})),
             provenance=dict(d.get("provenance", {})),
+            mn_frontend=MnFrontendConfig.from_dict(d["mn_frontend"]) if "mn_frontend" in d else None,
+            mn_windows=WindowSpec.from_dict(d["mn_windows"]) if "mn_windows" in d else None,
+            mn_input=MnInputSpec.from_dict(d["mn_input"]) if "mn_input" in d else None,
             format=d["format"],
             path=path,
         )
@@ -258,7 +309,8 @@ class ModelMeta:
         """Read and check a model's metadata (``.json``, or the ``.onnx`` beside it).
 
         Checks: format == 2, the front-end equals the app's (``app_frontend``, default
-        :class:`FrontendConfig`), windows and input fit it, the ONNX exists and matches
+        :class:`FrontendConfig`; a second front-end, where the model has one, equals
+        :class:`MnFrontendConfig`), windows and inputs fit them, the ONNX exists and matches
         ``sha256``. Raises :class:`ModelError` naming the file on any problem.
         """
         path = Path(path)
@@ -275,6 +327,8 @@ class ModelMeta:
                 raise ValueError("not a JSON object")
             if d.get("format") == FORMAT:  # the front-end first: its mismatch explains the others
                 (app_frontend or FrontendConfig()).check(FrontendConfig.from_dict(d["frontend"]))
+                if "mn_frontend" in d:
+                    MnFrontendConfig().check(MnFrontendConfig.from_dict(d["mn_frontend"]))
             meta = cls.from_dict(d, path)
         except (KeyError, TypeError, ValueError) as e:
             what = f"missing key {e}" if isinstance(e, KeyError) else str(e)
