@@ -256,3 +256,25 @@ def test_default_settings_are_the_committed_fit(vocabulary):
     d = DEFAULTS[vocabulary]
     assert (d.pooling, d.min_confidence, d.contradiction.to_dict()) == (fit["pooling"], fit["min_confidence"], fit["contradiction"])
     assert d.temperature == pytest.approx(fit["temperature"], abs=5e-4)
+
+
+def test_fitted_album_settings_go_into_the_model_metadata_and_the_app_reads_them(tiny_model_path, tmp_path):
+    """training.genre.album_settings writes albums_eval's shipped settings into a model's
+    metadata; the app's settings_for then uses them instead of the v4 defaults."""
+    import shutil
+
+    from genre_tagger.library.albums import settings_for
+    from genre_tagger.listen.modelmeta import ModelMeta
+    from training.genre.album_settings import with_album_settings
+
+    for f in (tiny_model_path.with_suffix(".json"), tiny_model_path.with_suffix(".onnx")):
+        shutil.copy(f, tmp_path / f.name)
+    path = tmp_path / tiny_model_path.with_suffix(".json").name
+    meta = ModelMeta.load(path)
+    name = meta.vocabularies[0].name
+    fitted = {"pooling": "mean-log", "temperature": 0.85, "min_confidence": 0.81, "contradiction": {"own_min": 0.95, "album_max": 0.2}}
+    with_album_settings(meta, {name: fitted}).save(path)
+    s = settings_for(ModelMeta.load(path).vocabulary(name))
+    assert (s.pooling, s.temperature, s.min_confidence, s.contradiction.own_min) == ("mean-log", 0.85, 0.81, 0.95)
+    with pytest.raises(KeyError):
+        with_album_settings(meta, {"no-such-vocabulary": fitted})
