@@ -19,8 +19,34 @@ from functools import lru_cache
 import numpy as np
 
 
+class FrontendParams:
+    """What every front end's parameters share: to and from the model metadata (unknown keys
+    refused), and a check against the app's own that names every difference."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown front-end parameters: {sorted(unknown)}")
+        return cls(**d)
+
+    def check(self, other: FrontendParams) -> None:
+        """Raise ValueError naming every parameter where ``other`` differs from this one."""
+        diffs = [
+            f"{f.name}: model has {getattr(other, f.name)!r}, app computes {getattr(self, f.name)!r}"
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(other, f.name)
+        ]
+        if diffs:
+            raise ValueError("front-end mismatch: " + "; ".join(diffs))
+
+
 @dataclass(frozen=True)
-class FrontendConfig:
+class FrontendConfig(FrontendParams):
     name: str = "musicnn-logmel"
     sample_rate: int = 16000
     n_fft: int = 512
@@ -45,26 +71,6 @@ class FrontendConfig:
     def patch_seconds(self) -> float:
         return self.patch_samples / self.sample_rate
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> FrontendConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown front-end parameters: {sorted(unknown)}")
-        return cls(**d)
-
-    def check(self, other: FrontendConfig) -> None:
-        """Raise ValueError naming every parameter where ``other`` differs from this one."""
-        diffs = [
-            f"{f.name}: model has {getattr(other, f.name)!r}, app computes {getattr(self, f.name)!r}"
-            for f in fields(self)
-            if getattr(self, f.name) != getattr(other, f.name)
-        ]
-        if diffs:
-            raise ValueError("front-end mismatch: " + "; ".join(diffs))
 
 
 def _hz_to_mel_slaney(f: np.ndarray) -> np.ndarray:

@@ -17,14 +17,16 @@ metadata and checked at load, as :class:`genre_tagger.listen.frontend.FrontendCo
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
+from .frontend import FrontendParams
+
 
 @dataclass(frozen=True)
-class MnFrontendConfig:
+class MnFrontendConfig(FrontendParams):
     name: str = "efficientat-logmel"
     sample_rate: int = 32000
     preemphasis: float = 0.97
@@ -42,26 +44,6 @@ class MnFrontendConfig:
     norm_add: float = 4.5  # (x + add) / div
     norm_div: float = 5.0
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> MnFrontendConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown front-end parameters: {sorted(unknown)}")
-        return cls(**d)
-
-    def check(self, other: MnFrontendConfig) -> None:
-        """Raise ValueError naming every parameter where ``other`` differs from this one."""
-        diffs = [
-            f"{f.name}: model has {getattr(other, f.name)!r}, app computes {getattr(self, f.name)!r}"
-            for f in fields(self)
-            if getattr(self, f.name) != getattr(other, f.name)
-        ]
-        if diffs:
-            raise ValueError("front-end mismatch: " + "; ".join(diffs))
 
     def frames(self, n_samples: int) -> int:
         """Frames produced for ``n_samples`` input samples (pre-emphasis drops one)."""
