@@ -139,6 +139,27 @@ def test_export_round_trip(tmp_path):
     assert torch.allclose(a[2][50:], b[2][50:]) and not torch.allclose(a[2][:50], b[2][:50])
 
 
+def test_exported_model_runs_the_app_path(tmp_path):
+    """What the library chain exports, the app loads and runs on an audio file (was the v3
+    chain's ``test_export_and_model``)."""
+    from devtools.synth import write_audio
+    from genre_tagger.listen.model import Classifier
+
+    rng = np.random.default_rng(3)
+    heads = [HeadSpec("library", ["rock", "jazz", "electronic"], rng.normal(0, 0.1, (3, 58)), np.zeros(3), 0.3, 1.0),
+             HeadSpec("gtzan", ["blues", "rock"], rng.normal(0, 0.1, (2, 58)), np.zeros(2), 0.2, 1.0)]  # fmt: skip
+    spec = ModelSpec(("msd_logits", "msd_embedding"), windows=3, mtt_windows=0, heads=heads)
+    export(LibraryNet(spec, TinyTagger(0), None).eval(), spec, tmp_path, "tiny", "t1")
+    meta = ModelMeta.load(tmp_path / "tiny.json")
+    assert meta.format == 2 and len(meta.tags) == 50
+    c = Classifier(tmp_path / "tiny.json", threads=1).classify_file(write_audio(tmp_path / "a.wav", "wav", seconds=8.0))
+    assert c.windows == 3
+    for vocab, n in (("library", 3), ("gtzan", 2)):
+        ranked = c.ranked(vocab)
+        assert len(ranked) == n and abs(sum(p for _, p in ranked) - 1) < 1e-4
+    assert len(c.tags) == 50
+
+
 def test_accuracy_figures_name_their_protocol_and_feed_the_about_box():
     from genre_tagger.gui.about import accuracy_lines
     from genre_tagger.listen.modelmeta import Vocabulary

@@ -27,15 +27,14 @@ def test_file_and_memory_paths_agree_exactly(tmp_path):
 
 
 def test_app_and_trainer_entry_points_give_the_same_patches(tmp_path, tiny_model_path):
-    pytest.importorskip("torch")
-    from training.genre.features import clip_patches
-
+    """The trainer's feature cache (``training.genre.feature_cache``) decodes with
+    ``track_patches``: given the model's windows, its patches are the app Classifier's, bit for bit."""
     f = write_audio(tmp_path / "b.mp3", "mp3", seconds=9.0, seed=4)
     clf = Classifier(tiny_model_path, threads=1)
     ws = clf.meta.windows
     app = clf.patches_for_file(f).patches
     assert app.shape == (ws.count, FE.patch_frames, FE.n_mels)
-    assert np.array_equal(app, clip_patches(f, FE, ws.count, ws.margin))
+    assert np.array_equal(app, track_patches(f, FE, ws).patches)
 
 
 def test_tracks_shorter_than_the_minimum_are_refused(tmp_path):

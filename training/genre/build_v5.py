@@ -29,11 +29,11 @@ from genre_tagger.listen.windows import WindowSpec
 
 from ..weights import DEFAULT_CACHE, musicnn_dir
 from . import fusion_experiments as fx
-from .heads import EXTRA_GENRES
 from .mn04 import audioset_labels, load_mn04
 from .model_v5 import V5Net, export_onnx, fold_fitted, tag_names
 from .musicnn import load_pretrained
 from .prune import DEFAULT_TOL, PrunedMusicnn
+from .tagger_features import EXTRA_GENRES
 
 MN04_NOTICE = (
     "EfficientAT mn04 (AudioSet) by Florian Schmid, Khaled Koutini and Gerhard Widmer, "

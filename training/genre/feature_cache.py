@@ -30,10 +30,10 @@ from genre_tagger.listen.windows import WindowSpec
 
 from ..data import find_clips
 from ..weights import DEFAULT_CACHE, musicnn_dir
-from .heads import DIMS
 from .musicnn import load_pretrained
 from .prune import PrunedMusicnn
 from .realdata import gtzan_key, realmusic_key
+from .tagger_features import DIMS
 
 TAGGERS = ("MSD_musicnn", "MTT_musicnn")
 # MTT_musicnn costs ~3x MSD per window: it is cached on the 4 of the 16 windows that approximate

@@ -84,7 +84,7 @@ class Fusion:
 
 
 def msd_names() -> list[str]:
-    from .heads import TAG_NAMES
+    from .tagger_features import TAG_NAMES
 
     return [n.split(":", 1)[1] for n in TAG_NAMES if n.startswith("msd:")]
 
@@ -151,9 +151,9 @@ def evidence_mask(genres: list[str], f: Fusion, part: str = "both") -> np.ndarra
 
 
 def tag_evidence_mask(genres: list[str], f: Fusion) -> np.ndarray:
-    """[G, D_msd]: a genre with MSD tags of its own (:data:`heads.EVIDENCE`: blues, country,
+    """[G, D_msd]: a genre with MSD tags of its own (:data:`tagger_features.EVIDENCE`: blues, country,
     hip-hop, jazz, metal, pop, rock) reads only them; the others every MSD feature."""
-    from .heads import EVIDENCE
+    from .tagger_features import EVIDENCE
 
     names = msd_features_names(f)
     mask = np.ones((len(genres), len(names)), np.float32)

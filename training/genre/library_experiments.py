@@ -32,7 +32,6 @@ from genre_tagger.genres import GTZAN_GENRES
 
 from ..data import grouped_folds
 from . import feature_cache
-from .heads import EVIDENCE, block_names
 from .library_model import HeadSpec, ModelSpec
 from .realdata import Example, gtzan_examples, gtzan_top1_eligible, realmusic_examples
 from .sethead import (
@@ -45,6 +44,7 @@ from .sethead import (
     softmax,
     top1_correct,
 )
+from .tagger_features import EVIDENCE, block_names
 
 # subsets of the 16 cached windows (centres 0.125, 0.175, ... 0.875 of the track) that
 # approximate a WindowSpec(count=K, margin=0.1) (centres within 0.75 s of K's own)
@@ -68,14 +68,14 @@ class Candidate:
     c: float = 0.1
     gtzan_weight: float = 1.0  # weight of a GTZAN clip relative to a realmusic clip
     gtzan_balanced: bool = False  # GTZAN clips weighted so that each of its genres weighs the same
-    evidence: bool = False  # a genre with a tag of its own reads only that tag (heads.EVIDENCE)
+    evidence: bool = False  # a genre with a tag of its own reads only that tag (tagger_features.EVIDENCE)
 
     def uses_mtt(self) -> bool:
         return any(b.startswith("mtt") for b in self.blocks)
 
 
 def evidence_mask(genres: list[str], cand: Candidate) -> np.ndarray | None:
-    """[G, D] 0/1: a genre with evidence tags among the features (:data:`heads.EVIDENCE`,
+    """[G, D] 0/1: a genre with evidence tags among the features (:data:`tagger_features.EVIDENCE`,
     e.g. rock <- msd:rock, msd:classic rock, msd:hard rock) may use only those; the
     others (classical, disco, reggae, electronic …) use every feature. None = no mask."""
     if not cand.evidence:

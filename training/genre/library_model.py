@@ -24,9 +24,9 @@ from genre_tagger.listen.modelmeta import InputSpec, ModelMeta, Vocabulary
 from genre_tagger.listen.windows import WindowSpec
 
 from ..weights import DEFAULT_CACHE, musicnn_dir
-from .heads import EXTRA_GENRES, TAG_NAMES
 from .musicnn import MSD_LABELS, load_pretrained
 from .prune import DEFAULT_TOL, PrunedMusicnn
+from .tagger_features import EXTRA_GENRES, TAG_NAMES
 
 INPUT_NAME = "patches"
 TAG_OUTPUT = "tag_probs"

@@ -9,7 +9,7 @@ the constants of the dead ones into the layers that read them (mid-end conv, bac
 dense) — the network's function is unchanged up to the dropped tiny weights, which
 :func:`fidelity` measures. This cuts the front-end, ~90 % of musicnn's compute, ~9x.
 
-    python -m training.genre.prune [--features .cache/features/w10_m0] [--json results/pruning.json]
+    python -m training.genre.prune --data ../shared/data/gtzan [--clips 120] [--json results/pruning.json]
 """
 
 from __future__ import annotations
@@ -25,6 +25,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from genre_tagger.errors import GenreTaggerError
+from genre_tagger.listen.frontend import FrontendConfig
+from genre_tagger.listen.pipeline import track_patches
+from genre_tagger.listen.windows import WindowSpec
+
+from ..data import find_clips
 from ..weights import DEFAULT_CACHE, musicnn_dir
 from .musicnn import Musicnn, TaggerOutput, load_pretrained
 
@@ -154,21 +160,29 @@ def fidelity(full: nn.Module, pruned: nn.Module, patches: np.ndarray, batch: int
     }
 
 
-def _cached_patches(features: Path, limit: int) -> np.ndarray:
-    files = sorted(features.glob("*.npz"))
-    files = [files[i] for i in np.linspace(0, len(files) - 1, min(limit, len(files))).round().astype(int)] if files else []
-    if not files:
-        raise SystemExit(f"no cached features in {features} (run python -m training.genre.features first)")
-    return np.concatenate([np.load(f)["patches"] for f in files])
+def _gtzan_patches(data: Path, limit: int, windows: int) -> np.ndarray:
+    """Patches of at most ``limit`` GTZAN clips spread over all (sorted by stem), ``windows``
+    windows each, decoded by the app's pipeline; clips that cannot be decoded are skipped."""
+    clips = find_clips(data)
+    picks = sorted(set(np.linspace(0, len(clips) - 1, min(limit, len(clips))).round().astype(int)))
+    fe, spec, out = FrontendConfig(), WindowSpec(count=windows, margin=0.0), []
+    for i in picks:
+        try:
+            out.append(track_patches(clips[i].path, fe, spec).patches)
+        except GenreTaggerError as e:
+            print(f"skipped: {e}", flush=True)
+    if not out:
+        raise SystemExit(f"{data}: no clip could be decoded")
+    return np.concatenate(out)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="MSD_musicnn")
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
-    ap.add_argument("--features", type=Path, default=DEFAULT_CACHE / "features" / "w10_m0",
-                    help="cached patches (training.genre.features) to measure fidelity on")  # fmt: skip
-    ap.add_argument("--clips", type=int, default=1000, help="at most this many cached clips, spread over all")
+    ap.add_argument("--data", type=Path, required=True, help="GTZAN root (<genre>/<genre>.NNNNN.<ext>) to measure fidelity on")
+    ap.add_argument("--clips", type=int, default=1000, help="at most this many clips, spread over all")
+    ap.add_argument("--windows", type=int, default=10, help="windows per clip")
     ap.add_argument("--tol", type=float, default=DEFAULT_TOL)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
@@ -176,7 +190,7 @@ def main() -> None:
     if not isinstance(full, Musicnn):
         raise SystemExit("only the musicnn architectures have a front-end to prune")
     pruned = PrunedMusicnn(full, args.tol).eval()
-    patches = _cached_patches(args.features, args.clips)
+    patches = _gtzan_patches(args.data, args.clips, args.windows)
     rng = np.random.default_rng(0)
     noise = rng.uniform(0, 4, (64, *patches.shape[1:])).astype(np.float32)  # off-distribution inputs
     t0 = time.time()
@@ -186,7 +200,8 @@ def main() -> None:
         **pruned.summary(),
         "gtzan_patches": fidelity(full, pruned, patches),
         "uniform_noise_patches": fidelity(full, pruned, noise),
-        "command": f"python -m training.genre.prune --model {args.model} --tol {args.tol:g} --clips {args.clips}",
+        "command": f"python -m training.genre.prune --data <GTZAN> --model {args.model} --tol {args.tol:g} --clips {args.clips} "
+        f"--windows {args.windows}",
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
         "seconds": round(time.time() - t0, 1),
     }
