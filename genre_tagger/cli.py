@@ -333,6 +333,9 @@ def run_scan(args, out, err) -> int:
         code = max(code, _write_outputs(args, results, human, err))
     if not args.quiet or interrupted:
         parts = [status_words(s, counts[s]) for s in STATUSES if counts[s]]
+        read_only = sum(1 for r in results if r.status == WOULD_TAG and r.read_only)
+        if read_only:  # as the app counts them: a dry run says which of its writes would fail
+            parts.insert(parts.index(status_words(WOULD_TAG, counts[WOULD_TAG])) + 1, f"{read_only} of them read-only (would fail)")
         human.write(f"{plural(len(results), 'file')} in {seconds:.1f} s: " + (", ".join(parts) or "nothing to do") + "\n")
         if args.group == "album" and results:
             human.write(album_summary(results) + "\n")

@@ -463,6 +463,7 @@ def test_dry_run_flags_read_only_files(song, tiny_model_path, capsys):
     finally:
         wav.chmod(0o644)
     assert code == 0 and "would tag: " in out and "(read-only: the write would fail)" in out
+    assert "1 of them read-only (would fail)" in out  # the summary counts them, as the app does
 
 
 # -- words: one set of status names, plurals, -q alike everywhere -----------------------
