@@ -538,8 +538,14 @@ def run_set(args, out, err) -> int:
     else:
         if not args.quiet:
             out.write(f"{plural(total, 'file')}: {counts['set']} set, {counts['unchanged']} unchanged{kept_note}, {len(failed)} failed\n")
-    if run.run_id is not None and (not args.quiet or interrupted):
-        out.write(f"run {run.run_id} recorded; 'genre-tagger --undo' restores it\n")
+    return _write_run_end(run.run_id, args.quiet, interrupted, bool(failed), out)
+
+
+def _write_run_end(run_id: int | None, quiet: bool, interrupted: bool, failed: bool, out) -> int:
+    """The end of a command that wrote through one journal run (``--set``,
+    ``--normalize-genres``): where the run is recorded, and the exit code."""
+    if run_id is not None and (not quiet or interrupted):
+        out.write(f"run {run_id} recorded; 'genre-tagger --undo' restores it\n")
     if interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FILES_FAILED if failed else EXIT_OK
@@ -627,11 +633,7 @@ def run_normalize(args, out, err) -> int:
     else:
         if not args.quiet:
             out.write(f"{plural(len(files), 'file')}: {written} normalized, {len(failed)} failed\n")
-    if run.run_id is not None and (not args.quiet or interrupted):
-        out.write(f"run {run.run_id} recorded; 'genre-tagger --undo' restores it\n")
-    if interrupted:
-        return EXIT_INTERRUPTED
-    return EXIT_FILES_FAILED if failed else EXIT_OK
+    return _write_run_end(run.run_id, args.quiet, interrupted, bool(failed), out)
 
 
 def run_history(args, out) -> int:

@@ -42,7 +42,7 @@ import numpy as np
 from genre_tagger.library.albums import MEAN, MEAN_LOG, Album, AlbumSettings, Contradiction, album_decisions, pool
 
 from .realdata import realmusic_examples
-from .sethead import choose_threshold, ece, fit_temperature, precision_coverage
+from .sethead import choose_threshold, ece, fit_temperature, precision_coverage, reliability_bins
 
 SHIPPED_CANDIDATE = "msd-tags+emb w4 gtzan-bal×0.3 C=0.03"  # the v4 model's (models/genre-musicnn.json provenance)
 TARGETS = (0.92, 0.93, 0.94, 0.95, 0.96)
@@ -258,15 +258,7 @@ def plots(out: Path, album: tuple, track: tuple, threshold_point: tuple, title: 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    def bins(conf, ok):
-        edges = np.linspace(0, 1, 11)
-        idx = np.clip(np.digitize(conf, edges[1:-1]), 0, 9)
-        mids, accs, counts = [], [], []
-        for b in range(10):
-            sel = idx == b
-            if sel.any():
-                mids.append(float(conf[sel].mean())), accs.append(float(ok[sel].mean())), counts.append(int(sel.sum()))
-        return mids, accs, counts
+    bins = reliability_bins
 
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")

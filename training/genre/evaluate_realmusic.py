@@ -123,6 +123,15 @@ def score(records: list[dict | None], clips: list[Example], min_conf: list[float
     }
 
 
+def score_gtzan_test(records: list[dict | None], clips: list[Example]) -> dict:
+    """Top-1 accuracy and balanced accuracy (mean per-genre recall) of scan records on GTZAN
+    test clips, gtzan vocabulary."""
+    ok = [bool(r and r.get("top") and genre_id(r["top"][0][0]) == e.primary) for r, e in zip(records, clips)]
+    present = [g for g in GTZAN_GENRES if any(e.primary == g for e in clips)]
+    recall = [float(np.mean([o for o, e in zip(ok, clips) if e.primary == g])) for g in present]
+    return {"vocabulary": "gtzan", "clips": len(clips), "accuracy": float(np.mean(ok)), "balanced_accuracy": float(np.mean(recall))}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True, help="realmusic root (labels.csv)")
@@ -175,11 +184,7 @@ def main() -> None:
         test = [e for e in ex if not e.is_real and e.group == "test"]
         _, recs = fit_and_scan(ex, cache, train, test, cand, library, gtzan_head, Path(tmp) / "gtzan", "gtzan-filtered",
                                vocabulary="gtzan")  # fmt: skip
-        ok = [bool(r and r.get("top") and genre_id(r["top"][0][0]) == e.primary) for r, e in zip(recs, test)]
-        present = [g for g in GTZAN_GENRES if any(e.primary == g for e in test)]
-        recall = [float(np.mean([o for o, e in zip(ok, test) if e.primary == g])) for g in present]
-        out["gtzan_filtered_test"] = {"vocabulary": "gtzan", "clips": len(test), "accuracy": float(np.mean(ok)),
-                                      "balanced_accuracy": float(np.mean(recall))}  # fmt: skip
+        out["gtzan_filtered_test"] = score_gtzan_test(recs, test)
     a = out["realmusic"]
     print("at the model's min_confidence:", a["at_model_min_confidence"])
     print(f"realmusic (app path, {a['clips']} clips): ext top-1 {a['extended_top1']:.3f}, GTZAN-10 top-1 {a['gtzan10_top1']}, "

@@ -20,14 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-
-from genre_tagger.genres import GTZAN_GENRES, genre_id
 
 from . import fusion_experiments as fx
 from .build_v5 import fit_and_export
-from .evaluate_realmusic import scan, score
+from .evaluate_realmusic import scan, score, score_gtzan_test
 
 
 def main() -> None:
@@ -82,11 +79,7 @@ def main() -> None:
         work = Path(tmp) / "gtzan"
         fit_and_export(ex, msd, mn, train, f, library, gtzan_head, target, args.mn04, work / "model", "gtzan-filtered", "cv")
         recs = scan(work / "model" / "gtzan-filtered.json", test, work, "gtzan")
-        ok = [bool(r and r.get("top") and genre_id(r["top"][0][0]) == e.primary) for r, e in zip(recs, test)]
-        present = [g for g in GTZAN_GENRES if any(e.primary == g for e in test)]
-        recall = [float(np.mean([o for o, e in zip(ok, test) if e.primary == g])) for g in present]
-        out["gtzan_filtered_test"] = {"vocabulary": "gtzan", "clips": len(test), "accuracy": float(np.mean(ok)),
-                                      "balanced_accuracy": float(np.mean(recall))}  # fmt: skip
+        out["gtzan_filtered_test"] = score_gtzan_test(recs, test)
     a = out["realmusic"]
     print(f"realmusic (app path, {a['clips']} clips): ext top-1 {a['extended_top1']:.3f}, GTZAN-10 top-1 {a['gtzan10_top1']}, "
           f"written precision {a['written_precision']} at coverage {a['coverage']:.3f}; "

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,28 +80,39 @@ def tagger_outputs(models: dict[str, torch.nn.Module], patches: np.ndarray) -> d
     return res
 
 
-def extract(items: list[Item], out: Path, windows: WindowSpec, cache: Path = DEFAULT_CACHE) -> None:
+def cache_each(items: list[Item], out: Path, arrays_of: Callable[[Item], dict[str, np.ndarray]]) -> None:
+    """The resumable loop of every feature cache: for each clip not cached yet, its arrays
+    (``arrays_of``; a clip that cannot be decoded is reported and left out), saved whole
+    or not at all (a temporary file renamed), with progress."""
     out.mkdir(parents=True, exist_ok=True)
-    fe = FrontendConfig()
-    models = taggers(cache)
     t0, done = time.time(), 0
     todo = [it for it in items if not cache_file(out, it.key).exists()]
     print(f"{len(items) - len(todo)} cached, {len(todo)} to do", flush=True)
     for it in todo:
         try:
-            tp = track_patches(it.path, fe, windows)
+            arrays = arrays_of(it)
         except GenreTaggerError as e:
             print(f"skipped: {e}", flush=True)
             continue
-        arrays = tagger_outputs(models, tp.patches)
         dest = cache_file(out, it.key)
         tmp = dest.with_name(dest.stem + ".tmp.npz")
-        np.savez(tmp, starts=np.array(tp.starts), n_samples=np.array(tp.n_samples), **arrays)
+        np.savez(tmp, **arrays)
         tmp.rename(dest)
         done += 1
         if done % 25 == 0:
             print(f"{done}/{len(todo)} clips, {(time.time() - t0) / done:.2f} s/clip", flush=True)
     print(f"done: {done} clips in {time.time() - t0:.0f} s", flush=True)
+
+
+def extract(items: list[Item], out: Path, windows: WindowSpec, cache: Path = DEFAULT_CACHE) -> None:
+    fe = FrontendConfig()
+    models = taggers(cache)
+
+    def arrays_of(it: Item) -> dict[str, np.ndarray]:
+        tp = track_patches(it.path, fe, windows)
+        return {"starts": np.array(tp.starts), "n_samples": np.array(tp.n_samples), **tagger_outputs(models, tp.patches)}
+
+    cache_each(items, out, arrays_of)
 
 
 def load(out: Path, keys: list[str]) -> dict[str, np.ndarray]:

@@ -41,6 +41,7 @@ from .sethead import (
     fit_set_head,
     fit_temperature,
     precision_coverage,
+    reliability_bins,
     softmax,
     top1_correct,
 )
@@ -371,13 +372,7 @@ def plots(probs: np.ndarray, ex: list[Example], genres: list[str], threshold: fl
 
     conf = probs.max(1)
     ok = top1_correct(probs, [e.accepted for e in ex], genres)
-    edges = np.linspace(0, 1, 11)
-    idx = np.clip(np.digitize(conf, edges[1:-1]), 0, 9)
-    mids, accs, counts = [], [], []
-    for b in range(10):
-        sel = idx == b
-        if sel.any():
-            mids.append(conf[sel].mean()), accs.append(ok[sel].mean()), counts.append(int(sel.sum()))
+    mids, accs, counts = reliability_bins(conf, ok)
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
     ax.plot(mids, accs, "o-", label=f"model (ECE {ece(conf, ok):.3f})")

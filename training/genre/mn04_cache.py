@@ -26,18 +26,16 @@ Stored per clip (``<out>/<key with / as __>.npz``, resumable: cached clips are s
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from genre_tagger.errors import GenreTaggerError
 from genre_tagger.listen.audio import read_windows
 from genre_tagger.listen.mn_frontend import MnFrontendConfig, log_mel
 from genre_tagger.listen.windows import window_starts
 
-from .feature_cache import Item, cache_file, gtzan_items, realmusic_items
+from .feature_cache import Item, cache_each, cache_file, gtzan_items, realmusic_items
 from .mn04 import MN04, load_mn04
 
 WINDOW_SAMPLES = 2 * 47616  # musicnn's window (187 frames at 16 kHz) at 32 kHz: 298 mn04 frames
@@ -85,27 +83,9 @@ def clip_outputs(model: MN04, y: np.ndarray, fe: MnFrontendConfig, count: int, m
 
 
 def extract(items: list[Item], out: Path, weights: Path, count: int, margin: float, length: int) -> None:
-    out.mkdir(parents=True, exist_ok=True)
     fe = MnFrontendConfig()
     model = load_mn04(weights)
-    t0, done = time.time(), 0
-    todo = [it for it in items if not cache_file(out, it.key).exists()]
-    print(f"{len(items) - len(todo)} cached, {len(todo)} to do", flush=True)
-    for it in todo:
-        try:
-            y = decode_32k(it.path, fe)
-        except GenreTaggerError as e:
-            print(f"skipped: {e}", flush=True)
-            continue
-        arrays = clip_outputs(model, y, fe, count, margin, length)
-        dest = cache_file(out, it.key)
-        tmp = dest.with_name(dest.stem + ".tmp.npz")
-        np.savez(tmp, **arrays)
-        tmp.rename(dest)
-        done += 1
-        if done % 25 == 0:
-            print(f"{done}/{len(todo)} clips, {(time.time() - t0) / done:.2f} s/clip", flush=True)
-    print(f"done: {done} clips in {time.time() - t0:.0f} s", flush=True)
+    cache_each(items, out, lambda it: clip_outputs(model, decode_32k(it.path, fe), fe, count, margin, length))
 
 
 def load(out: Path, keys: list[str], names: tuple[str, ...] = KEYS) -> dict[str, np.ndarray]:

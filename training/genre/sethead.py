@@ -125,16 +125,23 @@ def top1_correct(probs: np.ndarray, sets: list[frozenset[str]], genres: list[str
     return np.array([genres[int(i)] in s for i, s in zip(probs.argmax(1), sets)])
 
 
-def ece(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
-    """Expected calibration error of the top-genre confidence (equal-width bins)."""
+def reliability_bins(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> tuple[list[float], list[float], list[int]]:
+    """Equal-width confidence bins that hold clips: (mean confidence, accuracy, clips) per bin
+    (a reliability diagram's points)."""
     edges = np.linspace(0, 1, bins + 1)
     idx = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    total = 0.0
+    mids, accs, counts = [], [], []
     for b in range(bins):
         sel = idx == b
         if sel.any():
-            total += sel.mean() * abs(confidence[sel].mean() - correct[sel].mean())
-    return float(total)
+            mids.append(float(confidence[sel].mean())), accs.append(float(correct[sel].mean())), counts.append(int(sel.sum()))
+    return mids, accs, counts
+
+
+def ece(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error of the top-genre confidence (equal-width bins)."""
+    mids, accs, counts = reliability_bins(confidence, correct, bins)
+    return float(sum(n / len(confidence) * abs(m - a) for m, a, n in zip(mids, accs, counts)))
 
 
 def precision_coverage(confidence: np.ndarray, correct: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
