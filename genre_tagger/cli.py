@@ -217,6 +217,9 @@ class _Interrupts:
 
     def __enter__(self):
         self.previous = signal.signal(signal.SIGINT, self._handle)
+        if getattr(self.previous, "count", 0):  # a Ctrl-C at start-up that an import swallowed (see
+            signal.signal(signal.SIGINT, self.previous)  # _InterruptCount): honoured before any file is read
+            raise KeyboardInterrupt
         return self
 
     def _handle(self, signum, frame) -> None:
