@@ -2,6 +2,7 @@
 containers/codecs, through the app's own Classifier.
 
     python benchmarks/stability.py CLIP [CLIP ...] [--model M] [--windows 4 8 16]
+                                   [--mn-windows 2:0.3 4:0.1]
                                    [--shifts-ms 50 25 -25 -50] [--formats mp3 flac ogg opus m4a]
 
 For each clip (any audio file; e.g. a few realmusic clips, never committed), the decoded
@@ -11,7 +12,9 @@ the genre watched. Variants: the clip shifted by each of ``--shifts-ms`` (positi
 that much silence put before it; negative: that much cut from its start), and the clip
 encoded as each of ``--formats``. For each window count, the figure is max |Δp| of the
 reference's top genre over the variants (and the share of variants whose top genre
-changes). Encodes use ``devtools.synth.write_audio`` (soundfile / PyAV encoders at
+changes). ``--mn-windows COUNT:MARGIN ...`` does the same for a model's second tagger
+(every pair of a --windows and an --mn-windows setting is measured).
+Encodes use ``devtools.synth.write_audio`` (soundfile / PyAV encoders at
 their default quality). Prints a table and JSON; writes nothing but temporary files.
 """
 
@@ -34,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from devtools.synth import write_audio  # noqa: E402
 from genre_tagger.listen.model import Classifier  # noqa: E402
+from genre_tagger.listen.pipeline import SecondInput  # noqa: E402
 
 
 def _rel(arg: str) -> str:
@@ -59,6 +63,11 @@ def load_clip(path: Path) -> tuple[np.ndarray, int]:
             return np.concatenate(chunks).astype(np.float32), s.codec_context.sample_rate
 
 
+def _name(w: tuple) -> str:
+    """A window setting's name: musicnn's count, and ``+M@margin`` for the second tagger's."""
+    return str(w[0]) if w[1] is None else f"{w[0]}+{w[1][0]}@{w[1][1]:g}"
+
+
 def shifted(y: np.ndarray, sr: int, ms: float) -> np.ndarray:
     n = int(round(abs(ms) * sr / 1000))
     return np.concatenate([np.zeros(n, np.float32), y]) if ms > 0 else y[n:]
@@ -77,6 +86,8 @@ def main() -> None:
     ap.add_argument("clips", nargs="+", type=Path)
     ap.add_argument("--model", default=None, help="model .json (default: the bundled one)")
     ap.add_argument("--windows", type=int, nargs="+", default=None, help="window counts to try (default: the model's)")
+    ap.add_argument("--mn-windows", nargs="+", default=None, metavar="COUNT:MARGIN",
+                    help="second tagger's window count and margin to try (default: the model's)")
     ap.add_argument("--shifts-ms", type=float, nargs="+", default=[50, 25, -25, -50])
     ap.add_argument("--formats", nargs="+", default=["mp3", "flac", "ogg", "opus", "m4a"])
     ap.add_argument("--vocabulary", default=None)
@@ -86,11 +97,16 @@ def main() -> None:
     clf = Classifier(args.model, threads=1)
     base = clf.meta
     vocab = base.vocabulary(args.vocabulary).name
-    counts = args.windows or [base.windows.count]
+    second = [None]
+    if args.mn_windows:
+        if base.mn_windows is None:
+            ap.error("--mn-windows: this model has no second tagger")
+        second = [(int(c), float(m)) for c, m in (x.split(":") for x in args.mn_windows)]
+    counts = [(w, s) for w in (args.windows or [base.windows.count]) for s in second]
     keys = ("shift", "format", "flip_shift", "flip_format", "ms")
-    rows: dict[int, dict[str, list[float]]] = {w: {k: [] for k in keys} for w in counts}
+    rows: dict[tuple, dict[str, list[float]]] = {w: {k: [] for k in keys} for w in counts}
     per_clip = []
-    by_variant: dict[int, dict[str, list[float]]] = {}
+    by_variant: dict[tuple, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for clip in args.clips:
             y, sr = load_clip(clip)
@@ -99,7 +115,11 @@ def main() -> None:
             d.mkdir()
             ref, var = variants(y, sr, d, args.shifts_ms, args.formats)
             for w in counts:
-                clf.meta = dataclasses.replace(base, windows=dataclasses.replace(base.windows, count=w))
+                clf.meta = dataclasses.replace(base, windows=dataclasses.replace(base.windows, count=w[0]))
+                if w[1] is not None:
+                    mn = dataclasses.replace(base.mn_windows, count=w[1][0], margin=w[1][1])
+                    clf.meta = dataclasses.replace(clf.meta, mn_windows=mn)
+                    clf.second = SecondInput(base.mn_frontend, mn)
                 t0 = time.perf_counter()
                 r = clf.classify_file(ref)
                 rows[w]["ms"].append((time.perf_counter() - t0) * 1000)
@@ -115,11 +135,11 @@ def main() -> None:
                     rows[w]["flip_" + kind].append(float(c.ranked(vocab)[0][0] != top))
                 rows[w]["shift"].append(worst["shift"])
                 rows[w]["format"].append(worst["format"])
-                per_clip.append({"clip": _rel(str(clip)), "windows": w, "top": top, "p": round(p0, 4),
+                per_clip.append({"clip": _rel(str(clip)), "windows": _name(w), "top": top, "p": round(p0, 4),
                                  "max_dp_shift": round(worst["shift"], 4), "max_dp_format": round(worst["format"], 4),
                                  "dp": {k: round(v, 4) for k, v in dps.items()}})  # fmt: skip
     summary = {
-        w: {
+        _name(w): {
             "clips": len(v["shift"]),
             "max_dp_shift_max": round(max(v["shift"]), 4),
             "max_dp_shift_mean": round(float(np.mean(v["shift"])), 4),

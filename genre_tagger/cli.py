@@ -27,6 +27,9 @@ after the files in progress and prints what was done; a second press stops at on
 Try --dry-run first: it shows what would change and writes nothing."""
 
 
+BUNDLED_MODEL_NAME = "genre-v5"  # listen.model.DEFAULT_MODEL_NAME, spelled out: --help imports no numpy (a test checks they agree)
+
+
 def _genres_epilog() -> str:
     """The genres the bundled model can name, per vocabulary (for --help), read from its
     metadata with json alone (--help imports no numpy); nothing if it cannot be read."""
@@ -34,8 +37,8 @@ def _genres_epilog() -> str:
     import textwrap
     from importlib.resources import files
 
-    try:  # the bundled model's metadata (listen.model.DEFAULT_MODEL_NAME)
-        meta = json.loads((files("genre_tagger.models") / "genre-musicnn.json").read_text(encoding="utf-8"))
+    try:  # the bundled model's metadata
+        meta = json.loads((files("genre_tagger.models") / f"{BUNDLED_MODEL_NAME}.json").read_text(encoding="utf-8"))
         vocabularies = [(v["name"], list(v["display"])) for v in meta["vocabularies"]]
         default = meta.get("default_vocabulary", "")
     except Exception:  # --help must work whatever the model's state

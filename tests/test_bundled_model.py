@@ -43,9 +43,12 @@ def test_wheel_ships_the_model(tmp_path):
                         "-w", str(tmp_path)], capture_output=True, text=True)  # fmt: skip
     assert r.returncode == 0, r.stderr
     (whl,) = tmp_path.glob("genre_tagger-*.whl")
-    assert whl.stat().st_size < 6e6  # v5's ONNX is 4.2 MB (+ v4's 0.9 MB while models/ holds both)
+    assert whl.stat().st_size < 5e6  # v5's ONNX is 4.2 MB
     names = zipfile.ZipFile(whl).namelist()
-    assert "genre_tagger/models/genre-v5.onnx" in names and "genre_tagger/models/genre-v5.json" in names
+    from genre_tagger.listen.model import DEFAULT_MODEL_NAME
+
+    shipped = sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("genre_tagger/models/") and not n.endswith(".py"))
+    assert shipped == [f"{DEFAULT_MODEL_NAME}.json", f"{DEFAULT_MODEL_NAME}.onnx"]  # not v4's, kept in models/ for comparisons
     assert "genre_tagger/gui/main_window.py" in names
     assert not any(n.startswith(("training/", "tests/", "devtools/")) or "synth" in n for n in names)  # no fixture generator
 

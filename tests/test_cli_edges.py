@@ -515,6 +515,9 @@ def test_version_short_flag_and_help_lists_the_genres(capsys):
     for v in meta.vocabularies:
         assert f"{v.name}{' (default)' if v.name == meta.default_vocabulary else ''}: {', '.join(v.display)}" in listed
     assert "CNN" not in text and "GTZAN's ten" not in text
+    from genre_tagger.listen.model import DEFAULT_MODEL_NAME
+
+    assert cli.BUNDLED_MODEL_NAME == DEFAULT_MODEL_NAME  # --help reads the model the scan uses
 
 
 # -- canonical genre names -----------------------------------------------------------------

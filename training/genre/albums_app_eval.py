@@ -13,7 +13,14 @@ set; extended top-1 reads the genre its decision is based on (the album's when i
 the album).
 
     python -m training.genre.albums_app_eval --data ../shared/data/realmusic --gtzan ../shared/data/gtzan \\
-        [--features ../main/runs/features/w16_m0.1] [--albums results/albums_v4.json] [--out results/albums_v4_app.json]
+        [--features runs/features/w16_m0.1] [--albums results/albums_v4.json] [--out results/albums_v4_app.json]
+    python -m training.genre.albums_app_eval --data ../shared/data/realmusic --gtzan ../shared/data/gtzan \\
+        --v5 ../shared/weights/efficientat-mn04 [--albums results/albums_v5.json] [--out results/albums_v5_app.json]
+
+With ``--v5 MN04_DIR`` the fold models are v5's (:func:`training.genre.build_v5.fit_and_export`
+with results/fusion_selection.json's chosen fusion, as ``evaluate_v5`` fits them) and the
+fold album settings come from the album results named by ``--albums`` (the chosen row, or
+with ``--shipped-check`` in that run the chosen one-level-down row).
 """
 
 from __future__ import annotations
@@ -88,30 +95,60 @@ def score(rows: list[tuple[dict | None, Example]]) -> dict:
             "coverage": written / len(rows), "decided_by": decided}  # fmt: skip
 
 
+def chosen_fold_settings(albums: dict) -> dict[int, dict]:
+    """Per outer fold, the album settings of the row an ``albums_eval`` run chose (its
+    one-level-down choice when it ran ``--shipped-check``, else its nested choice)."""
+    pick = albums.get("shipped_check", {}).get("chosen") or albums["chosen"]
+    rows = albums.get("shipped_check", {}).get("all", []) if "shipped_check" in albums else albums["nested"]
+    row = next(r for r in rows if r["pooling"] == pick["pooling"] and r["inner_target"] == pick["inner_target"])
+    return {f["fold"]: f["settings"] for f in row["per_fold"]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--gtzan", type=Path, required=True)
-    ap.add_argument("--features", type=Path, default=Path("../main/runs/features/w16_m0.1"))
-    ap.add_argument("--albums", type=Path, default=Path("results/albums_v4.json"))
-    ap.add_argument("--selection", type=Path, default=Path("results/library_selection.json"))
-    ap.add_argument("--out", type=Path, default=Path("results/albums_v4_app.json"))
+    ap.add_argument("--features", type=Path, default=Path("runs/features/w16_m0.1"))
+    ap.add_argument("--albums", type=Path, default=None, help="default results/albums_<v4|v5>.json")
+    ap.add_argument("--selection", type=Path, default=None,
+                    help="default results/library_selection.json (v4), results/fusion_selection.json (v5)")
+    ap.add_argument("--out", type=Path, default=None, help="default results/albums_<v4|v5>_app.json")
+    ap.add_argument("--v5", type=Path, default=None, metavar="MN04_DIR", help="v5 fold models (mn04 weights folder)")
+    ap.add_argument("--mn-features", type=Path, default=Path("runs/features_mn04"))
     args = ap.parse_args()
-    albums = json.loads(args.albums.read_text())
-    chosen = next(r for r in albums["nested"] if r["pooling"] == albums["chosen"]["pooling"]
-                  and r["inner_target"] == albums["chosen"]["inner_target"])  # fmt: skip
-    fold_settings = {f["fold"]: f["settings"] for f in chosen["per_fold"]}
+    args.albums = args.albums or Path(f"results/albums_{'v5' if args.v5 else 'v4'}.json")
+    args.selection = args.selection or Path("results/fusion_selection.json" if args.v5 else "results/library_selection.json")
+    args.out = args.out or Path(f"results/albums_{'v5' if args.v5 else 'v4'}_app.json")
+    fold_settings = chosen_fold_settings(json.loads(args.albums.read_text()))
     sel = json.loads(args.selection.read_text())
-    cand = next(c for c in CANDIDATES if c.name == SHIPPED_CANDIDATE)
     library, gtzan_head = sel["chosen"]["library"], tuple(sel["chosen"]["gtzan_head"])
-    ex, cache = load_all(args.gtzan, args.data, args.features)
+    if args.v5 is not None:
+        from . import fusion_experiments as fx
+        from .build_v5 import fit_and_export
+
+        fusion = fx.Fusion(**sel["chosen"]["fusion"])
+        ex, msd, mn = fx.load_all(args.gtzan, args.data, args.features, args.mn_features, [fusion.mn_cache])
+
+        def fit(train: list[Example], work: Path, name: str):
+            keys = {e.key for e in train}
+            idx = [i for i, e in enumerate(ex) if e.key in keys]
+            return fit_and_export(ex, msd, mn, idx, fusion, library, gtzan_head, sel["chosen"]["threshold_target"], args.v5,
+                                  work, name, "cv")  # fmt: skip
+    else:
+        cand = next(c for c in CANDIDATES if c.name == SHIPPED_CANDIDATE)
+        ex, cache = load_all(args.gtzan, args.data, args.features)
+        rows_of = {e.key: i for i, e in enumerate(ex)}
+
+        def fit(train: list[Example], work: Path, name: str):
+            spec = fit_spec({b: a[[rows_of[e.key] for e in train]] for b, a in cache.items()}, train, cand, library, gtzan_head)
+            return export(build_net(spec), spec, work, name, "cv")
     real = [e for e in ex if e.is_real]
     size: dict[str, int] = {}
     for e in real:
         size[e.group] = size.get(e.group, 0) + 1
-    row = {e.key: i for i, e in enumerate(ex)}
     t0 = time.time()
-    out = {"command": "python -m training.genre.albums_app_eval --data <realmusic> --gtzan <GTZAN>",
+    out = {"command": "python -m training.genre.albums_app_eval --data <realmusic> --gtzan <GTZAN>"
+           + (f" --v5 <mn04 weights> --albums {args.albums}" if args.v5 else ""), "model": "v5" if args.v5 else "v4",
            "machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU (shared with other work)", "folds": []}  # fmt: skip
     every: list[tuple[dict | None, Example]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -121,8 +158,7 @@ def main() -> None:
             train = [e for e in ex if e.key not in keys]
             clips = [e for e in test if size[e.group] >= 2]
             work = Path(tmp) / f"fold{k}"
-            spec = fit_spec({b: a[[row[e.key] for e in train]] for b, a in cache.items()}, train, cand, library, gtzan_head)
-            meta = export(build_net(spec), spec, work / "model", f"fold{k}", "cv")
+            meta = fit(train, work / "model", f"fold{k}")
             mj = work / "model" / f"fold{k}.json"
             d = json.loads(mj.read_text())
             for v in d["vocabularies"]:

@@ -3,7 +3,7 @@
 Input: out-of-fold per-clip probabilities of the library vocabulary on realmusic (5
 artist-grouped folds, GTZAN in every training fold, temperature and track threshold fitted
 inside each fold; :func:`training.genre.library_experiments.cross_validate`). By default
-``../main/runs/oof_v5.npz`` when it exists (the v5 model's), else the v4 (bundled) model's,
+``runs/oof_v5.npz`` when it exists (the v5 model's), else the v4 (bundled) model's,
 computed here from the musicnn feature cache and kept in ``runs/oof_v4.npz``. An ``.npz`` holds
 ``keys`` (feature-cache keys of realmusic clips), ``genres`` (vocabulary ids), ``probs``
 [n, G] (calibrated, out-of-fold), ``track_threshold`` [n] (the clip's fold's default
@@ -21,7 +21,7 @@ whose outer written precision reaches .92) are chosen on those nested results. T
 shipped settings are then fitted the same way on all album clips.
 
     python -m training.genre.albums_eval --realmusic ../shared/data/realmusic \\
-        --gtzan ../shared/data/gtzan [--features ../main/runs/features/w16_m0.1] [--oof FILE]
+        --gtzan ../shared/data/gtzan [--features runs/features/w16_m0.1] [--oof FILE]
 
 Writes results/albums_<v4|v5>.json and its two plots (``--vocabulary gtzan``:
 results/albums_<v4|v5>_gtzan*, on the clips whose label holds a GTZAN genre).
@@ -343,12 +343,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--realmusic", type=Path, required=True)
     ap.add_argument("--gtzan", type=Path, required=True)
-    ap.add_argument("--features", type=Path, default=Path("../main/runs/features/w16_m0.1"))
+    ap.add_argument("--features", type=Path, default=Path("runs/features/w16_m0.1"))
     ap.add_argument("--oof", type=Path, default=None, help="out-of-fold probabilities (.npz); default runs/oof_v5.npz if present")
     ap.add_argument("--vocabulary", default="library", choices=("library", "gtzan"))
     ap.add_argument("--v4", action="store_true", help="the v4 model's probabilities even where runs/oof_v5.npz exists")
     ap.add_argument("--shipped-check", action="store_true",
-                    help="v4, library: album settings fitted one level down (inner out-of-fold) applied to the outer models")
+                    help="library: album settings fitted one level down (inner out-of-fold) applied to the outer models "
+                         "(v4: refitted here; v5: <oof>_inner.npz from fusion_experiments --save-oof)")
     ap.add_argument("--out", type=Path, default=None, help="default results/albums_<v4|v5>[_gtzan].json")
     ap.add_argument("--target", type=float, default=None,
                     help="fit the shipped settings at this inner precision target instead of choosing it on the nested runs "
@@ -356,7 +357,7 @@ def main() -> None:
     args = ap.parse_args()
     t0 = time.time()
     suffix = "" if args.vocabulary == "library" else f"_{args.vocabulary}"
-    v5 = Path("../main/runs/oof_v5.npz")
+    v5 = Path("runs/oof_v5.npz")
     if args.oof is None and v5.exists() and not args.v4:
         args.oof = v5
     args.out = args.out or Path(f"results/albums_{'v5' if args.oof == v5 else 'v4'}{suffix}.json")
@@ -388,8 +389,15 @@ def main() -> None:
     # among the settings whose nested precision reaches the goal too
     checks = []
     if args.shipped_check:
-        cached = Path("runs/oof_v4_inner.npz")
-        inner = load_oof(cached) if cached.exists() else inner_oof(args.realmusic, args.gtzan, args.features, cached)
+        if args.oof is not None:  # v5: fusion_experiments --save-oof writes <oof>_inner.npz beside it
+            cached = args.oof.with_name(args.oof.stem + "_inner.npz")
+            if not cached.exists():
+                ap.error(f"--shipped-check needs {cached}: run python -m training.genre.fusion_experiments --gtzan … "
+                         "--realmusic … --save-oof")
+            inner = load_oof(cached)
+        else:
+            cached = Path("runs/oof_v4_inner.npz")
+            inner = load_oof(cached) if cached.exists() else inner_oof(args.realmusic, args.gtzan, args.features, cached)
         for pooling in (MEAN, MEAN_LOG):
             for target in SHIPPED_TARGETS:
                 checks.append(shipped_check(data, inner, args.realmusic, pooling, target))
@@ -440,7 +448,8 @@ def main() -> None:
     res = {
         "command": "python -m training.genre.albums_eval --realmusic ../shared/data/realmusic --gtzan ../shared/data/gtzan"
         + ("" if args.vocabulary == "library" else f" --vocabulary {args.vocabulary}") + (" --v4" if args.v4 else "")
-        + (f" --oof {args.oof}" if args.oof else "") + (f" --target {args.target}" if args.target else ""),
+        + (f" --oof {args.oof}" if args.oof else "") + (f" --target {args.target}" if args.target else "")
+        + (" --shipped-check" if args.shipped_check else ""),
         "vocabulary": args.vocabulary,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU (shared with other work)",
         "source": source,

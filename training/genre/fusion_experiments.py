@@ -230,7 +230,9 @@ def fit_fold(
     return Fitted(_fit_heads(xs, ex, genres, f, idx), w, thr), p
 
 
-INNER: dict[str, list] = {}  # fusion name -> per outer fold (outer test positions, inner oof probs, inner sets)
+# fusion name -> per outer fold: (outer test positions, inner oof probs, inner sets, inner keys,
+# inner fold of each inner clip, the outer-fold model's threshold)
+INNER: dict[str, list] = {}
 
 
 def cross_validate(xs, ex, genres, f: Fusion) -> tuple[np.ndarray, np.ndarray, list[int]]:
@@ -245,7 +247,11 @@ def cross_validate(xs, ex, genres, f: Fusion) -> tuple[np.ndarray, np.ndarray, l
         fitted, p_in = fit_fold(xs, ex, genres, f, train)
         probs[fo] = fitted.probs(_head_inputs(xs, f, test))
         thr[fo] = fitted.threshold
-        inner.append((fo, p_in, [ex[i].accepted for i in train if ex[i].is_real]))
+        in_real = [ex[i] for i in train if ex[i].is_real]  # the rows of p_in (fit_fold's order)
+        in_fold = np.zeros(len(in_real), int)
+        for k, g in enumerate(grouped_folds([e.group for e in in_real], 4, lx.SEED + 1)):
+            in_fold[g] = k
+        inner.append((fo, p_in, [e.accepted for e in in_real], [e.key for e in in_real], in_fold, fitted.threshold))
     return probs, thr, list(real_idx)
 
 
@@ -265,10 +271,10 @@ def threshold_study(name: str, oof: tuple, ex: list[Example], genres: list[str],
     rows = []
     for t in TARGETS:
         thr = np.zeros(len(real))
-        for fo, p_in, sets_in in INNER[name]:
+        for fo, p_in, sets_in, *_ in INNER[name]:
             thr[fo] = choose_threshold(p_in.max(1), top1_correct(p_in, sets_in, genres), t)
         w = conf >= thr
-        per_fold = [float(ok[fo][w[fo]].mean()) if w[fo].any() else None for fo, _, _ in INNER[name]]
+        per_fold = [float(ok[fo][w[fo]].mean()) if w[fo].any() else None for fo, *_ in INNER[name]]
         rows.append({"target": t, "written_precision": float(ok[w].mean()) if w.any() else None, "coverage": float(w.mean()),
                      "thresholds": sorted({round(float(x), 2) for x in thr}), "precision_per_fold": per_fold})  # fmt: skip
     good = [r for r in rows if r["written_precision"] is not None and r["written_precision"] >= bar]
@@ -414,6 +420,20 @@ def save_oof(path: Path, oof: tuple, ex: list[Example], genres: list[str], realm
              fold=np.array(_fold_of(real)), **extra)  # fmt: skip
 
 
+def save_inner(path: Path, name: str, genres: list[str]) -> None:
+    """The inner out-of-fold probabilities of the last cross-validation of fusion ``name``
+    (each outer fold's training clips, cross-validated among themselves: what that fold's
+    settings were fitted on), in ``albums_eval.inner_oof``'s format: ``keys_<k>``,
+    ``probs_<k>``, ``fold_<k>`` (inner fold), ``track_threshold_<k>`` (the outer-fold model's
+    default threshold, chosen on those same probabilities), ``genres``."""
+    d: dict = {"genres": np.array(genres)}
+    for k, (_, p_in, _, keys, in_fold, thr) in enumerate(INNER[name]):
+        d.update({f"keys_{k}": np.array(keys), f"probs_{k}": p_in.astype(np.float32), f"fold_{k}": in_fold,
+                  f"track_threshold_{k}": np.full(len(keys), thr, np.float32)})  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **d)
+
+
 def _fold_of(real: list[Example]) -> list[int]:
     out = [0] * len(real)
     for k, fo in enumerate(lx.real_folds(real)):
@@ -469,7 +489,9 @@ def main() -> None:
     ap.add_argument("--only", default="", help="comma-separated fusion names (default: all)")
     ap.add_argument("--vocabulary", default="", help="fusion name whose vocabulary to select (evidence heads for the weak genres)")
     ap.add_argument("--gtzan-again", action="store_true", help="only choose the chosen fusion's gtzan head again (grid + tag evidence)")
-    ap.add_argument("--save-oof", action="store_true", help="only recompute and save --oof for the chosen fusion")
+    ap.add_argument("--save-oof", action="store_true",
+                    help="only recompute and save --oof for the chosen fusion (and its inner out-of-fold "
+                    "probabilities, <oof>_inner.npz, for albums_eval --shipped-check)")
     ap.add_argument("--plots", type=Path, help="only draw the reliability / precision-coverage plots of --oof into this folder")
     ap.add_argument("--mapping-probe", type=Path, help="write the no-training AudioSet mapping probe (mn04 4 windows) here and stop")
     ap.add_argument("--gtzan-test", action="store_true", help="also the gtzan vocabulary on the fault-filtered test clips")
@@ -492,6 +514,9 @@ def main() -> None:
         f = Fusion(**sel["fusion"])
         ex, msd, mn = load_all(args.gtzan, args.realmusic, args.features, args.mn_features, [f.mn_cache])
         _, oof = evaluate(msd, mn, ex, sel["library"], f)
+        inner = args.oof.with_name(args.oof.stem + "_inner.npz")
+        save_inner(inner, f.name, sel["library"])  # for albums_eval --shipped-check
+        print(f"wrote {inner}")
         _, gz_oof = evaluate(msd, mn, ex, list(GTZAN_GENRES), gtzan_fusion(f, tuple(sel["gtzan_head"])))
         save_oof(args.oof, oof, ex, sel["library"], args.realmusic, gz_oof)
         print(f"wrote {args.oof}")
