@@ -669,6 +669,13 @@ def test_about_in_plain_words(tiny_model_path):
     assert text.index("86%") < text.index("93%") < text.index("81%") < text.index("92%")  # real music first
     assert "cv-block" not in text and "83%" not in text and "msd-evidence" not in text  # developer figures stay in results/
     assert "Pretrained networks" not in text  # the tiny model names none
+    assert "Albums:" not in text  # no album figures in its metadata: no album line
+    album = {"pooling": "mean", "accuracy": {"written_precision": {"value": 0.955, "clips": 329, "protocol": "realmusic"},
+                                             "coverage": {"value": 0.677, "clips": 329}}}  # fmt: skip
+    text = about_text(replace(meta, vocabularies=[replace(vocab, album=album), meta.vocabulary("gtzan")]), "")
+    assert "96% of the genres it writes for albums are right <small>(329 tracks)" in text
+    assert "68% of the tracks in albums get a genre with the default settings" in text
+    assert text.index("81% of real recordings") < text.index("Albums:")
     lic = replace(meta, provenance={**meta.provenance, "licenses": {"EfficientAT mn04": "MIT License, Copyright (c) 2022 Florian Schmid"}})
     assert "EfficientAT mn04: MIT License, Copyright (c) 2022 Florian Schmid" in about_text(lic, "")
 

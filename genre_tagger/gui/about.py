@@ -59,6 +59,20 @@ def accuracy_lines(v: Vocabulary) -> list[str]:
     return [text for _, text in sorted(rows)]
 
 
+def album_lines(v: Vocabulary) -> list[str]:
+    """The album decisions' figures (the metadata's ``album.accuracy``) as plain lines."""
+    acc = (v.album or {}).get("accuracy")
+    rows = []
+    for name, value in (acc.items() if isinstance(acc, dict) else ()):
+        frac, n = _figure(value)
+        small = f" <small>({n} tracks)</small>" if n else ""
+        if frac is not None and "precision" in name.lower():
+            rows.append((0, f"{frac:.0%} of the genres it writes for albums are right{small}"))
+        elif frac is not None and "coverage" in name.lower():
+            rows.append((1, f"{frac:.0%} of the tracks in albums get a genre with the default settings{small}"))
+    return [text for _, text in sorted(rows)]
+
+
 def about_text(meta: ModelMeta | None, vocabulary: str = "") -> str:
     parts = [
         f"<h3>genre-tagger {__version__}</h3>",
@@ -83,6 +97,10 @@ def about_text(meta: ModelMeta | None, vocabulary: str = "") -> str:
         parts.append("<p><b>How often it is right</b> (measured on recordings it was not trained on):<br>" + "<br>".join(lines) + "</p>")
     else:
         parts.append("<p>This model's metadata gives no accuracy figures for real music.</p>")
+    albums = album_lines(v)
+    if albums:
+        parts.append("<p><b>Albums:</b> the tracks of an album are decided together, and a track sure of another "
+                     "genre keeps its own. Decided that way, " + "; ".join(albums) + ".</p>")  # fmt: skip
     parts.append("<p><small>Measured on recordings kept apart from training; the project's documentation says how, "
                  "with the commands that reproduce them.</small></p>")
     parts.append(f"<p><small>Model: {_esc(meta.name)}, version {_esc(meta.version)}</small></p>")
