@@ -110,6 +110,31 @@ def test_a_folder_that_is_not_evidently_one_album_is_never_pooled(tracks):
     assert keys(tracks) == [None] * len(tracks)
 
 
+def test_a_rip_without_any_tags_is_one_album_when_numbered_1_to_n():
+    """WAV rips often carry no tags at all: numbered 1..N without a gap, one format, 3 or more."""
+    rip = [t(f"Rips/Some CD/{n:02d} Track {n}.wav") for n in (3, 1, 2, 4)]
+    ks = keys(rip)
+    assert ks[0] == ks[1] == ks[2] == ks[3] is not None
+    assert group_tracks(rip)[0].name == "Some CD"  # no artist to show: the folder's name
+    # two discs in Disc folders, each numbered from 1
+    ks = keys([t("R/X/CD1/01.wav"), t("R/X/CD1/02.wav"), t("R/X/CD2/01.wav", disc="2"), t("R/X/CD2/02.wav", disc="2")])
+    assert len(set(ks)) == 1 and ks[0] is not None
+
+
+@pytest.mark.parametrize(
+    "tracks",
+    [
+        [t("U/01.wav"), t("U/02.wav"), t("U/04.wav")],  # a gap: not evidently one album
+        [t("U/02.wav"), t("U/03.wav"), t("U/04.wav")],  # not from 1
+        [t("U/01.wav"), t("U/02.mp3"), t("U/03.flac")],  # mixed formats: gathered files
+        [t("U/01.wav"), t("U/02.wav"), t("U/03.wav", "A")],  # one with an artist: not the same source
+        [t("U/01.wav"), t("U/02.wav"), t("U/song.wav")],  # one not numbered
+    ],
+)
+def test_an_artist_less_folder_that_is_not_evidently_a_rip_is_never_pooled(tracks):
+    assert keys(tracks) == [None] * len(tracks)
+
+
 def test_untagged_files_beside_a_tagged_album_are_judged_on_their_own():
     ks = keys([t("F/01 a.mp3", "A", "Album"), t("F/02 b.mp3", "A", "Album"), t("F/bonus.mp3", "Z")])
     assert ks[0] == ks[1] is not None and ks[2] is None
@@ -220,6 +245,27 @@ def test_gate_releases_loose_tracks_at_once_and_an_album_when_its_folder_is_comp
     out = dict(gate.add(x[2].path, None, [], "failed"))  # a failed file completes the folder too
     assert set(out) == {"x0", "x1"} and all(d.basis == FOLLOWS_ALBUM and d.tracks == 2 for d in out.values())
     assert gate.flush() == []
+
+
+def test_gate_holds_an_artist_less_rip_until_its_folder_is_complete():
+    from genre_tagger.library.albums import AlbumGate
+
+    rip = [t(f"Rip/{n:02d}.wav") for n in (2, 3, 1)]  # out of order, as workers finish
+    gate = AlbumGate([r.path for r in rip], AlbumSettings(MEAN, 1.0, 0.5))
+    assert gate.add(rip[0].path, rip[0], top(jazz=0.6, blues=0.4), 0) == []
+    assert gate.add(rip[1].path, rip[1], top(jazz=0.7, blues=0.3), 1) == []  # 02 and 03: 01 may still come
+    out = dict(gate.add(rip[2].path, rip[2], top(blues=0.55, jazz=0.45), 2))
+    assert set(out) == {0, 1, 2} and all(d.basis == FOLLOWS_ALBUM and d.tracks == 3 for d in out.values())
+    # a gap once the folder is complete: every track decided on its own
+    gap = [t(f"Gap/{n:02d}.wav") for n in (1, 2, 5)]
+    gate = AlbumGate([r.path for r in gap], AlbumSettings(MEAN, 1.0, 0.5))
+    out = [d for r in gap for _, d in gate.add(r.path, r, top(jazz=0.9, blues=0.1), r.path)]
+    assert len(out) == 3 and all(d.basis == OWN_SINGLE for d in out)
+    # another format shows up: released at once, without waiting for the folder
+    mixed = [t("Mix/01.wav"), t("Mix/02.mp3"), t("Mix/03.wav")]
+    gate = AlbumGate([r.path for r in mixed], AlbumSettings(MEAN, 1.0, 0.5))
+    assert gate.add(mixed[0].path, mixed[0], top(jazz=0.9, blues=0.1), 0) == []
+    assert sorted(p for p, _ in gate.add(mixed[1].path, mixed[1], top(jazz=0.9, blues=0.1), 1)) == [0, 1]
 
 
 def test_gate_releases_a_downloads_folder_as_soon_as_a_second_artist_shows():

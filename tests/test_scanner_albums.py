@@ -189,3 +189,18 @@ def test_one_new_file_scanned_alone_is_decided_with_its_albums_cached_tracks(lib
     assert r["album_tracks"] == 5 and r["decided_by"] == "album" and r["genres"] == ["Rock"]
     assert r["album_confidence"] == pytest.approx((0.95 + 0.9 + 0.45 + 0.01 + 0.45) / 5, abs=1e-3)
     assert read_tags(new).genres == ["Rock"] and read_tags(library / "A/Album X/01 one.flac").genres == []
+
+
+def test_a_rip_without_tags_is_decided_as_its_folders_album(tmp_path, flac_template, album_model, no_decoding, capsys):
+    meta = load_info(album_model)
+    lib = tmp_path / "Music"
+    for n, ev in ((1, {"jazz": 0.7}), (2, {"jazz": 0.6}), (3, {"blues": 0.5, "jazz": 0.4})):
+        make(lib, flac_template, f"Rips/Some CD/{n:02d} Track {n}.flac", meta, ev)  # no tags at all
+    make(lib, flac_template, "Rips/Loose/01 a.flac", meta, {"jazz": 0.7})  # 01, 03: a gap, decided alone
+    make(lib, flac_template, "Rips/Loose/03 c.flac", meta, {"blues": 0.5, "jazz": 0.4})
+    recs, out = scan(capsys, album_model, lib, tmp_path, "--dry-run")
+    rip = [recs[f"Rips/Some CD/{n:02d} Track {n}.flac"] for n in (1, 2, 3)]
+    assert {r["album_key"] for r in rip} == {"Some CD"} and all(r["decided_by"] == "album" for r in rip)
+    assert all(r["genres"] == ["Jazz"] for r in rip)  # the third's own best is Blues; its album's is Jazz
+    loose = recs["Rips/Loose/03 c.flac"]
+    assert loose["decided_by"] == "track" and loose["album_key"] is None and loose["genres"] == ["Blues"]

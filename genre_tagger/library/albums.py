@@ -13,8 +13,10 @@ Decided per track instead (never pooled):
   album title in one folder by different artists and without an album artist;
 - files without an album tag, unless their folder is evidently one album: at least two
   such files, all by one artist (tag), all numbered (track number tag, or a file name
-  beginning with a number) with no number twice. A folder of singles or downloads
-  (different artists, or no numbers) is never pooled;
+  beginning with a number) with no number twice; or, with no artist tag on any of them
+  (a CD ripped to WAV without tags), at least three files of one format numbered 1..N on
+  each disc without a gap. A folder of singles or downloads (different artists, no
+  numbers, a gap, mixed formats) is never pooled;
 - an album of one track (decided as a track: its pooled evidence is its own).
 
 **Pooling** (:func:`pool`). The album's probabilities are the tracks' probabilities
@@ -210,27 +212,48 @@ def album_folder(path: str | Path) -> Path:
 
 
 def _number(t: TrackRef) -> tuple[int, int] | None:
-    """(disc, track) from the tags, else from a file name such as "03 Title" or "1-03 Title"."""
+    """(disc, track) from the tags, else from a file name such as "03 Title" or "1-03 Title"
+    (its disc from the name, else from a ``CD2``/``Disc 2`` folder, else 1)."""
     m = re.match(r"\s*(\d+)", t.track_number or "")
     if m:
         d = re.match(r"\s*(\d+)", t.disc_number or "")
         return (int(d.group(1)) if d else 1, int(m.group(1)))
     m = _NUMBERED_NAME.match(Path(t.path).name)
     if m:
-        return (int(m.group(1)) if m.group(1) else 1, int(m.group(2)))
+        if m.group(1):
+            return (int(m.group(1)), int(m.group(2)))
+        folder = Path(t.path).parent.name.strip()
+        d = re.search(r"\d+", folder) if _DISC_FOLDER.fullmatch(folder) else None
+        return (int(d.group()) if d else 1, int(m.group(2)))
     return None
 
 
-def folder_is_one_album(tracks: Sequence[TrackRef]) -> bool:
+RIP_MIN_TRACKS = 3  # an artist-less folder is one album only with this many tracks numbered 1..N
+
+
+def folder_is_one_album(tracks: Sequence[TrackRef], complete: bool = True) -> bool:
     """Files without album tags in one folder are one album only when evidently so: two
-    or more, one artist (tag, guests ignored), each numbered, no number twice."""
-    if len(tracks) < 2:
+    or more, one artist (tag, guests ignored), each numbered, no number twice; or, none
+    with an artist tag, :data:`RIP_MIN_TRACKS` or more of one format (file extension),
+    numbered 1..N on each disc without a gap. ``complete=False``: the folder is still
+    being scanned — could these tracks still be one album when the rest arrive?"""
+    if len(tracks) < 2 and complete:
         return False
     artists = {main_artist(t.artist) for t in tracks}
-    if len(artists) != 1 or "" in artists:
-        return False
     numbers = [_number(t) for t in tracks]
-    return None not in numbers and len(set(numbers)) == len(numbers)
+    if len(artists) != 1 or None in numbers or len(set(numbers)) != len(numbers):
+        return False
+    if "" not in artists:
+        return True
+    if len({Path(t.path).suffix.lower() for t in tracks}) != 1:
+        return False  # no artist: a rip is one format
+    if not complete:
+        return True
+    discs: dict[int, list[int]] = {}
+    for disc, track in filter(None, numbers):
+        discs.setdefault(disc, []).append(track)
+    gapless = all(sorted(n) == list(range(1, len(n) + 1)) for n in discs.values())
+    return len(tracks) >= RIP_MIN_TRACKS and gapless
 
 
 def group_tracks(tracks: Sequence[TrackRef]) -> list[Album | None]:
@@ -263,7 +286,8 @@ def group_tracks(tracks: Sequence[TrackRef]) -> list[Album | None]:
     for folder, idx in untagged.items():
         if folder_is_one_album([tracks[i] for i in idx]):
             first = tracks[idx[0]]
-            album = Album(f"folder: {os.fsdecode(folder)}", f"{first.artist.strip()} — {folder.name}")
+            name = f"{first.artist.strip()} — {folder.name}" if main_artist(first.artist) else folder.name
+            album = Album(f"folder: {os.fsdecode(folder)}", name)
             for i in idx:
                 out[i] = album
     return out
@@ -385,10 +409,10 @@ def album_decisions(
 
 def holds_for_album(t: TrackRef) -> bool:
     """Whether ``t`` may be pooled at all (so a scan waits for its album folder): an album
-    tag that does not name a compilation, or no album tag but an artist and a number."""
+    tag that does not name a compilation, or no album tag but a number (its folder decides)."""
     if norm(t.album):
         return not is_various(t.album_artist)
-    return bool(main_artist(t.artist)) and _number(t) is not None
+    return _number(t) is not None
 
 
 CONTEXT = object()  # AlbumGate: the payload of a track that only lends its evidence
@@ -398,7 +422,7 @@ class AlbumGate:
     """A scan's tracks on their way to a decision: each is held until its album folder
     (:func:`album_folder`) has been scanned completely, then its album is decided and it
     is released with its :class:`AlbumDecision`. Tracks that cannot be pooled (a
-    compilation, an un-numbered or artist-less file without album tags, or any file of a
+    compilation, an un-numbered file without album tags, or any file of a
     folder that turned out not to be one album) are released at once, so writes keep
     flowing during the scan; the scanner walks folder by folder, so a folder's wait is
     short. An album whose tracks lie in several album folders is decided when each of
@@ -427,7 +451,7 @@ class AlbumGate:
             untagged = not norm(ref.album)
             others = [h[0] for h in self.held.get(folder, []) if not norm(h[0].album)] if untagged else []
             # another artist, or a number twice: the folder is not one album, whatever comes next
-            mixed = bool(others) and not folder_is_one_album([*others, ref])
+            mixed = bool(others) and not folder_is_one_album([*others, ref], complete=False)
             if not top or not holds_for_album(ref) or (untagged and folder in self.not_one_album) or mixed:
                 out.append((payload, AlbumDecision(OWN_SINGLE, list(top))))
                 if untagged and top:
