@@ -266,6 +266,12 @@ def test_gate_holds_an_artist_less_rip_until_its_folder_is_complete():
     gate = AlbumGate([r.path for r in mixed], AlbumSettings(MEAN, 1.0, 0.5))
     assert gate.add(mixed[0].path, mixed[0], top(jazz=0.9, blues=0.1), 0) == []
     assert sorted(p for p, _ in gate.add(mixed[1].path, mixed[1], top(jazz=0.9, blues=0.1), 1)) == [0, 1]
+    # numbers a rip of this folder's size cannot have (00, or 07 of 3 files): released at once
+    odd = [t("Odd/00.wav"), t("Odd/01.wav"), t("Odd/02.wav"), t("Big/07.wav"), t("Big/01.wav"), t("Big/02.wav")]
+    gate = AlbumGate([r.path for r in odd], AlbumSettings(MEAN, 1.0, 0.5))
+    assert [p for p, _ in gate.add(odd[0].path, odd[0], top(jazz=0.9, blues=0.1), 0)] == [0]
+    assert [p for p, _ in gate.add(odd[1].path, odd[1], top(jazz=0.9, blues=0.1), 1)] == [1]  # the folder is not one album
+    assert [p for p, _ in gate.add(odd[3].path, odd[3], top(jazz=0.9, blues=0.1), 3)] == [3]
 
 
 def test_gate_releases_a_downloads_folder_as_soon_as_a_second_artist_shows():

@@ -231,12 +231,13 @@ def _number(t: TrackRef) -> tuple[int, int] | None:
 RIP_MIN_TRACKS = 3  # an artist-less folder is one album only with this many tracks numbered 1..N
 
 
-def folder_is_one_album(tracks: Sequence[TrackRef], complete: bool = True) -> bool:
+def folder_is_one_album(tracks: Sequence[TrackRef], complete: bool = True, size: int | None = None) -> bool:
     """Files without album tags in one folder are one album only when evidently so: two
     or more, one artist (tag, guests ignored), each numbered, no number twice; or, none
     with an artist tag, :data:`RIP_MIN_TRACKS` or more of one format (file extension),
     numbered 1..N on each disc without a gap. ``complete=False``: the folder is still
-    being scanned — could these tracks still be one album when the rest arrive?"""
+    being scanned — could these tracks still be one album when the rest arrive? (``size``:
+    how many files the folder holds, when known: a rip's numbers cannot exceed it.)"""
     if len(tracks) < 2 and complete:
         return False
     artists = {main_artist(t.artist) for t in tracks}
@@ -248,7 +249,7 @@ def folder_is_one_album(tracks: Sequence[TrackRef], complete: bool = True) -> bo
     if len({Path(t.path).suffix.lower() for t in tracks}) != 1:
         return False  # no artist: a rip is one format
     if not complete:
-        return True
+        return size is None or all(1 <= n[1] <= size for n in filter(None, numbers))
     discs: dict[int, list[int]] = {}
     for disc, track in filter(None, numbers):
         discs.setdefault(disc, []).append(track)
@@ -437,6 +438,7 @@ class AlbumGate:
         for p in paths:
             f = album_folder(p)
             self.remaining[f] = self.remaining.get(f, 0) + 1
+        self.size = dict(self.remaining)  # files per album folder
         self.held: dict[Path, list[tuple[TrackRef, Ranked, object]]] = {}
         self.not_one_album: set[Path] = set()  # folders whose files without album tags are decided per track
         self.members: dict[str, PoolStats] = {}  # albums decided earlier: their tracks' pooled evidence
@@ -450,8 +452,9 @@ class AlbumGate:
         if ref is not None:
             untagged = not norm(ref.album)
             others = [h[0] for h in self.held.get(folder, []) if not norm(h[0].album)] if untagged else []
-            # another artist, or a number twice: the folder is not one album, whatever comes next
-            mixed = bool(others) and not folder_is_one_album([*others, ref], complete=False)
+            # another artist, a number twice, a rip's number that cannot be 1..N: the folder is
+            # not one album, whatever comes next
+            mixed = untagged and not folder_is_one_album([*others, ref], complete=False, size=self.size.get(folder))
             if not top or not holds_for_album(ref) or (untagged and folder in self.not_one_album) or mixed:
                 out.append((payload, AlbumDecision(OWN_SINGLE, list(top))))
                 if untagged and top:
