@@ -19,8 +19,10 @@ the album).
 
 With ``--v5 MN04_DIR`` the fold models are v5's (:func:`training.genre.build_v5.fit_and_export`
 with results/fusion_selection.json's chosen fusion, as ``evaluate_v5`` fits them) and the
-fold album settings come from the album results named by ``--albums`` (the chosen row, or
-with ``--shipped-check`` in that run the chosen one-level-down row).
+fold album settings come from the album results named by ``--albums``: for v5 the chosen
+row of its check one level down (settings fitted on each fold's inner out-of-fold
+probabilities, as a model ships with), for v4 the chosen nested row (how
+results/albums_v4_app.json was made).
 """
 
 from __future__ import annotations
@@ -95,11 +97,13 @@ def score(rows: list[tuple[dict | None, Example]]) -> dict:
             "coverage": written / len(rows), "decided_by": decided}  # fmt: skip
 
 
-def chosen_fold_settings(albums: dict) -> dict[int, dict]:
-    """Per outer fold, the album settings of the row an ``albums_eval`` run chose (its
-    one-level-down choice when it ran ``--shipped-check``, else its nested choice)."""
-    pick = albums.get("shipped_check", {}).get("chosen") or albums["chosen"]
-    rows = albums.get("shipped_check", {}).get("all", []) if "shipped_check" in albums else albums["nested"]
+def chosen_fold_settings(albums: dict, one_level_down: bool) -> dict[int, dict]:
+    """Per outer fold, the album settings of the row an ``albums_eval`` run chose: with
+    ``one_level_down`` (and a ``--shipped-check`` run) those fitted on the fold's inner
+    out-of-fold probabilities, as a model ships with; else the nested ones (fitted on the
+    other folds' out-of-fold probabilities)."""
+    check = albums.get("shipped_check") if one_level_down else None
+    pick, rows = (check["chosen"], check["all"]) if check else (albums["chosen"], albums["nested"])
     row = next(r for r in rows if r["pooling"] == pick["pooling"] and r["inner_target"] == pick["inner_target"])
     return {f["fold"]: f["settings"] for f in row["per_fold"]}
 
@@ -119,7 +123,8 @@ def main() -> None:
     args.albums = args.albums or Path(f"results/albums_{'v5' if args.v5 else 'v4'}.json")
     args.selection = args.selection or Path("results/fusion_selection.json" if args.v5 else "results/library_selection.json")
     args.out = args.out or Path(f"results/albums_{'v5' if args.v5 else 'v4'}_app.json")
-    fold_settings = chosen_fold_settings(json.loads(args.albums.read_text()))
+    # v5: the settings fitted one level down; v4: the nested ones (results/albums_v4_app.json was made so)
+    fold_settings = chosen_fold_settings(json.loads(args.albums.read_text()), one_level_down=args.v5 is not None)
     sel = json.loads(args.selection.read_text())
     library, gtzan_head = sel["chosen"]["library"], tuple(sel["chosen"]["gtzan_head"])
     if args.v5 is not None:
