@@ -59,6 +59,15 @@ def realmusic_items(root: Path) -> list[Item]:
     return [Item(realmusic_key(r["path"]), root / r["path"]) for r in rows]
 
 
+def clip_items(gtzan: Path | None, realmusic: Path | None) -> list[Item]:
+    """The clips a feature cache covers: realmusic's, then GTZAN's with audio (SystemExit
+    when neither folder is given)."""
+    items = (realmusic_items(realmusic) if realmusic else []) + (gtzan_items(gtzan) if gtzan else [])
+    if not items:
+        raise SystemExit("nothing to do: give --gtzan and/or --realmusic")
+    return items
+
+
 def cache_file(out: Path, key: str) -> Path:
     return out / (key.replace("/", "__") + ".npz")
 
@@ -140,10 +149,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    items = (realmusic_items(args.realmusic) if args.realmusic else []) + (gtzan_items(args.gtzan) if args.gtzan else [])
-    if not items:
-        raise SystemExit("nothing to do: give --gtzan and/or --realmusic")
-    extract(items, args.out / f"w{args.windows}_m{args.margin:g}", WindowSpec(count=args.windows, margin=args.margin), args.cache)
+    spec = WindowSpec(count=args.windows, margin=args.margin)
+    extract(clip_items(args.gtzan, args.realmusic), args.out / f"w{args.windows}_m{args.margin:g}", spec, args.cache)
 
 
 if __name__ == "__main__":

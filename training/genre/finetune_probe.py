@@ -46,10 +46,10 @@ from genre_tagger.listen.mn_frontend import MnFrontendConfig, log_mel
 from genre_tagger.listen.windows import window_starts
 
 from . import fusion_experiments as fx
-from .feature_cache import cache_each, cache_file, gtzan_items, realmusic_items
+from .feature_cache import cache_each, cache_file, clip_items
 from .mn04 import load_mn04
 from .mn04_cache import WINDOW_SAMPLES, decode_32k
-from .sethead import fit_set_head, precision_coverage, set_mask, set_nll, softmax, top1_correct
+from .sethead import fit_set_head, set_mask, set_nll, softmax, top1_correct
 
 CROP = 298  # mn04 frames of one app window (2.98 s)
 HIDDEN = slice(384, 896)  # the hidden layer's columns in frozen_features' rows (pooled 384 | hidden 512 | music 146)
@@ -160,17 +160,15 @@ def frozen_features(weights: Path, wins: list[np.ndarray]) -> np.ndarray:
     return np.stack(out)
 
 
-def figures(z: np.ndarray, sets, genres) -> dict:
+def figures(z: np.ndarray, real: list, genres) -> dict:
     p = softmax(z)
-    ok = top1_correct(p, sets, genres)
-    _, prec, cov = precision_coverage(p.max(1), ok)
-    return {"extended_top1": round(float(ok.mean()), 4),
-            "coverage_at_precision_0.92": round(float(cov[prec >= 0.92].max()) if (prec >= 0.92).any() else 0.0, 4)}  # fmt: skip
+    return {"extended_top1": round(float(top1_correct(p, [e.accepted for e in real], genres).mean()), 4),
+            "coverage_at_precision_0.92": round(fx.curve_figures(p, real, genres)["coverage_at_precision_0.92"], 4)}  # fmt: skip
 
 
-def late(z1: np.ndarray, z2: np.ndarray, sets, genres) -> dict:
-    w = fx.fit_weights([z1, z2], sets, genres)
-    return {**figures(w[0] * z1 + w[1] * z2, sets, genres), "weights": [round(float(x), 3) for x in w]}
+def late(z1: np.ndarray, z2: np.ndarray, real: list, genres) -> dict:
+    w = fx.fit_weights([z1, z2], [e.accepted for e in real], genres)
+    return {**figures(w[0] * z1 + w[1] * z2, real, genres), "weights": [round(float(x), 3) for x in w]}
 
 
 def main() -> None:
@@ -193,7 +191,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.cache:
-        cache_each(realmusic_items(args.realmusic) + gtzan_items(args.gtzan), args.mels, mel_arrays)
+        cache_each(clip_items(args.gtzan, args.realmusic), args.mels, mel_arrays)
         return
     cfg = ProbeConfig(epochs=args.epochs, lr=args.lr, head_lr_factor=args.head_lr_factor, lp_ft=args.lp_ft)
     sel = json.loads(args.selection.read_text())["chosen"]
@@ -203,7 +201,7 @@ def main() -> None:
     ex = [e for e in ex_all if cache_file(args.mels, e.key).exists()]
     t0 = time.time()
     mels = load_mels(args.mels, [e.key for e in ex])
-    wins = [app_windows(m.astype(np.float32)) for m in mels]
+    wins = [app_windows(m) for m in mels]
     print(f"{len(ex)} clips, mels loaded ({time.time() - t0:.0f} s)", flush=True)
     frozen_x = frozen_features(args.weights, wins)
     x1 = fx.msd_features(msd, f)[[row_of[e.key] for e in ex]]
@@ -223,8 +221,8 @@ def main() -> None:
             continue
         test = real_idx[fo]
         train = np.setdiff1d(np.arange(len(ex)), test)
-        z_msd[fo] = fit_set_head(x1[train], [sets[i] for i in train], genres, f.c, sw[train]).logits(x1[test])
-        z_frozen[fo] = fit_set_head(frozen_x[train], [sets[i] for i in train], genres, f.c_mn, sw[train]).logits(frozen_x[test])
+        h_msd, h_frozen = fx._fit_heads([x1, frozen_x], ex, genres, f, train)  # v5's two heads, on these features
+        z_msd[fo], z_frozen[fo] = h_msd.logits(x1[test]), h_frozen.logits(frozen_x[test])
         init = None
         if cfg.lp_ft:  # the linear probe on the frozen hidden layer (the app windows of the training clips)
             hid = frozen_x[:, HIDDEN]
@@ -232,12 +230,12 @@ def main() -> None:
         model = finetune(mels, train, masks, sw, args.weights, cfg, init)
         z_tuned[fo] = window_logits(model, [wins[i] for i in test])
         done[fo] = True
-        rs = [real[i].accepted for i in fo]
+        rs = [real[i] for i in fo]
         row = {"fold": k, "clips": len(fo), "frozen": figures(z_frozen[fo], rs, genres), "fine_tuned": figures(z_tuned[fo], rs, genres),
                "seconds": round(time.time() - t0)}  # fmt: skip
         out["folds"].append(row)
         print(json.dumps(row), flush=True)
-    rs = [real[i].accepted for i in np.nonzero(done)[0]]
+    rs = [real[i] for i in np.nonzero(done)[0]]
     d = done
     out["all"] = {"clips": int(d.sum()), "msd": figures(z_msd[d], rs, genres), "frozen": figures(z_frozen[d], rs, genres),
                   "fine_tuned": figures(z_tuned[d], rs, genres),

@@ -37,6 +37,7 @@ import platform
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,7 +47,17 @@ from ..data import grouped_folds
 from . import feature_cache, mn04_cache
 from . import library_experiments as lx
 from .realdata import Example, gtzan_examples, realmusic_examples
-from .sethead import choose_threshold, fit_set_head, fit_temperature, precision_coverage, set_mask, set_nll, softmax, top1_correct
+from .sethead import (
+    choose_threshold,
+    fit_set_head,
+    fit_temperature,
+    own_feature_mask,
+    precision_coverage,
+    set_mask,
+    set_nll,
+    softmax,
+    top1_correct,
+)
 
 MUSIC = slice(137, 283)  # AudioSet's "Music" subtree (instruments, genres, moods)
 # AudioSet output -> our genre id: what a weak genre may read in an evidence head
@@ -155,13 +166,7 @@ def tag_evidence_mask(genres: list[str], f: Fusion) -> np.ndarray:
     hip-hop, jazz, metal, pop, rock) reads only them; the others every MSD feature."""
     from .tagger_features import EVIDENCE
 
-    names = msd_features_names(f)
-    mask = np.ones((len(genres), len(names)), np.float32)
-    for gi, g in enumerate(genres):
-        own = [n for n in EVIDENCE.get(g, []) if n in names]
-        if own:
-            mask[gi] = [n in own for n in names]
-    return mask
+    return own_feature_mask(genres, msd_features_names(f), EVIDENCE)
 
 
 @dataclass
@@ -209,14 +214,24 @@ def _head_inputs(xs, f: Fusion, idx) -> list[np.ndarray]:
     return [xs[0][idx], xs[1][idx]] if f.mode == "late" else [np.concatenate(xs, axis=1)[idx]]
 
 
+INNER_FOLDS = 4
+
+
+def inner_splits(groups: list[str], n: int = INNER_FOLDS) -> list[list[int]]:
+    """The artist-grouped inner folds of a training set: :func:`fit_fold`'s, and the fold ids
+    saved with its inner out-of-fold probabilities."""
+    return grouped_folds(groups, n, lx.SEED + 1)
+
+
 def fit_fold(
-    xs, ex, genres, f: Fusion, idx: np.ndarray, inner_folds: int = 4, target: float = lx.WRITE_TARGET, domain_only: bool = False
+    xs, ex, genres, f: Fusion, idx: np.ndarray, inner_folds: int = INNER_FOLDS, target: float = lx.WRITE_TARGET,
+    domain_only: bool = False,
 ) -> tuple[Fitted, np.ndarray]:
     """Heads on ``ex[idx]``; fusion weights / temperature and the threshold from inner
     artist-grouped CV on its realmusic clips. Also returns the inner out-of-fold probabilities."""
     real = np.array([i for i in idx if ex[i].is_real])
     oof = [np.zeros((len(real), len(genres))) for _ in range(2 if f.mode == "late" else 1)]
-    for fo in grouped_folds([ex[i].group for i in real], inner_folds, lx.SEED + 1):
+    for fo in inner_splits([ex[i].group for i in real], inner_folds):
         test = real[fo]
         train = np.setdiff1d(idx, test)
         heads = _fit_heads(xs, ex, genres, f, train)
@@ -230,9 +245,18 @@ def fit_fold(
     return Fitted(_fit_heads(xs, ex, genres, f, idx), w, thr), p
 
 
-# fusion name -> per outer fold: (outer test positions, inner oof probs, inner sets, inner keys,
-# inner fold of each inner clip, the outer-fold model's threshold)
-INNER: dict[str, list] = {}
+class InnerFold(NamedTuple):
+    """One outer fold of :func:`cross_validate`: what its model's settings were fitted on."""
+
+    test: list[int]  # the outer fold's positions among the realmusic clips
+    probs: np.ndarray  # inner out-of-fold probabilities of its training realmusic clips
+    sets: list[frozenset[str]]  # their accepted sets
+    keys: list[str]  # their keys
+    fold: np.ndarray  # their inner fold
+    threshold: float  # the outer-fold model's default threshold (chosen on ``probs``)
+
+
+INNER: dict[str, list[InnerFold]] = {}  # fusion name -> its last cross-validation's outer folds
 
 
 def cross_validate(xs, ex, genres, f: Fusion) -> tuple[np.ndarray, np.ndarray, list[int]]:
@@ -249,9 +273,9 @@ def cross_validate(xs, ex, genres, f: Fusion) -> tuple[np.ndarray, np.ndarray, l
         thr[fo] = fitted.threshold
         in_real = [ex[i] for i in train if ex[i].is_real]  # the rows of p_in (fit_fold's order)
         in_fold = np.zeros(len(in_real), int)
-        for k, g in enumerate(grouped_folds([e.group for e in in_real], 4, lx.SEED + 1)):
+        for k, g in enumerate(inner_splits([e.group for e in in_real])):
             in_fold[g] = k
-        inner.append((fo, p_in, [e.accepted for e in in_real], [e.key for e in in_real], in_fold, fitted.threshold))
+        inner.append(InnerFold(fo, p_in, [e.accepted for e in in_real], [e.key for e in in_real], in_fold, fitted.threshold))
     return probs, thr, list(real_idx)
 
 
@@ -271,10 +295,10 @@ def threshold_study(name: str, oof: tuple, ex: list[Example], genres: list[str],
     rows = []
     for t in TARGETS:
         thr = np.zeros(len(real))
-        for fo, p_in, sets_in, *_ in INNER[name]:
-            thr[fo] = choose_threshold(p_in.max(1), top1_correct(p_in, sets_in, genres), t)
+        for fold in INNER[name]:
+            thr[fold.test] = choose_threshold(fold.probs.max(1), top1_correct(fold.probs, fold.sets, genres), t)
         w = conf >= thr
-        per_fold = [float(ok[fo][w[fo]].mean()) if w[fo].any() else None for fo, *_ in INNER[name]]
+        per_fold = [float(ok[fo.test][w[fo.test]].mean()) if w[fo.test].any() else None for fo in INNER[name]]
         rows.append({"target": t, "written_precision": float(ok[w].mean()) if w.any() else None, "coverage": float(w.mean()),
                      "thresholds": sorted({round(float(x), 2) for x in thr}), "precision_per_fold": per_fold})  # fmt: skip
     good = [r for r in rows if r["written_precision"] is not None and r["written_precision"] >= bar]
@@ -427,9 +451,9 @@ def save_inner(path: Path, name: str, genres: list[str]) -> None:
     ``probs_<k>``, ``fold_<k>`` (inner fold), ``track_threshold_<k>`` (the outer-fold model's
     default threshold, chosen on those same probabilities), ``genres``."""
     d: dict = {"genres": np.array(genres)}
-    for k, (_, p_in, _, keys, in_fold, thr) in enumerate(INNER[name]):
-        d.update({f"keys_{k}": np.array(keys), f"probs_{k}": p_in.astype(np.float32), f"fold_{k}": in_fold,
-                  f"track_threshold_{k}": np.full(len(keys), thr, np.float32)})  # fmt: skip
+    for k, fo in enumerate(INNER[name]):
+        d.update({f"keys_{k}": np.array(fo.keys), f"probs_{k}": fo.probs.astype(np.float32), f"fold_{k}": fo.fold,
+                  f"track_threshold_{k}": np.full(len(fo.keys), fo.threshold, np.float32)})  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, **d)
 

@@ -40,6 +40,7 @@ from .sethead import (
     ece,
     fit_set_head,
     fit_temperature,
+    own_feature_mask,
     precision_coverage,
     reliability_bins,
     softmax,
@@ -81,13 +82,7 @@ def evidence_mask(genres: list[str], cand: Candidate) -> np.ndarray | None:
     others (classical, disco, reggae, electronic …) use every feature. None = no mask."""
     if not cand.evidence:
         return None
-    names = block_names(cand.blocks)
-    mask = np.ones((len(genres), len(names)), np.float32)
-    for gi, g in enumerate(genres):
-        ev = [n for n in EVIDENCE.get(g, []) if n in names]
-        if ev:
-            mask[gi] = [n in ev for n in names]
-    return mask
+    return own_feature_mask(genres, block_names(cand.blocks), EVIDENCE)
 
 
 def mtt_subset(windows: int, mtt_windows: int) -> list[int]:

@@ -35,7 +35,7 @@ from genre_tagger.listen.audio import read_windows
 from genre_tagger.listen.mn_frontend import MnFrontendConfig, log_mel
 from genre_tagger.listen.windows import window_starts
 
-from .feature_cache import Item, cache_each, cache_file, gtzan_items, realmusic_items
+from .feature_cache import Item, cache_each, cache_file, clip_items
 from .mn04 import MN04, load_mn04
 
 WINDOW_SAMPLES = 2 * 47616  # musicnn's window (187 frames at 16 kHz) at 32 kHz: 298 mn04 frames
@@ -110,11 +110,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    items = (realmusic_items(args.realmusic) if args.realmusic else []) + (gtzan_items(args.gtzan) if args.gtzan else [])
-    if not items:
-        raise SystemExit("nothing to do: give --gtzan and/or --realmusic")
     sub = f"w{args.windows}_m{args.margin:g}_l{args.window_samples}"
-    extract(items, args.out / sub, args.weights, args.windows, args.margin, args.window_samples)
+    extract(clip_items(args.gtzan, args.realmusic), args.out / sub, args.weights, args.windows, args.margin, args.window_samples)
 
 
 if __name__ == "__main__":

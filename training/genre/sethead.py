@@ -22,6 +22,17 @@ def set_mask(sets: list[frozenset[str]], genres: list[str]) -> np.ndarray:
     return np.array([[g in s for g in genres] for s in sets], dtype=np.float32)
 
 
+def own_feature_mask(genres: list[str], names: list[str], own: dict[str, list[str]]) -> np.ndarray:
+    """[G, D] 0/1 ``weight_mask`` for :func:`fit_set_head`: a genre with features of its own
+    among ``names`` (``own[genre]``) reads only those; the other genres read every feature."""
+    mask = np.ones((len(genres), len(names)), np.float32)
+    for gi, g in enumerate(genres):
+        mine = [n for n in own.get(g, []) if n in names]
+        if mine:
+            mask[gi] = [n in mine for n in names]
+    return mask
+
+
 def set_nll(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Per-clip ``-log P(accepted set)`` = logsumexp over the set - logsumexp over all."""
     masked = logits.masked_fill(mask <= 0, float("-inf"))

@@ -59,7 +59,8 @@ def inner_oof(x, y, groups, train: np.ndarray, real: np.ndarray, c: float, seed:
     p = np.zeros(len(real))
     for fo in grouped_folds([groups[i] for i in real], 4, seed):
         held = real[fo]
-        p[fo] = _predict(_fit(x[np.setdiff1d(train, held)], y[np.setdiff1d(train, held)], c), x[held])
+        fit_on = np.setdiff1d(train, held)
+        p[fo] = _predict(_fit(x[fit_on], y[fit_on], c), x[held])
     return p
 
 
